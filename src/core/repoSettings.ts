@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { parseDocument } from 'yaml';
+
+/** Default render functions whose calls count as call sites (DESIGN.md section 3). */
+export const DEFAULT_RENDER_FUNCTIONS = [
+  'render_prompt',
+  'renderPrompt',
+  'load_prompt',
+  'loadPrompt',
+  'render_user_template',
+  'renderUserTemplate',
+];
+
+/** Default prices in USD per million tokens; a team overrides them in `prompt-ci.yaml` `pricing:`. */
+export const DEFAULT_PRICING: Record<string, { input: number; output: number }> = {
+  'claude-opus-4-7': { input: 15, output: 75 },
+  'claude-sonnet-4-6': { input: 3, output: 15 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+};
+
+const priceSchema = z.object({ input: z.number().min(0), output: z.number().min(0) }).strict();
+
+/**
+ * `prompt-ci.yaml`: team settings shared by the CLI, CI and the extension. Every key is optional;
+ * `parseRepoSettings` fills the defaults.
+ */
+export const repoSettingsSchema = z
+  .object({
+    baselineRef: z.string().min(1).optional().describe('Ref holding production prompts; default origin/main, then main.'),
+    callSites: z
+      .object({
+        functions: z.array(z.string().min(1)).default(DEFAULT_RENDER_FUNCTIONS),
+        include: z.array(z.string().min(1)).default(['**/*.{py,ts,tsx,js,jsx,mjs,cjs}']),
+        exclude: z.array(z.string().min(1)).default(['**/node_modules/**', '**/.git/**', '**/dist/**', '**/out/**']),
+      })
+      .strict()
+      .default(() => ({
+        functions: DEFAULT_RENDER_FUNCTIONS,
+        include: ['**/*.{py,ts,tsx,js,jsx,mjs,cjs}'],
+        exclude: ['**/node_modules/**', '**/.git/**', '**/dist/**', '**/out/**'],
+      })),
+    pricing: z.record(z.string(), priceSchema).default({}),
+    eval: z
+      .object({
+        concurrency: z.number().int().min(1).max(64).default(8),
+        timeoutMs: z.number().int().positive().default(120_000),
+      })
+      .strict()
+      .default(() => ({ concurrency: 8, timeoutMs: 120_000 })),
+    drift: z
+      .object({ thresholdPoints: z.number().positive().default(3) })
+      .strict()
+      .default(() => ({ thresholdPoints: 3 })),
+  })
+  .strict();
+
+/** Validated `prompt-ci.yaml` with defaults; `pricing` is merged over `DEFAULT_PRICING`. */
+export type RepoSettings = z.infer<typeof repoSettingsSchema>;
+
+/** The settings of a repository without `prompt-ci.yaml`. */
+export function defaultRepoSettings(): RepoSettings {
+  return { ...repoSettingsSchema.parse({}), pricing: { ...DEFAULT_PRICING } };
+}
+
+/**
+ * Parses `prompt-ci.yaml` text. Returns the settings (defaults where the file is silent or wrong)
+ * and human-readable problems; a broken settings file never stops a check.
+ */
+export function parseRepoSettings(text: string | undefined): { settings: RepoSettings; problems: string[] } {
+  if (text === undefined || text.trim() === '') return { settings: defaultRepoSettings(), problems: [] };
+  const doc = parseDocument(text, { maxAliasCount: 100 });
+  if (doc.errors.length > 0) {
+    return { settings: defaultRepoSettings(), problems: doc.errors.map((e) => `prompt-ci.yaml: ${e.message}`) };
+  }
+  const result = repoSettingsSchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) {
+    return {
+      settings: defaultRepoSettings(),
+      problems: result.error.issues.map((i) => `prompt-ci.yaml: ${i.path.join('.') || '(root)'}: ${i.message}`),
+    };
+  }
+  return { settings: { ...result.data, pricing: { ...DEFAULT_PRICING, ...result.data.pricing } }, problems: [] };
+}
