@@ -32,7 +32,7 @@ const AUTO_EXACT_BELOW = 25;
 
 /**
  * Above this many discordant pairs the binomial tail is summed in floating point instead of
- * exact integers: the exact sum costs O(min(b, c) * (b + c)) bit operations, about 10 ms at
+ * exact integers: the exact sum costs O(min(b, c) * (b + c)) bit operations, about 15 ms at
  * 20,000 and growing quadratically.
  */
 const EXACT_INTEGER_MAX_N = 20_000;
