@@ -68,11 +68,17 @@ export function defaultRepoSettings(): RepoSettings {
  */
 export function parseRepoSettings(text: string | undefined): { settings: RepoSettings; problems: string[] } {
   if (text === undefined || text.trim() === '') return { settings: defaultRepoSettings(), problems: [] };
-  const doc = parseDocument(text, { maxAliasCount: 100 });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     return { settings: defaultRepoSettings(), problems: doc.errors.map((e) => `prompt-ci.yaml: ${e.message}`) };
   }
-  const result = repoSettingsSchema.safeParse(doc.toJS() ?? {});
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return { settings: defaultRepoSettings(), problems: [`prompt-ci.yaml: refused: ${(error as Error).message}`] };
+  }
+  const result = repoSettingsSchema.safeParse(raw ?? {});
   if (!result.success) {
     return {
       settings: defaultRepoSettings(),

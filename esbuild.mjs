@@ -1,0 +1,94 @@
+// The one build: the extension (node, cjs, `vscode` external), the CLI (node, with a shebang),
+// the Node API, the webview (browser), the in-VS-Code test suite, the tree-sitter grammars and
+// the generated JSON Schema of metadata.yaml.
+//   node esbuild.mjs            build once
+//   node esbuild.mjs --watch    rebuild on change
+//   node esbuild.mjs --check-schema   fail if media/metadata.schema.json is stale
+import { build, context } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  define: { PROMPT_CI_VERSION: JSON.stringify(pkg.version) },
+  absWorkingDir: root,
+};
+// 'module' first: jsonc-parser's UMD main requires its files dynamically, which a bundle can't follow.
+const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', mainFields: ['module', 'main'] };
+
+const suiteDir = join(root, 'test/integration/suite');
+const suiteEntries = existsSync(suiteDir)
+  ? readdirSync(suiteDir).filter((f) => f.endsWith('.ts')).map((f) => join(suiteDir, f))
+  : [];
+
+const builds = [
+  { ...nodeCommon, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },
+  existsSync(join(root, 'src/webview/main.ts')) && {
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    entryPoints: ['src/webview/main.ts'],
+    outfile: 'dist/webview/main.js',
+  },
+  suiteEntries.length > 0 && {
+    ...nodeCommon,
+    entryPoints: suiteEntries,
+    outdir: 'out/test/suite',
+    external: ['vscode', 'mocha'],
+  },
+].filter(Boolean);
+
+/** The grammars' own .wasm files, next to the bundles that load them. */
+function copyWasm() {
+  const files = {
+    'tree-sitter.wasm': 'web-tree-sitter/tree-sitter.wasm',
+    'tree-sitter-python.wasm': 'tree-sitter-python/tree-sitter-python.wasm',
+    'tree-sitter-typescript.wasm': 'tree-sitter-typescript/tree-sitter-typescript.wasm',
+    'tree-sitter-tsx.wasm': 'tree-sitter-typescript/tree-sitter-tsx.wasm',
+    'tree-sitter-javascript.wasm': 'tree-sitter-javascript/tree-sitter-javascript.wasm',
+  };
+  mkdirSync(join(root, 'dist/wasm'), { recursive: true });
+  for (const [name, from] of Object.entries(files)) copyFileSync(require.resolve(from), join(root, 'dist/wasm', name));
+}
+
+/** The JSON Schema of metadata.yaml, generated from the zod schema (the single source of truth). */
+async function generatedSchema() {
+  const result = await build({ ...nodeCommon, entryPoints: ['src/core/metadataSchema.ts'], write: false, sourcemap: false, minify: false });
+  const module = { exports: {} };
+  new Function('module', 'exports', 'require', result.outputFiles[0].text)(module, module.exports, require);
+  return `${JSON.stringify(module.exports.metadataJsonSchema(), null, 2)}\n`;
+}
+
+const schemaPath = join(root, 'media/metadata.schema.json');
+if (process.argv.includes('--check-schema')) {
+  const committed = existsSync(schemaPath) ? readFileSync(schemaPath, 'utf8') : '';
+  if (committed !== (await generatedSchema())) {
+    console.error('media/metadata.schema.json is stale: run `node esbuild.mjs` and commit it');
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+mkdirSync(join(root, 'media'), { recursive: true });
+writeFileSync(schemaPath, await generatedSchema());
+copyWasm();
+if (watch) {
+  for (const options of builds) await (await context(options)).watch();
+  console.log('watching for changes');
+} else {
+  await Promise.all(builds.map((options) => build(options)));
+}

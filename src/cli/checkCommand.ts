@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sortFindings } from '../core/check';
+import type { FileFinding } from '../core/finding';
+import { discoverPrompts } from '../core/promptLayout';
+import { checkRepoOnDisk } from '../node/checkRepo';
+import { findRepoRoot, listRepoFiles, toRepoPath } from '../node/repoFiles';
+import type { CliIo } from './cliIo';
+import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
+import { findingsToGithub, findingsToJson, findingsToText } from './findingsFormat';
+import type { FindingsFormat } from './findingsFormat';
+
+/** Usage line of `prompt-ci check`. */
+export const CHECK_USAGE = 'prompt-ci check [PATH...] [--format text|json|github]';
+
+/**
+ * `prompt-ci check`: validates every prompt version of the repositories holding PATHs (default:
+ * the current directory) and prints the findings under those paths. Exit 0 clean, 1 errors.
+ */
+export async function runCheckCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { format: { type: 'string', default: 'text' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const format = values.format as FindingsFormat;
+  if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github, not "${format}"`);
+
+  const targets = (positionals.length ? positionals : ['.']).map((p) => resolve(io.cwd, p));
+  const byRoot = new Map<string, string[]>();
+  for (const target of targets) {
+    if (!existsSync(target)) throw new UsageError(`${relative(io.cwd, target) || target}: no such file or directory`);
+    const root = findRepoRoot(target);
+    if (!root) {
+      throw new UsageError(
+        `${relative(io.cwd, target) || '.'}: no prompt repository here (looked upward for prompt-ci.yaml or a prompts/ directory)`,
+      );
+    }
+    byRoot.set(root, [...(byRoot.get(root) ?? []), toRepoPath(root, target) ?? '']);
+  }
+
+  const shown: Array<FileFinding & { root: string }> = [];
+  let versionCount = 0;
+  for (const [root, scopes] of byRoot) {
+    const { findings, settingsProblems } = await checkRepoOnDisk(root);
+    for (const problem of settingsProblems) io.stderr(`warning: ${problem}\n`);
+    const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`) || s.startsWith(`${file}/`));
+    versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => inScope(v.dir)).length;
+    for (const f of findings) if (inScope(f.file)) shown.push({ ...f, root });
+  }
+  sortFindings(shown);
+
+  // Text and annotations name files as the user's terminal (or the workflow's checkout) can open them.
+  const forDisplay = shown.map(({ root, ...f }) => ({ ...f, file: relative(io.cwd, resolve(root, f.file)).split(sep).join('/') }));
+  if (format === 'json') io.stdout(findingsToJson(shown.map(({ root: _root, ...f }) => f)));
+  else if (format === 'github') io.stdout(findingsToGithub(forDisplay));
+  else io.stdout(findingsToText(forDisplay, versionCount));
+  return shown.some((f) => f.severity === 'error') ? EXIT_FAIL : EXIT_OK;
+}

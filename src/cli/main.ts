@@ -1,0 +1,50 @@
+import type { CliIo } from './cliIo';
+import { EXIT_USAGE, UsageError } from './cliIo';
+import { CHECK_USAGE, runCheckCommand } from './checkCommand';
+
+/** A subcommand: its usage line and what runs it. */
+interface CliCommand {
+  usage: string;
+  summary: string;
+  run: (argv: string[], io: CliIo) => Promise<number>;
+}
+
+/** The command table: every subcommand of `prompt-ci`. */
+const COMMANDS: Record<string, CliCommand> = {
+  check: { usage: CHECK_USAGE, summary: 'validate prompt versions, templates and call sites', run: runCheckCommand },
+};
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
+  return `Usage:\n${lines.join('\n')}\n`;
+}
+
+/** Runs `prompt-ci` with its arguments (without `node` and the script). Returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? io.stdout : io.stderr)(usage());
+    return name ? 0 : EXIT_USAGE;
+  }
+  if (name === '--version') {
+    io.stdout(`${PROMPT_CI_VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`prompt-ci: unknown command "${name}"\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`prompt-ci ${name}: ${(error as Error).message}\nusage: ${command.usage}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`prompt-ci ${name}: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+declare const PROMPT_CI_VERSION: string;

@@ -1,0 +1,97 @@
+import type { FileFinding, Finding } from './finding';
+import { START_OF_FILE } from './finding';
+import { parseEvalJsonl } from './evalSet';
+import type { EvalExample } from './evalSet';
+import { validateMetadata } from './metadata';
+import type { PromptMetadata } from './metadataSchema';
+import { discoverPrompts } from './promptLayout';
+import type { PromptLayout, PromptVersion } from './promptLayout';
+
+/**
+ * What a check reads of a repository. The CLI backs it with the file system; the extension with
+ * the file system overlaid by open editors, so unsaved text counts.
+ */
+export interface RepoSnapshot {
+  /** Every repo-relative POSIX file path under `prompts/` (and any other path checks may ask about). */
+  readonly paths: readonly string[];
+  /** The text of a repo-relative path, or undefined when it can't be read. */
+  read(path: string): string | undefined;
+  exists(path: string): boolean;
+}
+
+/** What checking one prompt version learned: its findings and the parts later checks build on. */
+export interface CheckedVersion {
+  version: PromptVersion;
+  findings: FileFinding[];
+  metadata?: PromptMetadata;
+  examples: EvalExample[];
+}
+
+/** Checks one prompt version: its metadata.yaml and eval.jsonl. Layout findings come from discovery. */
+export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapshot): CheckedVersion {
+  const findings: FileFinding[] = [];
+  const onFile = (file: string, list: Finding[]): void => {
+    for (const f of list) findings.push({ ...f, file });
+  };
+  let metadata: PromptMetadata | undefined;
+  let examples: EvalExample[] = [];
+
+  const metadataPath = version.files['metadata.yaml'];
+  if (metadataPath) {
+    const text = snapshot.read(metadataPath);
+    if (text === undefined) onFile(metadataPath, [unreadable(metadataPath)]);
+    else {
+      const result = validateMetadata(text, {
+        promptName: version.name,
+        version: version.version,
+        versionDir: version.dir,
+        exists: (p) => snapshot.exists(p),
+      });
+      onFile(metadataPath, result.findings);
+      metadata = result.metadata;
+    }
+  }
+  const evalPath = version.files['eval.jsonl'];
+  if (evalPath) {
+    const text = snapshot.read(evalPath);
+    if (text === undefined) onFile(evalPath, [unreadable(evalPath)]);
+    else {
+      const result = parseEvalJsonl(text);
+      examples = result.examples;
+      onFile(evalPath, result.findings);
+      if (result.examples.length === 0 && result.findings.length === 0) {
+        onFile(evalPath, [
+          {
+            code: 'eval/empty',
+            severity: 'warning',
+            range: START_OF_FILE,
+            message: 'eval.jsonl has no examples: this prompt cannot be gated',
+          },
+        ]);
+      }
+    }
+  }
+  return { version, findings, metadata, examples };
+}
+
+/** Checks every prompt version of a repository. */
+export function checkRepository(snapshot: RepoSnapshot): { layout: PromptLayout; versions: CheckedVersion[]; findings: FileFinding[] } {
+  const layout = discoverPrompts(snapshot.paths);
+  const versions = layout.versions.map((v) => checkPromptVersion(v, snapshot));
+  return { layout, versions, findings: [...layout.findings, ...versions.flatMap((v) => v.findings)] };
+}
+
+function unreadable(path: string): Finding {
+  return { code: 'file/unreadable', severity: 'error', range: START_OF_FILE, message: `${path} could not be read` };
+}
+
+/** Orders findings for printing: by file, then position. */
+export function sortFindings<T extends FileFinding>(findings: T[]): T[] {
+  return findings.sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.range.start.line - b.range.start.line ||
+      a.range.start.character - b.range.start.character ||
+      a.code.localeCompare(b.code),
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * The contracts core's eval runner asks of its callers. Everything with a side effect (the model,
+ * the cache, the clock) comes in through these interfaces; `src/node` provides the real ones.
+ */
+
+/** One Messages API request, exactly as sent (and as hashed for the response cache). */
+export interface ModelRequest {
+  model: string;
+  max_tokens: number;
+  /** Omitted for judge calls, so repeats sample at the API default. */
+  temperature?: number;
+  system?: string;
+  messages: { role: 'user' | 'assistant'; content: string }[];
+}
+
+/** Why a call is made; the client and cache don't care, progress and logs do. */
+export type CallPurpose = 'task' | 'judge';
+
+/** What the runner gets back from one call. */
+export interface ModelReply {
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** Latency of the call as recorded when it was made: cached replies keep the original figure. */
+  latencyMs: number;
+  fromCache: boolean;
+}
+
+/** Per-call options. `repeat` distinguishes otherwise identical requests (judge repeats) in the cache. */
+export interface ModelCallOptions {
+  repeat: number;
+  purpose: CallPurpose;
+  signal?: AbortSignal;
+}
+
+/**
+ * The model as core sees it: the API behind a bounded pool, usually with the response cache in
+ * front. A rejection is an error for the example that made the call; a rejection whose error has
+ * `fatal: true` (no key, bad key, nothing listening at the base URL) stops the whole run.
+ */
+export interface ModelGateway {
+  complete(request: ModelRequest, options: ModelCallOptions): Promise<ModelReply>;
+  /** The cached reply for a request, if any, without calling the API (used by the cost estimate). */
+  peek?(request: ModelRequest, repeat: number): Promise<ModelReply | undefined>;
+}
+
+/** Running totals reported while an eval runs. `calls` counts API calls; cache hits are separate. */
+export interface EvalProgress {
+  /** Examples finished (scored, errored or cancelled). */
+  done: number;
+  total: number;
+  calls: number;
+  cacheHits: number;
+  /** Tokens of API calls made by this run (cache hits cost nothing). */
+  inputTokens: number;
+  outputTokens: number;
+  /** Examples that ended in an error so far. */
+  errors: number;
+}
+
+/** True when an error from the gateway should stop the whole run rather than one example. */
+export function isFatalModelError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true;
+}
+
+/** True for the error an aborted signal produces. */
+export function isAbortError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}

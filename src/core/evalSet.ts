@@ -1,0 +1,124 @@
+import { parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
+import type { Finding } from './finding';
+import { LineIndex } from './lineIndex';
+
+/** One example of an eval suite: a line of `eval.jsonl`. */
+export interface EvalExample {
+  id: string;
+  /** The template variables this example supplies. */
+  inputs: Record<string, unknown>;
+  /** What a correct answer looks like; the judge compares against it. */
+  reference?: string;
+  tags?: string[];
+  /** 0-based line in eval.jsonl. */
+  line: number;
+  /** Offset of the line's first character in eval.jsonl. */
+  offset: number;
+}
+
+/** Lines longer than this are refused: an example is text, not a data dump. */
+export const MAX_EVAL_LINE_CHARS = 2 * 1024 * 1024;
+
+/**
+ * Parses `eval.jsonl`: every line on its own, so one bad line is one finding on that line and
+ * never hides the examples around it. Blank lines are skipped.
+ */
+export function parseEvalJsonl(text: string): { examples: EvalExample[]; findings: Finding[] } {
+  const lines = new LineIndex(text);
+  const examples: EvalExample[] = [];
+  const findings: Finding[] = [];
+  const firstLineOfId = new Map<string, number>();
+
+  for (let line = 0; line < lines.lineCount; line++) {
+    const start = lines.offsetAt({ line, character: 0 });
+    const end = lines.lineEnd(line);
+    const source = text.slice(start, end);
+    if (source.trim() === '') continue;
+    const lineRange = lines.lineRange(line);
+    const at = (message: string, code: string, from = start, to = end): void => {
+      findings.push({ code, severity: 'error', range: lines.rangeOf(from, to), message });
+    };
+
+    if (source.length > MAX_EVAL_LINE_CHARS) {
+      at(`line ${line + 1} is ${source.length} characters; lines over ${MAX_EVAL_LINE_CHARS} are refused`, 'eval/line-too-large');
+      continue;
+    }
+    const errors: ParseError[] = [];
+    const value: unknown = parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false });
+    if (errors.length > 0) {
+      const first = errors[0];
+      // An error at the end of the line (a missing brace) is shown on the line's last character.
+      const from = Math.min(first.offset, Math.max(0, source.length - 1));
+      at(
+        `not valid JSON: ${jsonMessage(source, first)} at column ${first.offset + 1}`,
+        'eval/invalid-json',
+        start + from,
+        start + Math.min(source.length, from + Math.max(1, first.length)),
+      );
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      at(`each line must be a JSON object, this one is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}`, 'eval/not-object');
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    let ok = true;
+    if (!('id' in record)) {
+      at('example has no "id"', 'eval/missing-id');
+      ok = false;
+    } else if (typeof record.id !== 'string' || record.id.trim() === '') {
+      at(`"id" must be a non-empty string, got ${JSON.stringify(record.id)}`, 'eval/invalid-id');
+      ok = false;
+    }
+    if (!('inputs' in record)) {
+      at(`example ${typeof record.id === 'string' ? `"${record.id}" ` : ''}has no "inputs"`, 'eval/missing-inputs');
+      ok = false;
+    } else if (typeof record.inputs !== 'object' || record.inputs === null || Array.isArray(record.inputs)) {
+      at('"inputs" must be an object of template variables', 'eval/invalid-inputs');
+      ok = false;
+    }
+    if ('reference' in record && typeof record.reference !== 'string') {
+      at('"reference" must be a string', 'eval/invalid-reference');
+      ok = false;
+    }
+    if ('tags' in record && (!Array.isArray(record.tags) || record.tags.some((t) => typeof t !== 'string'))) {
+      at('"tags" must be a list of strings', 'eval/invalid-tags');
+      ok = false;
+    }
+    if (typeof record.id === 'string' && record.id.trim() !== '') {
+      const previous = firstLineOfId.get(record.id);
+      if (previous !== undefined) {
+        findings.push({
+          code: 'eval/duplicate-id',
+          severity: 'error',
+          range: lineRange,
+          message: `id "${record.id}" repeats line ${previous + 1}; ids must be unique`,
+        });
+        ok = false;
+      } else firstLineOfId.set(record.id, line);
+    }
+    if (!ok) continue;
+    examples.push({
+      id: record.id as string,
+      inputs: record.inputs as Record<string, unknown>,
+      reference: record.reference as string | undefined,
+      tags: record.tags as string[] | undefined,
+      line,
+      offset: start,
+    });
+  }
+  return { examples, findings };
+}
+
+function jsonMessage(source: string, error: ParseError): string {
+  try {
+    JSON.parse(source);
+  } catch (e) {
+    // The engine's own wording ("Unexpected token '}'…") without its copy of the whole line.
+    const message = (e as Error).message.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/ at position \d+.*$/s, '');
+    if (message) return message;
+  }
+  return printParseErrorCode(error.error);
+}

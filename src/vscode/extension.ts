@@ -1,0 +1,20 @@
+import * as vscode from 'vscode';
+import { COMMANDS } from './commands';
+import { PromptDiagnostics } from './promptDiagnostics';
+
+/** Wires the extension: diagnostics, commands. Called by VS Code on the activation events of package.json. */
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('Prompt CI', { log: true });
+  context.subscriptions.push(log);
+  const diagnostics = new PromptDiagnostics(log);
+  context.subscriptions.push(diagnostics);
+  context.subscriptions.push(
+    vscode.commands.registerCommand(COMMANDS.checkWorkspace.id, () => diagnostics.refreshAll('check requested')),
+    vscode.commands.registerCommand(COMMANDS.showOutput.id, () => log.show()),
+  );
+  log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
+  await diagnostics.refreshAll('start-up');
+}
+
+/** Nothing to do: everything the extension owns is in `context.subscriptions`, which VS Code disposes. */
+export function deactivate(): void {}
