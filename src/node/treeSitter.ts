@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Language, Parser } from 'web-tree-sitter';
+import type { Tree } from 'web-tree-sitter';
+import { extractCallSites, sourceLanguageForPath } from '../core/callSites';
+import type { CallSite, SourceLanguage } from '../core/callSites';
+
+/**
+ * The `.wasm` files the parser needs: the runtime and one grammar per language, each the file its
+ * package ships. The build copies these files, under these names, into `dist/wasm/`.
+ */
+export const WASM_FILES = {
+  runtime: { file: 'tree-sitter.wasm', module: 'web-tree-sitter/tree-sitter.wasm' },
+  python: { file: 'tree-sitter-python.wasm', module: 'tree-sitter-python/tree-sitter-python.wasm' },
+  typescript: { file: 'tree-sitter-typescript.wasm', module: 'tree-sitter-typescript/tree-sitter-typescript.wasm' },
+  tsx: { file: 'tree-sitter-tsx.wasm', module: 'tree-sitter-typescript/tree-sitter-tsx.wasm' },
+  javascript: { file: 'tree-sitter-javascript.wasm', module: 'tree-sitter-javascript/tree-sitter-javascript.wasm' },
+} as const;
+
+type WasmKey = keyof typeof WASM_FILES;
+
+/** Options of `createSourceParser`. */
+export interface SourceParserOptions {
+  /** A directory holding the `.wasm` files of `WASM_FILES`, searched first (the extension passes its own `dist/wasm`). */
+  wasmDir?: string;
+}
+
+/** Parses Python, TypeScript, TSX and JavaScript source with the grammars' own `.wasm` builds. */
+export interface SourceParser {
+  /**
+   * Parses `text`. The tree lives in wasm memory: the caller must `tree.delete()` it when done
+   * (or use `callSitesOf`, which does). Positions and indices in the tree are UTF-16 code units.
+   */
+  parse(text: string, language: SourceLanguage): Tree;
+  /** The language of a file by its extension (`.py`, `.ts/.mts/.cts`, `.tsx`, `.js/.mjs/.cjs/.jsx`). */
+  languageForPath(filePath: string): SourceLanguage | undefined;
+  /** Parses `text`, extracts its call sites and frees the tree. */
+  callSitesOf(text: string, language: SourceLanguage, functions: readonly string[]): CallSite[];
+  /** Frees the parsers; the loaded grammars stay for the next `createSourceParser`. */
+  dispose(): void;
+}
+
+/**
+ * Where one `.wasm` file is: `wasmDir`, then `wasm/` next to the running bundle (`dist/wasm/` for
+ * `dist/extension.js` and `dist/cli.js`), then the file in its package under `node_modules`
+ * (running from source, or the CLI installed with its dependencies).
+ */
+export function locateWasm(key: WasmKey, wasmDir?: string): string {
+  const { file, module } = WASM_FILES[key];
+  const candidates = [wasmDir && path.join(wasmDir, file), path.join(__dirname, 'wasm', file)];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  try {
+    return require.resolve(module);
+  } catch {
+    const searched = candidates.filter(Boolean).join(', ');
+    throw new Error(`Cannot find ${file}: not in ${searched}, and ${module} does not resolve`);
+  }
+}
+
+// web-tree-sitter's runtime is one emscripten module per process: it is initialised once, and the
+// grammars loaded into it are shared by every parser.
+let runtimeReady: Promise<void> | undefined;
+const languages = new Map<string, Promise<Language>>();
+
+function initRuntime(wasmDir: string | undefined): Promise<void> {
+  if (!runtimeReady) {
+    const runtime = locateWasm('runtime', wasmDir);
+    runtimeReady = Parser.init({ locateFile: () => runtime }).catch((e: unknown) => {
+      runtimeReady = undefined;
+      throw e;
+    });
+  }
+  return runtimeReady;
+}
+
+function loadLanguage(key: SourceLanguage, wasmDir: string | undefined): Promise<Language> {
+  const file = locateWasm(key, wasmDir);
+  let loaded = languages.get(file);
+  if (!loaded) {
+    loaded = readFile(file).then((bytes) => Language.load(new Uint8Array(bytes)));
+    loaded.catch(() => languages.delete(file));
+    languages.set(file, loaded);
+  }
+  return loaded;
+}
+
+const ALL_LANGUAGES: readonly SourceLanguage[] = ['python', 'typescript', 'tsx', 'javascript'];
+
+/** Initialises the runtime and loads the four grammars; resolves to a parser for all of them. */
+export async function createSourceParser(options: SourceParserOptions = {}): Promise<SourceParser> {
+  await initRuntime(options.wasmDir);
+  const loaded = await Promise.all(ALL_LANGUAGES.map((l) => loadLanguage(l, options.wasmDir)));
+  const parsers = new Map<SourceLanguage, Parser>();
+  ALL_LANGUAGES.forEach((l, i) => parsers.set(l, new Parser().setLanguage(loaded[i])));
+
+  const parse = (text: string, language: SourceLanguage): Tree => {
+    const parser = parsers.get(language);
+    if (!parser) throw new Error(`No parser for ${language}`);
+    const tree = parser.parse(text);
+    if (!tree) throw new Error(`Parsing ${language} source returned no tree`);
+    return tree;
+  };
+
+  return {
+    parse,
+    languageForPath: sourceLanguageForPath,
+    callSitesOf(text, language, functions) {
+      const tree = parse(text, language);
+      try {
+        return extractCallSites(tree.rootNode, text, language, functions);
+      } finally {
+        tree.delete();
+      }
+    },
+    dispose() {
+      for (const p of parsers.values()) p.delete();
+      parsers.clear();
+    },
+  };
+}
