@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Language, Parser } from 'web-tree-sitter';
+import type * as TreeSitter from 'web-tree-sitter';
 import type { Tree } from 'web-tree-sitter';
 import { extractCallSites, sourceLanguageForPath } from '../core/callSites';
 import type { CallSite, SourceLanguage } from '../core/callSites';
@@ -19,6 +19,12 @@ export const WASM_FILES = {
 } as const;
 
 type WasmKey = keyof typeof WASM_FILES;
+
+// `require`, not `import`: web-tree-sitter's package exports an ES build under `import`, which
+// finds itself through `import.meta.url`, and that is empty once bundled to CommonJS. The
+// `require` condition selects its CommonJS build, which works both from source and bundled.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Language, Parser } = require('web-tree-sitter') as typeof TreeSitter;
 
 /** Options of `createSourceParser`. */
 export interface SourceParserOptions {
@@ -61,7 +67,7 @@ export function locateWasm(key: WasmKey, wasmDir?: string): string {
 // web-tree-sitter's runtime is one emscripten module per process: it is initialised once, and the
 // grammars loaded into it are shared by every parser.
 let runtimeReady: Promise<void> | undefined;
-const languages = new Map<string, Promise<Language>>();
+const languages = new Map<string, Promise<TreeSitter.Language>>();
 
 function initRuntime(wasmDir: string | undefined): Promise<void> {
   if (!runtimeReady) {
@@ -74,7 +80,7 @@ function initRuntime(wasmDir: string | undefined): Promise<void> {
   return runtimeReady;
 }
 
-function loadLanguage(key: SourceLanguage, wasmDir: string | undefined): Promise<Language> {
+function loadLanguage(key: SourceLanguage, wasmDir: string | undefined): Promise<TreeSitter.Language> {
   const file = locateWasm(key, wasmDir);
   let loaded = languages.get(file);
   if (!loaded) {
@@ -91,7 +97,7 @@ const ALL_LANGUAGES: readonly SourceLanguage[] = ['python', 'typescript', 'tsx',
 export async function createSourceParser(options: SourceParserOptions = {}): Promise<SourceParser> {
   await initRuntime(options.wasmDir);
   const loaded = await Promise.all(ALL_LANGUAGES.map((l) => loadLanguage(l, options.wasmDir)));
-  const parsers = new Map<SourceLanguage, Parser>();
+  const parsers = new Map<SourceLanguage, TreeSitter.Parser>();
   ALL_LANGUAGES.forEach((l, i) => parsers.set(l, new Parser().setLanguage(loaded[i])));
 
   const parse = (text: string, language: SourceLanguage): Tree => {
