@@ -46,8 +46,9 @@ export async function runCheckCommand(argv: string[], io: CliIo): Promise<number
   for (const [root, scopes] of byRoot) {
     const { findings, settingsProblems } = await checkRepoOnDisk(root);
     for (const problem of settingsProblems) io.stderr(`warning: ${problem}\n`);
-    const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`) || s.startsWith(`${file}/`));
-    versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => inScope(v.dir)).length;
+    const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`));
+    const touches = (dir: string): boolean => inScope(dir) || scopes.some((s) => s.startsWith(`${dir}/`));
+    versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => touches(v.dir)).length;
     for (const f of findings) if (inScope(f.file)) shown.push({ ...f, root });
   }
   sortFindings(shown);

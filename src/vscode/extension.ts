@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { COMMANDS } from './commands';
+import { COMMANDS } from './commandTable';
 import { PromptDiagnostics } from './promptDiagnostics';
 
 /** Wires the extension: diagnostics, commands. Called by VS Code on the activation events of package.json. */

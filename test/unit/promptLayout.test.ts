@@ -1,0 +1,62 @@
+import * as assert from 'node:assert/strict';
+import { discoverPrompts, versionDirOf } from '../../src/core/promptLayout';
+
+describe('discoverPrompts', () => {
+  it('finds every version with what it holds and what it lacks', () => {
+    const layout = discoverPrompts([
+      'prompts/summarisation/v1/system.md',
+      'prompts/summarisation/v1/user.template.md',
+      'prompts/summarisation/v1/eval.jsonl',
+      'prompts/summarisation/v1/metadata.yaml',
+      'prompts/summarisation/v10/metadata.yaml',
+      'prompts/summarisation/v2/metadata.yaml',
+      'prompts/summarisation/v2/judge.md',
+      'prompts/summarisation/README.md',
+      'prompts/classification/v1/system.md',
+      'src/app.py',
+    ]);
+    assert.deepEqual(
+      layout.versions.map((v) => [v.dir, v.version, v.missing.length]),
+      [
+        ['prompts/classification/v1', 1, 3],
+        ['prompts/summarisation/v1', 1, 0],
+        ['prompts/summarisation/v2', 2, 3],
+        ['prompts/summarisation/v10', 10, 3],
+      ],
+    );
+    assert.equal(layout.versions[2].files['judge.md'], 'prompts/summarisation/v2/judge.md');
+    assert.deepEqual(layout.versions[0].missing, ['user.template.md', 'eval.jsonl', 'metadata.yaml']);
+    const missing = layout.findings.filter((f) => f.file === 'prompts/classification/v1');
+    assert.deepEqual(missing.map((f) => f.code), ['layout/missing-file', 'layout/missing-file', 'layout/missing-file']);
+    assert.ok(missing.every((f) => f.severity === 'error'));
+  });
+
+  it('reports bad prompt names once, and ignores non-version directories with a warning', () => {
+    const layout = discoverPrompts([
+      'prompts/Summary/v1/system.md',
+      'prompts/Summary/v1/metadata.yaml',
+      'prompts/-x/v1/system.md',
+      'prompts/ok/v0/system.md',
+      'prompts/ok/v01/system.md',
+      'prompts/ok/latest/system.md',
+    ]);
+    assert.deepEqual(layout.versions, []);
+    assert.deepEqual(
+      layout.findings.map((f) => `${f.file} ${f.severity} ${f.code}`),
+      [
+        'prompts/Summary error layout/invalid-name',
+        'prompts/-x error layout/invalid-name',
+        'prompts/ok/v0 warning layout/invalid-version-dir',
+        'prompts/ok/v01 warning layout/invalid-version-dir',
+        'prompts/ok/latest warning layout/invalid-version-dir',
+      ],
+    );
+  });
+
+  it('maps a file to its version directory', () => {
+    assert.equal(versionDirOf('prompts/a/v3/eval.jsonl'), 'prompts/a/v3');
+    assert.equal(versionDirOf('prompts/a/v3'), 'prompts/a/v3');
+    assert.equal(versionDirOf('prompts/a/draft/x'), undefined);
+    assert.equal(versionDirOf('src/prompts/a/v3/x'), undefined);
+  });
+});
