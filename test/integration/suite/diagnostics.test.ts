@@ -1,0 +1,114 @@
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import { waitForDiagnostics } from './waitFor';
+
+const folder = (): vscode.Uri => {
+  const first = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(first, 'the fixture workspace is open');
+  return first.uri;
+};
+const uri = (relative: string): vscode.Uri => vscode.Uri.joinPath(folder(), relative);
+
+/** `line:start-end code` of prompt-ci diagnostics, 0-based, sorted. */
+function summary(diagnostics: readonly vscode.Diagnostic[]): string[] {
+  return diagnostics
+    .filter((d) => d.source === 'prompt-ci')
+    .map((d) => `${d.range.start.line}:${d.range.start.character}-${d.range.end.character} ${String(d.code)}`)
+    .sort();
+}
+
+const hasCode = (code: string) => (diagnostics: readonly vscode.Diagnostic[]) => diagnostics.some((d) => d.code === code);
+
+describe('Diagnostics in the Problems panel', () => {
+  const metadata = () => uri('prompts/support/v1/metadata.yaml');
+
+  before(async () => {
+    await vscode.extensions.getExtension('prompt-ci.prompt-ci')?.activate();
+  });
+
+  afterEach(async () => {
+    // Leave no unsaved edits behind for the next test.
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('shows every metadata.yaml mistake on its exact node, with source and code', async () => {
+    const diagnostics = await waitForDiagnostics(metadata(), hasCode('metadata/out-of-range'));
+    assert.deepStrictEqual(summary(diagnostics), [
+      '3:13-18 metadata/wrong-type',
+      '4:0-10 metadata/unknown-key',
+      '7:22-25 metadata/out-of-range',
+    ]);
+    const unknown = diagnostics.find((d) => d.code === 'metadata/unknown-key');
+    assert.strictEqual(unknown?.severity, vscode.DiagnosticSeverity.Warning);
+    assert.match(unknown?.message ?? '', /did you mean "temperature"/);
+    const wrongType = diagnostics.find((d) => d.code === 'metadata/wrong-type');
+    assert.strictEqual(wrongType?.severity, vscode.DiagnosticSeverity.Error);
+    assert.strictEqual(wrongType?.source, 'prompt-ci');
+  });
+
+  it('shows eval.jsonl mistakes on their lines', async () => {
+    const diagnostics = await waitForDiagnostics(uri('prompts/support/v1/eval.jsonl'), hasCode('eval/duplicate-id'));
+    assert.deepStrictEqual(
+      summary(diagnostics).map((s) => s.replace(/:\d+-\d+/, '')),
+      ['1 eval/invalid-json', '2 eval/duplicate-id'],
+    );
+  });
+
+  it('follows edits as the user types, before any save', async () => {
+    const document = await vscode.workspace.openTextDocument(metadata());
+    const editor = await vscode.window.showTextDocument(document);
+    await waitForDiagnostics(metadata(), hasCode('metadata/wrong-type'));
+
+    // Fix the temperature: its error goes away while the file is still unsaved.
+    const line = document.lineAt(3);
+    await editor.edit((b) => b.replace(line.range, 'temperature: 0.3'));
+    assert.ok(document.isDirty);
+    let diagnostics = await waitForDiagnostics(metadata(), (d) => !hasCode('metadata/wrong-type')(d));
+    assert.deepStrictEqual(summary(diagnostics), ['4:0-10 metadata/unknown-key', '7:22-25 metadata/out-of-range']);
+
+    // Type a new mistake: it appears, at its place.
+    await editor.edit((b) => b.insert(new vscode.Position(1, 0), 'owners: "@team"\n'));
+    diagnostics = await waitForDiagnostics(metadata(), (d) => summary(d).some((s) => s.startsWith('1:8-15 metadata/wrong-type')));
+    assert.deepStrictEqual(summary(diagnostics), [
+      '1:8-15 metadata/wrong-type',
+      '5:0-10 metadata/unknown-key',
+      '8:22-25 metadata/out-of-range',
+    ]);
+
+    // Break the YAML itself: the syntax error replaces the schema findings.
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'model: [unclosed\n'));
+    diagnostics = await waitForDiagnostics(metadata(), hasCode('metadata/yaml-syntax'));
+    assert.ok(diagnostics.every((d) => String(d.code).startsWith('metadata/yaml')));
+  });
+
+  it('drops unsaved text when the editor is reverted', async () => {
+    const document = await vscode.workspace.openTextDocument(metadata());
+    const editor = await vscode.window.showTextDocument(document);
+    await editor.edit((b) => b.replace(document.lineAt(3).range, 'temperature: 0.5'));
+    await waitForDiagnostics(metadata(), (d) => !hasCode('metadata/wrong-type')(d));
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await waitForDiagnostics(metadata(), hasCode('metadata/wrong-type'));
+  });
+
+  it('reports a version directory created with files missing, and forgets it when deleted', async () => {
+    const dir = uri('prompts/support/v2');
+    await vscode.workspace.fs.writeFile(
+      vscode.Uri.joinPath(dir, 'metadata.yaml'),
+      Buffer.from('name: support\nversion: 2\nmodel: claude-sonnet-4-6\n'),
+    );
+    const diagnostics = await waitForDiagnostics(dir, (d) => d.length === 3);
+    assert.deepStrictEqual(
+      diagnostics.map((d) => d.message.replace(/;.*/, '')).sort(),
+      ['prompts/support/v2 has no eval.jsonl', 'prompts/support/v2 has no system.md', 'prompts/support/v2 has no user.template.md'],
+    );
+    await vscode.workspace.fs.delete(dir, { recursive: true });
+    await waitForDiagnostics(dir, (d) => d.length === 0);
+  });
+
+  it('re-checks on the Check Prompts command', async () => {
+    await vscode.commands.executeCommand('promptCi.checkWorkspace');
+    const diagnostics = vscode.languages.getDiagnostics(metadata());
+    assert.ok(hasCode('metadata/wrong-type')(diagnostics));
+  });
+});
