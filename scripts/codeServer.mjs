@@ -425,10 +425,20 @@ export async function installVsix(vsixPath, extensionsDir, { userDataDir } = {})
   await ensureCodeServer();
   fs.mkdirSync(extensionsDir, { recursive: true });
   const scratch = userDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'prompt-ci-install-'));
+  fs.mkdirSync(scratch, { recursive: true });
+  const configFile = path.join(scratch, 'code-server.yaml');
+  if (!fs.existsSync(configFile)) fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
   try {
     return execFileSync(
       process.execPath,
-      [entryJs, '--user-data-dir', scratch, '--extensions-dir', extensionsDir, '--install-extension', path.resolve(vsixPath), '--force'],
+      [
+        entryJs,
+        '--config', configFile,
+        '--user-data-dir', scratch,
+        '--extensions-dir', extensionsDir,
+        '--install-extension', path.resolve(vsixPath),
+        '--force',
+      ],
       { env: { ...process.env, ...QUIET_GALLERY_ENV }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
   } catch (error) {
