@@ -15,7 +15,8 @@
  *   500 `api_error`, 529 `overloaded_error`;
  * - `request-id` and `anthropic-ratelimit-*` headers on every response.
  *
- * It binds 127.0.0.1 only. Token counts are approximations: `ceil(chars / 4)`.
+ * It binds 127.0.0.1 only, and checks the API key (`x-api-key`, or `Authorization: Bearer`, which
+ * is how current SDKs send it) and the `anthropic-version` header. Token counts are approximations: `ceil(chars / 4)`.
  * `max_tokens` and `stop_sequences` are honoured, so `stop_reason` can be `end_turn`,
  * `max_tokens` or `stop_sequence`.
  *
@@ -66,7 +67,10 @@ import type { AddressInfo, Socket } from 'node:net';
 export interface StandInOptions {
   /** Port to listen on; 0 (the default) picks a free one. The server binds 127.0.0.1 only. */
   port?: number;
-  /** The `x-api-key` value every request must carry; missing or wrong is a 401. Default `test-key`. */
+  /**
+   * The API key every request must carry, as `x-api-key: <key>` or `Authorization: Bearer <key>`
+   * (the SDK sends the latter); missing or wrong is a 401. Default `test-key`.
+   */
   apiKey?: string;
   /** A fixed delay before each answer, in milliseconds (errors and hangs included). */
   latencyMs?: number;
@@ -83,7 +87,11 @@ export interface StandInOptions {
 export interface StandInRequest {
   /** Position among the `/v1/messages` requests received since start, from 0. */
   index: number;
-  /** The parsed JSON body (a Messages API request, or whatever the client sent). */
+  /**
+   * The parsed JSON body: a Messages API request, or whatever the client sent. Left untyped on
+   * purpose, so that tests and hooks can read any field the client put there.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   /** The request headers, names lower-cased. */
   headers: Record<string, string | string[] | undefined>;
@@ -186,7 +194,7 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
       }
       return;
     }
-    let body: any;
+    let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
@@ -200,13 +208,15 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
       requests.push(request);
     }
 
-    const key = req.headers['x-api-key'];
-    if (key === undefined) {
+    // The key may come as `x-api-key` or, as recent SDKs send it, `Authorization: Bearer <key>`.
+    const xApiKey = req.headers['x-api-key'];
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (xApiKey === undefined && bearer === undefined) {
       sendError(res, requestId, 401, 'authentication_error', 'x-api-key header is required');
       return;
     }
-    if (key !== apiKey) {
-      sendError(res, requestId, 401, 'authentication_error', 'invalid x-api-key');
+    if (xApiKey !== undefined ? xApiKey !== apiKey : bearer !== apiKey) {
+      sendError(res, requestId, 401, 'authentication_error', xApiKey !== undefined ? 'invalid x-api-key' : 'Invalid bearer token');
       return;
     }
     if (req.headers['anthropic-version'] === undefined) {
@@ -220,18 +230,25 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
       return;
     }
 
+    const valid = body as MessagesBody;
     if (isCount) {
-      later(res, options.latencyMs ?? 0, () => sendJson(res, 200, { input_tokens: inputTokens(body) }, rateLimitHeaders()));
+      later(res, options.latencyMs ?? 0, () => sendJson(res, 200, { input_tokens: inputTokens(valid) }, rateLimitHeaders()));
       return;
     }
 
     const standInRequest = request as StandInRequest;
     const behaviour = options.behaviour?.(standInRequest) ?? { kind: 'ok' };
     const latency = behaviour.kind === 'delay' ? behaviour.ms : (options.latencyMs ?? 0);
-    later(res, latency, () => respond(res, requestId, standInRequest, behaviour));
+    later(res, latency, () => respond(res, requestId, standInRequest, valid, behaviour));
   }
 
-  function respond(res: ServerResponse, requestId: string, req: StandInRequest, behaviour: StandInBehaviour): void {
+  function respond(
+    res: ServerResponse,
+    requestId: string,
+    req: StandInRequest,
+    body: MessagesBody,
+    behaviour: StandInBehaviour,
+  ): void {
     switch (behaviour.kind) {
       case 'hang':
         // Deliberately left open: the client's abort or close() ends it.
@@ -265,18 +282,18 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
         sendError(res, requestId, 400, 'invalid_request_error', behaviour.message);
         return;
       case 'stream-error':
-        if (req.body.stream !== true) {
+        if (body.stream !== true) {
           sendError(res, requestId, 529, 'overloaded_error', 'Overloaded');
           return;
         }
-        sendStream(res, requestId, req.body, completion(req.body, demoOrCustom(req)), true);
+        sendStream(res, requestId, body, completion(body, demoOrCustom(req)), true);
         return;
       case 'text':
-        answer(res, requestId, req.body, behaviour.text);
+        answer(res, requestId, body, behaviour.text);
         return;
       case 'ok':
       case 'delay':
-        answer(res, requestId, req.body, demoOrCustom(req));
+        answer(res, requestId, body, demoOrCustom(req));
         return;
       default:
         assertNever(behaviour);
@@ -287,7 +304,7 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
     return options.answer ? options.answer(req) : demoAnswer(req.body);
   }
 
-  function answer(res: ServerResponse, requestId: string, body: any, text: string): void {
+  function answer(res: ServerResponse, requestId: string, body: MessagesBody, text: string): void {
     const done = completion(body, text);
     if (body.stream === true) {
       sendStream(res, requestId, body, done, false);
@@ -296,7 +313,7 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
     sendJson(res, 200, messageJson(body, done), rateLimitHeaders());
   }
 
-  function sendStream(res: ServerResponse, requestId: string, body: any, done: Completion, failMidway: boolean): void {
+  function sendStream(res: ServerResponse, requestId: string, body: MessagesBody, done: Completion, failMidway: boolean): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -385,6 +402,24 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
 // ---------------------------------------------------------------------------------------------
 // Wire format
 
+/** A content block as it travels; only text blocks are read. */
+interface WireBlock {
+  type: string;
+  text?: unknown;
+}
+
+/** A Messages API request body that passed {@link validateRequest}: the fields the stand-in reads. */
+interface MessagesBody {
+  model: string;
+  /** Absent on count_tokens requests. */
+  max_tokens: number;
+  messages: Array<{ role: 'user' | 'assistant'; content: string | WireBlock[] }>;
+  system?: string | WireBlock[];
+  stream?: boolean;
+  stop_sequences?: string[];
+  tools?: unknown;
+}
+
 interface Completion {
   text: string;
   stopReason: 'end_turn' | 'max_tokens' | 'stop_sequence' | null;
@@ -394,14 +429,14 @@ interface Completion {
 }
 
 /** Applies `stop_sequences` and `max_tokens` to an answer text, as the real API would. */
-function completion(body: any, fullText: string): Completion {
+function completion(body: MessagesBody, fullText: string): Completion {
   let text = fullText;
   let stopReason: Completion['stopReason'] = 'end_turn';
   let stopSequence: string | null = null;
-  if (Array.isArray(body.stop_sequences)) {
+  if (body.stop_sequences) {
     let cut = -1;
     for (const seq of body.stop_sequences) {
-      if (typeof seq !== 'string' || seq === '') continue;
+      if (seq === '') continue;
       const at = text.indexOf(seq);
       if (at >= 0 && (cut < 0 || at < cut)) {
         cut = at;
@@ -422,7 +457,7 @@ function completion(body: any, fullText: string): Completion {
   return { text, stopReason, stopSequence, inputTokens: inputTokens(body), outputTokens: approxTokens(text.length) };
 }
 
-function messageJson(body: any, done: Completion): Record<string, unknown> {
+function messageJson(body: MessagesBody, done: Completion): Record<string, unknown> {
   return {
     id: newId('msg_'),
     type: 'message',
@@ -535,8 +570,12 @@ function invalid(message: string): Problem {
   return { status: 400, type: 'invalid_request_error', message };
 }
 
-function validateRequest(body: any, needsMaxTokens: boolean): Problem | undefined {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function validateRequest(body: unknown, needsMaxTokens: boolean): Problem | undefined {
+  if (!isRecord(body)) {
     return invalid('Input should be a valid dictionary or object to extract fields from');
   }
   if (body.model === undefined) return invalid('model: Field required');
@@ -558,8 +597,8 @@ function validateRequest(body: any, needsMaxTokens: boolean): Problem | undefine
   if (body.system !== undefined) {
     if (Array.isArray(body.system)) {
       for (let i = 0; i < body.system.length; i++) {
-        const block = body.system[i];
-        if (block?.type !== 'text' || typeof block.text !== 'string') {
+        const block: unknown = body.system[i];
+        if (!isRecord(block) || block.type !== 'text' || typeof block.text !== 'string') {
           return invalid(`system.${i}: Input should be a valid text block`);
         }
       }
@@ -583,8 +622,8 @@ function validateRequest(body: any, needsMaxTokens: boolean): Problem | undefine
   return undefined;
 }
 
-function validateMessage(message: any, where: string): Problem | undefined {
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+function validateMessage(message: unknown, where: string): Problem | undefined {
+  if (!isRecord(message)) {
     return invalid(`${where}: Input should be a valid dictionary`);
   }
   if (message.role === undefined) return invalid(`${where}.role: Field required`);
@@ -595,8 +634,8 @@ function validateMessage(message: any, where: string): Problem | undefined {
   if (typeof message.content === 'string') return undefined;
   if (!Array.isArray(message.content)) return invalid(`${where}.content: Input should be a valid string or list`);
   for (let i = 0; i < message.content.length; i++) {
-    const block = message.content[i];
-    if (block === null || typeof block !== 'object' || typeof block.type !== 'string') {
+    const block: unknown = message.content[i];
+    if (!isRecord(block) || typeof block.type !== 'string') {
       return invalid(`${where}.content.${i}.type: Field required`);
     }
     if (block.type === 'text') {
@@ -614,14 +653,14 @@ function approxTokens(chars: number): number {
   return Math.ceil(chars / 4);
 }
 
-function inputTokens(body: any): number {
-  let chars = systemText(body).length;
-  for (const message of body.messages as any[]) {
+function inputTokens(body: Pick<MessagesBody, 'system' | 'messages' | 'tools'>): number {
+  let chars = textOf(body.system).length;
+  for (const message of body.messages) {
     if (typeof message.content === 'string') {
       chars += message.content.length;
       continue;
     }
-    for (const block of message.content as any[]) {
+    for (const block of message.content) {
       chars += block.type === 'text' ? String(block.text).length : JSON.stringify(block).length;
     }
   }
@@ -632,26 +671,15 @@ function inputTokens(body: any): number {
 // ---------------------------------------------------------------------------------------------
 // The deterministic answerer
 
-function systemText(body: any): string {
-  if (typeof body?.system === 'string') return body.system;
-  if (Array.isArray(body?.system)) {
-    return body.system
-      .filter((b: any) => b?.type === 'text' && typeof b.text === 'string')
-      .map((b: any) => b.text)
-      .join('\n');
+/** The text of a `system` or message `content` value: a string, or its text blocks joined by newlines. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  const texts: string[] = [];
+  for (const block of content as unknown[]) {
+    if (isRecord(block) && block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
   }
-  return '';
-}
-
-function messageText(message: any): string {
-  if (typeof message?.content === 'string') return message.content;
-  if (Array.isArray(message?.content)) {
-    return message.content
-      .filter((b: any) => b?.type === 'text' && typeof b.text === 'string')
-      .map((b: any) => b.text)
-      .join('\n');
-  }
-  return '';
+  return texts.join('\n');
 }
 
 /**
@@ -659,13 +687,14 @@ function messageText(message: any): string {
  * request, a label for a label request, else extracted sentences. Deterministic: the same
  * body always gets the same text. The rules are at the top of this file.
  */
-export function demoAnswer(body: any): string {
-  const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
-  const system = systemText(body);
-  const userTexts = messages.filter((m) => m?.role === 'user').map(messageText);
+export function demoAnswer(body: unknown): string {
+  const request = isRecord(body) ? body : {};
+  const messages = (Array.isArray(request.messages) ? (request.messages as unknown[]) : []).filter(isRecord);
+  const system = textOf(request.system);
+  const userTexts = messages.filter((m) => m.role === 'user').map((m) => textOf(m.content));
   const lastUser = userTexts.length > 0 ? userTexts[userTexts.length - 1] : '';
   const last = messages[messages.length - 1];
-  const prefill = last?.role === 'assistant' ? messageText(last) : '';
+  const prefill = last?.role === 'assistant' ? textOf(last.content) : '';
 
   const judged = judgeAnswer(userTexts.join('\n'), system, hashOf(body));
   const text = judged ?? labelAnswer(system, lastUser) ?? extractiveAnswer(system, lastUser);
