@@ -16,7 +16,8 @@
  * - `request-id` and `anthropic-ratelimit-*` headers on every response.
  *
  * It binds 127.0.0.1 only, and checks the API key (`x-api-key`, or `Authorization: Bearer`, which
- * is how current SDKs send it) and the `anthropic-version` header. Token counts are approximations: `ceil(chars / 4)`.
+ * is how current SDKs send it) and the `anthropic-version` header. Token counts are
+ * approximations: `ceil(chars / 4)`.
  * `max_tokens` and `stop_sequences` are honoured, so `stop_reason` can be `end_turn`,
  * `max_tokens` or `stop_sequence`.
  *
@@ -35,7 +36,8 @@
  * a fenced ```json block, so clients exercise tolerant parsing.
  *
  * **Label requests.** When the system prompt lists labels (`Labels: a, b, c`,
- * `categories: a, b or c`, `one of: a | b | c`, or such an introduction ending its line,
+ * `categories: a, b or c`, `one of: a | b | c`, a bare `one of a, b or c` (it needs the "or"
+ * or a "|", so prose like "one of the best writers" is not a list), or such an introduction ending its line,
  * followed by `- label: description` bullets), the answer is exactly one of those labels:
  * the one whose words, plus the words of its description in the system prompt, occur most
  * often in the user message. Ties go to the earlier label; when nothing matches, a label
