@@ -458,9 +458,10 @@ export function remoteUri(port, absolutePath) {
  * (e.g. [['extensionDevelopmentPath', remoteUri(...)], ['skipWelcome', 'true']]).
  */
 export function workbenchUrl(serverUrl, folder, payload) {
-  const query = new URLSearchParams({ folder });
-  if (payload && payload.length > 0) query.set('payload', JSON.stringify(payload));
-  return `${serverUrl}/?${query.toString()}`;
+  // Slashes stay readable: the printed URL shows the folder it opens.
+  let url = `${serverUrl}/?folder=${encodeURIComponent(folder).replace(/%2F/g, '/')}`;
+  if (payload && payload.length > 0) url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  return url;
 }
 
 /**

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+/**
+ * Try the extension in a real VS Code in your browser:
+ *
+ *   node esbuild.mjs && node scripts/start.mjs
+ *
+ * Starts code-server (VS Code's server and web workbench, installed into .cache/ on first
+ * use) on 127.0.0.1 with this repository's build as an installed extension, on a copy of
+ * examples/ that is a git repository, and prints the URL to open. Builds nothing: run
+ * `node esbuild.mjs` first (again after a change, then "Developer: Reload Window").
+ *
+ * Options:
+ *   --port N          port (default: $PORT, else 8080; a free one if that is taken)
+ *   --folder DIR      the workspace to copy (default examples/)
+ *   --vsix            install the packaged .vsix (vsce package) instead of linking the repo
+ *   --no-stand-in     use the real Anthropic API (your ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL)
+ *   --print-url-only  print only the URL on stdout (for scripts); still serves until stopped
+ *
+ * Ctrl+C stops everything and removes the temporary copy.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ensureCodeServer,
+  installVsix,
+  isPortInUse,
+  prepareGitWorkspace,
+  repoRoot,
+  startCodeServer,
+  workbenchUrl,
+} from './codeServer.mjs';
+
+const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+/** Where `start` keeps the extension VS Code loads: gitignored, recreated on each start. */
+const startExtensionsDir = path.join(repoRoot, '.cache', 'start', 'extensions');
+
+/**
+ * Makes the extension visible to code-server as an installed one. code-server's browser
+ * sessions have no extensionDevelopmentPath, so the repo is linked into the extensions dir
+ * under the folder name an install would use (or, with `vsix`, the packaged file is
+ * installed the way a user installs it).
+ */
+export async function installExtensionForStart({ vsix = false, extensionsDir = startExtensionsDir, log = console.log } = {}) {
+  fs.rmSync(extensionsDir, { recursive: true, force: true });
+  fs.mkdirSync(extensionsDir, { recursive: true });
+  if (vsix) {
+    const file = path.join(path.dirname(extensionsDir), `${manifest.name}.vsix`);
+    log('Packaging the extension (vsce package --no-dependencies)...');
+    execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '-o', file], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await installVsix(file, extensionsDir);
+  } else {
+    fs.symlinkSync(repoRoot, path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`), 'dir');
+  }
+  return extensionsDir;
+}
+
+/**
+ * Environment for the extension host (a child of code-server). By default a local
+ * Anthropic stand-in answers the eval calls, so the demo needs no key and no network.
+ * @returns {Promise<{ env: Record<string,string>, close: () => Promise<void>, description: string }>}
+ */
+export async function demoEnvironment({ standIn = true } = {}) {
+  // ---- Anthropic stand-in for the demo: ANTHROPIC_BASE_URL / PROMPT_CI_DEMO ----
+  if (!standIn) return { env: {}, close: async () => {}, description: 'the real Anthropic API (your ANTHROPIC_* environment)' };
+  const source = path.join(repoRoot, 'src', 'node', 'anthropicStandIn.ts');
+  if (!fs.existsSync(source)) return { env: {}, close: async () => {}, description: 'no stand-in (src/node/anthropicStandIn.ts not found)' };
+  const { tsImport } = await import('tsx/esm/api');
+  const { startStandIn } = await tsImport(source, import.meta.url);
+  const apiKey = 'prompt-ci-demo-key';
+  const server = await startStandIn({ port: 0, apiKey });
+  return {
+    env: { ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: apiKey, PROMPT_CI_DEMO: '1' },
+    close: () => server.close(),
+    description: `a local Anthropic stand-in at ${server.url}`,
+  };
+  // ---- end of the stand-in section ----
+}
+
+async function choosePort(requested) {
+  if (requested !== undefined) return requested;
+  const preferred = Number(process.env.PORT ?? 8080);
+  return (await isPortInUse(preferred)) ? 0 : preferred;
+}
+
+/**
+ * Starts code-server on a fresh git copy of `folder` with the extension installed.
+ * Used by `start` and by test/integration/screenshot.mjs.
+ * @returns {Promise<{ url: string, serverUrl: string, port: number, workspaceDir: string, stop: () => Promise<void> }>}
+ */
+export async function startWorkbench({
+  folder = path.join(repoRoot, 'examples'),
+  port,
+  vsix = false,
+  standIn = true,
+  settings = {},
+  log = console.log,
+} = {}) {
+  const mainFile = path.resolve(repoRoot, manifest.main);
+  if (!fs.existsSync(mainFile)) throw new Error(`${manifest.main} is missing: build first with \`node esbuild.mjs\`.`);
+  await ensureCodeServer({ log });
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prompt-ci-start-'));
+  const workspaceDir = path.join(tempDir, path.basename(path.resolve(folder)));
+  prepareGitWorkspace(path.resolve(folder), workspaceDir, { message: 'Example prompts' });
+  const extensionsDir = await installExtensionForStart({ vsix, log });
+  const demo = await demoEnvironment({ standIn });
+  let server;
+  try {
+    server = await startCodeServer({
+      userDataDir: path.join(tempDir, 'user-data'),
+      extensionsDir,
+      port: await choosePort(port),
+      settings,
+      env: demo.env,
+    });
+  } catch (error) {
+    await demo.close();
+    fs.rmSync(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  let stopped = false;
+  return {
+    url: workbenchUrl(server.url, workspaceDir),
+    serverUrl: server.url,
+    port: server.port,
+    workspaceDir,
+    apiDescription: demo.description,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await demo.close();
+      fs.rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function parseArgs(argv) {
+  const options = { vsix: false, standIn: true, printUrlOnly: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--vsix') options.vsix = true;
+    else if (arg === '--no-stand-in') options.standIn = false;
+    else if (arg === '--print-url-only') options.printUrlOnly = true;
+    else if (arg === '--port') options.port = Number(argv[++i]);
+    else if (arg === '--folder') options.folder = argv[++i];
+    else if (arg === '--help' || arg === '-h') options.help = true;
+    else throw new Error(`unknown option ${arg} (see --help)`);
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port < 65536)) {
+    throw new Error('--port needs a port number');
+  }
+  return options;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.help) {
+    const source = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8');
+    console.log(source.slice(source.indexOf('/**') + 3, source.indexOf('*/')).replace(/^ \* ?/gm, '').trim());
+    return;
+  }
+  // With --print-url-only, stdout carries the URL alone; progress goes to stderr.
+  const log = options.printUrlOnly ? (line) => console.error(line) : (line) => console.log(line);
+  const workbench = await startWorkbench({ ...options, log });
+  const shutdown = async () => {
+    await workbench.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  if (options.printUrlOnly) {
+    console.log(workbench.url);
+    return;
+  }
+  const rule = '='.repeat(Math.min(100, workbench.url.length + 4));
+  log('');
+  log(rule);
+  log('  Prompt CI in VS Code: open');
+  log('');
+  log(`  ${workbench.url}`);
+  log(rule);
+  log(`Workspace: ${workbench.workspaceDir} (a git copy of ${path.relative(repoRoot, path.resolve(options.folder ?? 'examples')) || '.'}/)`);
+  log(`Model calls go to ${workbench.apiDescription}.`);
+  log('Ctrl+C stops the server.');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(error.message ?? error);
+    process.exit(1);
+  });
+}
