@@ -1,0 +1,151 @@
+import { EVAL_REPORT_SCHEMA_ID } from '../../shared/evalReport';
+import type { CostSummary, EvalReport, ExampleResult, McnemarSummary, SideSummary } from '../../shared/evalReport';
+import type { PromptMetadata } from '../metadataSchema';
+import { wilsonInterval } from '../stats/intervals';
+import { chooseExact, mcnemar } from '../stats/mcnemar';
+import { mean, percentile } from '../stats/percentile';
+import { priceTokens, sumTokens } from './cost';
+import type { CostEstimate, Pricing } from './cost';
+import { evaluateGate } from './gate';
+import type { PairedEvalResult, SideRole } from './runner';
+
+/** Where a side's prompt came from. */
+export interface SideProvenance {
+  source: SideSummary['source'];
+  dir: string;
+  ref: string | null;
+  commit: string | null;
+}
+
+/** Everything the report is built from. */
+export interface ReportInput {
+  prompt: { name: string; version: number };
+  startedAt: string;
+  durationMs: number;
+  run: PairedEvalResult;
+  challenger: { provenance: SideProvenance; metadata: PromptMetadata };
+  baseline: { provenance: SideProvenance; metadata: PromptMetadata };
+  judge: { model: string; repeats: number; rubric: 'default' | 'judge.md' };
+  pricing: Pricing;
+  estimate?: CostEstimate;
+  onlyExampleIds?: readonly string[];
+}
+
+/** The 2x2 table of paired outcomes and McNemar's test on it, as `mcnemar_exact` asks. */
+export function pairedTable(examples: readonly ExampleResult[], exactSetting: 'auto' | boolean): McnemarSummary {
+  let improved = 0;
+  let regressed = 0;
+  let bothCorrect = 0;
+  let bothWrong = 0;
+  for (const e of examples) {
+    if (e.outcome === 'improved') improved += 1;
+    else if (e.outcome === 'regressed') regressed += 1;
+    else if (e.outcome === 'both-correct') bothCorrect += 1;
+    else if (e.outcome === 'both-wrong') bothWrong += 1;
+  }
+  const counts = { improved, regressed };
+  const test = mcnemar(counts, { exact: chooseExact(exactSetting, counts), correction: true });
+  return {
+    improved,
+    regressed,
+    bothCorrect,
+    bothWrong,
+    statistic: Number.isFinite(test.statistic) ? test.statistic : null,
+    pValue: test.pValue,
+    method: test.method,
+    ...(test.note ? { note: test.note } : {}),
+  };
+}
+
+const PAIRED = new Set(['improved', 'regressed', 'both-correct', 'both-wrong']);
+
+/**
+ * One side's summary. Win rate and mean score are over the paired examples (both sides scored), so
+ * the two sides are compared on the same examples; latency is over every task call the side made.
+ */
+export function summariseSide(
+  role: SideRole,
+  examples: readonly ExampleResult[],
+  provenance: SideProvenance,
+  model: string,
+): SideSummary {
+  const paired = examples.filter((e) => PAIRED.has(e.outcome));
+  const correct = paired.filter((e) => e[role].correct === true).length;
+  const scores = paired.map((e) => e[role].score).filter((s): s is number => s !== null);
+  const latencies = examples.map((e) => e[role].latencyMs).filter((l): l is number => l !== null);
+  const errors = examples.filter((e) => e.outcome !== 'cancelled' && e[role].error !== null).length;
+  return {
+    ...provenance,
+    model,
+    scored: paired.length,
+    correct,
+    winRate: paired.length > 0 ? correct / paired.length : null,
+    winRateInterval: paired.length > 0 ? wilsonInterval(correct, paired.length, 0.95) : null,
+    meanScore: scores.length > 0 ? mean(scores) : null,
+    latencyMs: latencies.length > 0 ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95) } : null,
+    errors,
+  };
+}
+
+/** Builds the `prompt-ci/eval-report@1` document: statistics, the gate, costs and every example. */
+export function buildEvalReport(input: ReportInput): EvalReport {
+  const examples = input.run.examples;
+  const settings = input.challenger.metadata;
+  const table = pairedTable(examples, settings.eval.mcnemar_exact);
+  const challenger = summariseSide('challenger', examples, input.challenger.provenance, input.challenger.metadata.model);
+  const baseline = summariseSide('baseline', examples, input.baseline.provenance, input.baseline.metadata.model);
+  const gate = evaluateGate(
+    {
+      total: examples.length,
+      errors: examples.filter((e) => e.outcome === 'error').length,
+      cancelled: examples.filter((e) => e.outcome === 'cancelled').length,
+      challengerWinRate: challenger.winRate,
+      challengerP95LatencyMs: challenger.latencyMs?.p95 ?? null,
+      improved: table.improved,
+      regressed: table.regressed,
+      pValue: table.pValue,
+    },
+    settings,
+  );
+
+  const api = sumTokens(input.run.totals.api);
+  const all = sumTokens(input.run.totals.all);
+  const cost: CostSummary = {
+    apiCalls: input.run.totals.apiCalls,
+    cacheHits: input.run.totals.cacheHits,
+    inputTokens: api.inputTokens,
+    outputTokens: api.outputTokens,
+    usd: priceTokens(input.run.totals.api, input.pricing).usd,
+    uncached: { ...all, usd: priceTokens(input.run.totals.all, input.pricing).usd },
+    ...(input.estimate
+      ? {
+          estimate: {
+            calls: input.estimate.calls,
+            cachedCalls: input.estimate.cachedCalls,
+            inputTokens: input.estimate.inputTokens,
+            outputTokensTypical: input.estimate.outputTokensTypical,
+            outputTokensMax: input.estimate.outputTokensMax,
+            usdTypical: input.estimate.usdTypical,
+            usdMax: input.estimate.usdMax,
+          },
+        }
+      : {}),
+  };
+
+  return {
+    schema: EVAL_REPORT_SCHEMA_ID,
+    prompt: input.prompt,
+    startedAt: input.startedAt,
+    durationMs: input.durationMs,
+    cancelled: input.run.cancelled,
+    ...(input.onlyExampleIds ? { partial: { onlyExampleIds: [...input.onlyExampleIds] } } : {}),
+    gate,
+    mcnemar: table,
+    challenger,
+    baseline,
+    judge: input.judge,
+    cost,
+    unstableCount: examples.filter((e) => e.unstable).length,
+    examples,
+  };
+}

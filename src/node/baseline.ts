@@ -1,0 +1,216 @@
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
+import type { GitRunner } from './git';
+import { GitError, gitTopLevel, resolveCommit, runGit } from './git';
+import { listTree, readPromptVersionFromDisk, readPromptVersionFromGit } from './promptFiles';
+import type { PromptVersionFiles } from './promptFiles';
+
+/** The refs tried, in order, when `prompt-ci.yaml` names no `baselineRef`. */
+export const DEFAULT_BASELINE_REFS = ['origin/main', 'main'];
+
+/** The production prompt the challenger is compared with, and where it was found. */
+export interface ResolvedBaseline {
+  source: 'git' | 'directory';
+  files: PromptVersionFiles;
+  /** The baseline directory: repo-relative POSIX when inside the repository, else absolute. */
+  dir: string;
+  ref: string | null;
+  commit: string | null;
+  /** `same-path`: the challenger's path at the ref; `lower-version`: the highest lower version there; `override`: `--baseline`. */
+  how: 'same-path' | 'lower-version' | 'override';
+  /** One line for people, e.g. `prompts/summarisation/v1 at origin/main (3f2c1a9b0d1e), highest lower version`. */
+  description: string;
+}
+
+/** No baseline could be found; the message says what was looked for and what to do. */
+export class BaselineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BaselineError';
+  }
+}
+
+/** What `resolveBaseline` needs. */
+export interface ResolveBaselineOptions {
+  /** The repository root (where prompt-ci.yaml lives); paths in REF:PATH are relative to it. */
+  repoRoot: string;
+  /** The challenger directory, absolute or relative to `repoRoot`. */
+  challengerDir: string;
+  /** `--baseline`: a directory (absolute or relative to `repoRoot`) or `REF:PATH`. */
+  override?: string;
+  /** `prompt-ci.yaml` `baselineRef`; when absent, origin/main then main. */
+  baselineRef?: string;
+  git?: GitRunner;
+}
+
+const toPosix = (p: string): string => p.split(sep).join('/');
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** `path` relative to `root` as POSIX, or undefined when it is outside. */
+function inside(root: string, path: string): string | undefined {
+  const rel = relative(real(root), real(path));
+  if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  return toPosix(rel);
+}
+
+/** The `git fetch` that makes `ref` available locally. */
+export function fetchCommandFor(ref: string, remotes: readonly string[]): string {
+  const slash = ref.indexOf('/');
+  if (slash > 0 && remotes.includes(ref.slice(0, slash))) {
+    const remote = ref.slice(0, slash);
+    const branch = ref.slice(slash + 1);
+    return `git fetch ${remote} ${branch}:refs/remotes/${remote}/${branch}`;
+  }
+  const remote = remotes.includes('origin') ? 'origin' : (remotes[0] ?? 'origin');
+  return `git fetch ${remote} ${ref}:${ref}`;
+}
+
+async function remotesOf(git: GitRunner, cwd: string): Promise<string[]> {
+  try {
+    return (await git(['remote'], { cwd })).toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean);
+  } catch (error) {
+    if (error instanceof GitError) return [];
+    throw error;
+  }
+}
+
+async function isShallow(git: GitRunner, cwd: string): Promise<boolean> {
+  try {
+    return (await git(['rev-parse', '--is-shallow-repository'], { cwd })).toString('utf8').trim() === 'true';
+  } catch (error) {
+    if (error instanceof GitError) return false;
+    throw error;
+  }
+}
+
+async function missingRefError(git: GitRunner, topLevel: string, refs: readonly string[], configured: boolean): Promise<BaselineError> {
+  const [shallow, remotes] = await Promise.all([isShallow(git, topLevel), remotesOf(git, topLevel)]);
+  const names = refs.map((r) => `"${r}"`).join(refs.length === 2 ? ' nor ' : ', ');
+  const where = shallow ? 'this shallow clone' : 'this repository';
+  return new BaselineError(
+    `the baseline ref ${names} does not exist in ${where}. Fetch it with: ${fetchCommandFor(refs[0], remotes)}` +
+      (configured ? '' : ' (or set baselineRef in prompt-ci.yaml)') +
+      ', or pass --baseline DIR|REF:PATH',
+  );
+}
+
+/**
+ * Finds the baseline prompt version without touching the working tree, index or HEAD:
+ * `--baseline` when given (a directory, or `REF:PATH`), else the challenger's path at the
+ * baseline ref, else the highest lower version of the same prompt at that ref.
+ * @throws BaselineError naming what was looked for.
+ */
+export async function resolveBaseline(options: ResolveBaselineOptions): Promise<ResolvedBaseline> {
+  const git = options.git ?? runGit;
+  const repoRoot = resolve(options.repoRoot);
+  const challengerAbs = resolve(repoRoot, options.challengerDir);
+
+  if (options.override !== undefined) {
+    const asDir = resolve(repoRoot, options.override);
+    if (isDirectory(asDir)) {
+      const files = await readPromptVersionFromDisk(asDir, { requireEval: false });
+      const dir = inside(repoRoot, asDir) ?? asDir;
+      return { source: 'directory', files, dir, ref: null, commit: null, how: 'override', description: `${dir} (directory, from --baseline)` };
+    }
+  }
+
+  const topLevel = await gitTopLevel(git, repoRoot);
+  if (topLevel === undefined) {
+    throw new BaselineError(
+      options.override !== undefined
+        ? `--baseline ${options.override}: not a directory, and ${repoRoot} is not in a git repository to read REF:PATH from`
+        : `${repoRoot} is not in a git repository, so there is no baseline ref to read the production prompt from; pass --baseline DIR`,
+    );
+  }
+  const rootInTop = inside(topLevel, repoRoot) ?? '';
+  const toTop = (repoRelative: string): string => posix.normalize(posix.join(rootInTop, repoRelative)).replace(/\/$/, '');
+  const fromTop = (topRelative: string): string => (rootInTop === '' ? topRelative : posix.relative(rootInTop, topRelative));
+
+  if (options.override !== undefined) {
+    const colon = options.override.indexOf(':');
+    if (colon <= 0) {
+      throw new BaselineError(`--baseline ${options.override}: not a directory, and not REF:PATH (e.g. origin/main:prompts/summarisation/v1)`);
+    }
+    const ref = options.override.slice(0, colon);
+    const path = toTop(options.override.slice(colon + 1).replace(/^\.\//, ''));
+    const commit = await resolveCommit(git, topLevel, ref);
+    if (commit === undefined) throw await missingRefError(git, topLevel, [ref], true);
+    const entries = await listTree(git, topLevel, commit, path);
+    if (entries.size === 0) {
+      throw new BaselineError(`--baseline ${options.override}: ${path} is not a directory at ${ref} (${commit.slice(0, 12)})`);
+    }
+    const files = await readPromptVersionFromGit(git, topLevel, commit, path, { requireEval: false });
+    const dir = fromTop(path);
+    return { source: 'git', files, dir, ref, commit, how: 'override', description: `${dir} at ${ref} (${commit.slice(0, 12)}), from --baseline` };
+  }
+
+  const challengerInTop = inside(topLevel, challengerAbs);
+  if (challengerInTop === undefined) {
+    throw new BaselineError(`${challengerAbs} is outside the git repository at ${topLevel}; pass --baseline DIR|REF:PATH`);
+  }
+
+  const refs = options.baselineRef !== undefined ? [options.baselineRef] : DEFAULT_BASELINE_REFS;
+  let ref: string | undefined;
+  let commit: string | undefined;
+  for (const candidate of refs) {
+    commit = await resolveCommit(git, topLevel, candidate);
+    if (commit !== undefined) {
+      ref = candidate;
+      break;
+    }
+  }
+  if (ref === undefined || commit === undefined) throw await missingRefError(git, topLevel, refs, options.baselineRef !== undefined);
+  const at = `${ref} (${commit.slice(0, 12)})`;
+
+  const same = await listTree(git, topLevel, commit, challengerInTop);
+  if (same.get('metadata.yaml') === 'blob') {
+    const files = await readPromptVersionFromGit(git, topLevel, commit, challengerInTop, { requireEval: false });
+    const dir = fromTop(challengerInTop);
+    return { source: 'git', files, dir, ref, commit, how: 'same-path', description: `${dir} at ${at}` };
+  }
+
+  const parent = posix.dirname(challengerInTop);
+  const version = /^v([1-9][0-9]*)$/.exec(posix.basename(challengerInTop));
+  if (!version) {
+    throw new BaselineError(
+      `no baseline: ${fromTop(challengerInTop)} does not exist at ${at}, and it is not a v<N> directory, so there is no lower version to fall back to; pass --baseline DIR|REF:PATH`,
+    );
+  }
+  const n = Number(version[1]);
+  const siblings = await listTree(git, topLevel, commit, parent);
+  const lower = [...siblings.entries()]
+    .filter(([name, type]) => type === 'tree' && /^v[1-9][0-9]*$/.test(name) && Number(name.slice(1)) < n)
+    .map(([name]) => Number(name.slice(1)))
+    .sort((a, b) => b - a);
+  for (const m of lower) {
+    const path = `${parent}/v${m}`;
+    const entries = await listTree(git, topLevel, commit, path);
+    if (entries.get('metadata.yaml') !== 'blob') continue;
+    const files = await readPromptVersionFromGit(git, topLevel, commit, path, { requireEval: false });
+    const dir = fromTop(path);
+    return { source: 'git', files, dir, ref, commit, how: 'lower-version', description: `${dir} at ${at}, the highest version below v${n} there` };
+  }
+  const what = fromTop(challengerInTop);
+  const looked =
+    n > 1
+      ? `${at} has neither ${what}/ nor a lower version (v1 to v${n - 1}) of ${fromTop(parent)}/`
+      : `${what}/ does not exist at ${at}, and v1 has no lower version`;
+  throw new BaselineError(
+    `no baseline for ${what}: ${looked}. A new prompt has no production version to compare with; pass --baseline DIR|REF:PATH to choose one`,
+  );
+}

@@ -1,0 +1,156 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelCallOptions, ModelGateway, ModelReply, ModelRequest } from '../core/eval/types';
+import type { ClientReply } from './modelClient';
+
+/** Where the cache lives under a repository root. Git-ignored. */
+export const CACHE_DIR = join('.prompt-ci', 'cache');
+
+/** Bumped when the entry format changes; older entries are then misses, never misread. */
+const ENTRY_FORMAT = 1;
+
+/** One cached response: what the model said, its usage and the latency recorded when it was made. */
+export interface CacheEntry {
+  format: number;
+  key: string;
+  text: string;
+  usage: { inputTokens: number; outputTokens: number };
+  latencyMs: number;
+  stopReason: string | null;
+  createdAt: string;
+  /** The model of the request, to make entries readable by hand. */
+  model: string;
+}
+
+/**
+ * JSON with object keys sorted at every level, so equal requests hash equally whatever order
+ * their keys were built in. `undefined` members are left out, as JSON.stringify does.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const json = JSON.stringify(value);
+    return json === undefined ? 'null' : json;
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  const keys = Object.keys(value as object)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/** The cache key of a request and repeat index: sha256 of the canonical JSON of both. */
+export function cacheKey(request: ModelRequest, repeat: number): string {
+  return createHash('sha256').update(canonicalJson({ request, repeat })).digest('hex');
+}
+
+/**
+ * The on-disk response cache: one JSON file per key under `<root>/ab/<key>.json`. Writes go to a
+ * unique temporary file that is renamed into place, so a reader sees a whole entry or none, and two
+ * runs writing the same key at once both succeed (they write the same content). An entry that can't
+ * be read or parsed is a miss.
+ */
+export class ResponseCache {
+  constructor(readonly root: string) {}
+
+  private pathOf(key: string): string {
+    return join(this.root, key.slice(0, 2), `${key}.json`);
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.pathOf(key), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const entry = JSON.parse(text) as CacheEntry;
+      if (entry.format !== ENTRY_FORMAT || entry.key !== key || typeof entry.text !== 'string') return undefined;
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(entry: CacheEntry): Promise<void> {
+    const path = this.pathOf(entry.key);
+    await mkdir(join(this.root, entry.key.slice(0, 2)), { recursive: true });
+    const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, JSON.stringify(entry), { encoding: 'utf8', flag: 'wx' });
+      await rename(temp, path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/** How calls use the cache: `normal` reads and writes; `offline` only reads (a miss is an error); `no-cache` never reads but still records. */
+export type CacheMode = 'normal' | 'offline' | 'no-cache';
+
+/** Raised for a miss in offline mode: an error for that example, not for the run. */
+export class CacheMissError extends Error {
+  constructor(readonly key: string) {
+    super(`offline: no cached response for this call (cache key ${key.slice(0, 12)}…); run without --offline to make it`);
+    this.name = 'CacheMissError';
+  }
+}
+
+/** The part of the model client the cached gateway uses. */
+export interface CompletingClient {
+  complete(request: ModelRequest, options: { signal?: AbortSignal }): Promise<ClientReply>;
+}
+
+/**
+ * The gateway core's runner calls: the cache in front of the client. `client` is a function so the
+ * client (and the API-key check) is only made when a call actually has to reach the API.
+ * A write that fails (disk full, read-only checkout) loses the cache entry, not the result.
+ */
+export function cachedGateway(options: {
+  cache: ResponseCache;
+  mode: CacheMode;
+  client: () => CompletingClient;
+  onCacheWriteError?: (error: unknown) => void;
+}): ModelGateway {
+  const { cache, mode } = options;
+  const fromEntry = (entry: CacheEntry): ModelReply => ({
+    text: entry.text,
+    inputTokens: entry.usage.inputTokens,
+    outputTokens: entry.usage.outputTokens,
+    latencyMs: entry.latencyMs,
+    fromCache: true,
+  });
+  return {
+    async complete(request: ModelRequest, callOptions: ModelCallOptions): Promise<ModelReply> {
+      const key = cacheKey(request, callOptions.repeat);
+      if (mode !== 'no-cache') {
+        const hit = await cache.get(key);
+        if (hit) return fromEntry(hit);
+        if (mode === 'offline') throw new CacheMissError(key);
+      }
+      const reply = await options.client().complete(request, { signal: callOptions.signal });
+      try {
+        await cache.put({
+          format: ENTRY_FORMAT,
+          key,
+          text: reply.text,
+          usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
+          latencyMs: reply.latencyMs,
+          stopReason: reply.stopReason,
+          createdAt: new Date().toISOString(),
+          model: request.model,
+        });
+      } catch (error) {
+        options.onCacheWriteError?.(error);
+      }
+      return { text: reply.text, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, latencyMs: reply.latencyMs, fromCache: false };
+    },
+    async peek(request: ModelRequest, repeat: number): Promise<ModelReply | undefined> {
+      if (mode === 'no-cache') return undefined;
+      const hit = await cache.get(cacheKey(request, repeat));
+      return hit ? fromEntry(hit) : undefined;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/**
+ * The eval report (`schema: "prompt-ci/eval-report@1"`): the one document `prompt-ci eval --json`
+ * writes, `runEval()` returns and the results webview renders. The zod schema is the single source
+ * of truth; `schemas/eval-report.schema.json` is generated from it (see `evalReportJsonSchema`).
+ * Additions stay backwards compatible within `@1`: new optional fields only.
+ */
+export const EVAL_REPORT_SCHEMA_ID = 'prompt-ci/eval-report@1';
+
+/** How one example came out, comparing the two sides' judged correctness. */
+export const exampleOutcomeSchema = z
+  .enum(['improved', 'regressed', 'both-correct', 'both-wrong', 'error', 'cancelled'])
+  .describe(
+    'improved: challenger correct, baseline not; regressed: the reverse; error: a side could not be scored; cancelled: the run stopped first.',
+  );
+export type ExampleOutcome = z.infer<typeof exampleOutcomeSchema>;
+
+/** One judge call's verdict on one output. */
+export const judgeVoteSchema = z.object({
+  correct: z.boolean(),
+  score: z.number().min(1).max(5),
+});
+export type JudgeVote = z.infer<typeof judgeVoteSchema>;
+
+/** What one side (challenger or baseline) produced for one example. */
+export const exampleSideSchema = z.object({
+  output: z.string().nullable().describe('The model output, or null when the task call did not complete.'),
+  correct: z.boolean().nullable().describe('Majority of the judge votes (ties: not correct); null when not judged.'),
+  score: z.number().nullable().describe('Median judge score 1..5; null when not judged.'),
+  votes: z.array(judgeVoteSchema).describe('Every judge vote, in repeat order.'),
+  unstable: z.boolean().describe('The judge votes disagreed on `correct`.'),
+  latencyMs: z.number().nullable().describe('Latency of the task call as recorded when it was made (cached calls keep theirs).'),
+  cached: z.boolean().describe('The task call was served from the response cache.'),
+  error: z.string().nullable().describe('Why this side could not be scored, or null.'),
+});
+export type ExampleSide = z.infer<typeof exampleSideSchema>;
+
+/** One eval example with both sides' results. */
+export const exampleResultSchema = z.object({
+  id: z.string(),
+  line: z.number().int().min(0).describe('0-based line of the example in the challenger eval.jsonl.'),
+  inputs: z.record(z.string(), z.unknown()),
+  reference: z.string().nullable(),
+  tags: z.array(z.string()),
+  outcome: exampleOutcomeSchema,
+  unstable: z.boolean().describe('Either side had judge votes that disagreed.'),
+  challenger: exampleSideSchema,
+  baseline: exampleSideSchema,
+});
+export type ExampleResult = z.infer<typeof exampleResultSchema>;
+
+const intervalSchema = z.object({ low: z.number(), high: z.number() });
+const latencySchema = z.object({ p50: z.number(), p95: z.number() });
+
+/** Where a side's prompt came from and how it did overall. */
+export const sideSummarySchema = z.object({
+  source: z.enum(['working-tree', 'git', 'directory']),
+  dir: z.string().describe('Prompt version directory (repo-relative POSIX path when inside the repository).'),
+  ref: z.string().nullable().describe('The git ref the side was read at (null for the working tree or a directory).'),
+  commit: z.string().nullable().describe('The commit the side was read at; for the working tree, HEAD (which may have uncommitted changes on top).'),
+  model: z.string(),
+  scored: z.number().int().min(0).describe('Paired examples (both sides scored): both win rates are over these, so they compare like with like.'),
+  correct: z.number().int().min(0),
+  winRate: z.number().min(0).max(1).nullable().describe('correct / scored; null when nothing was scored.'),
+  winRateInterval: intervalSchema.nullable().describe('Wilson 95% interval of the win rate.'),
+  meanScore: z.number().nullable().describe('Mean of the per-example median judge scores.'),
+  latencyMs: latencySchema.nullable().describe("Task-call latency percentiles (numpy's default 'linear' definition)."),
+  errors: z.number().int().min(0).describe('Examples where this side hit an error (cancellations not counted).'),
+});
+export type SideSummary = z.infer<typeof sideSummarySchema>;
+
+/** One reason behind the gate's verdict. */
+export const gateReasonSchema = z.object({
+  code: z.enum(['win-rate', 'regression', 'latency', 'unscored', 'no-examples', 'cancelled']),
+  message: z.string(),
+  /** The status this reason alone would give. */
+  effect: z.enum(['blocked', 'inconclusive']),
+});
+export type GateReason = z.infer<typeof gateReasonSchema>;
+
+/** The verdict of DESIGN.md section 4. */
+export const gateSchema = z.object({
+  status: z.enum(['pass', 'blocked', 'inconclusive']),
+  reasons: z.array(gateReasonSchema).describe('Every reason found, blocking or not.'),
+  blocking: z.boolean().describe('false when metadata ci.block_on_eval_regression is false: reasons are reported, status stays pass.'),
+  unblockedStatus: z.enum(['pass', 'blocked', 'inconclusive']).describe('The status the reasons alone give, before ci.block_on_eval_regression.'),
+  notes: z.array(z.string()),
+  thresholds: z.object({
+    winRate: z.number(),
+    p95LatencyMs: z.number().nullable(),
+    alpha: z.number(),
+  }),
+});
+export type Gate = z.infer<typeof gateSchema>;
+
+/** The paired McNemar test on the 2x2 table of outcomes. */
+export const mcnemarSchema = z.object({
+  improved: z.number().int().min(0),
+  regressed: z.number().int().min(0),
+  bothCorrect: z.number().int().min(0),
+  bothWrong: z.number().int().min(0),
+  statistic: z.number().nullable(),
+  pValue: z.number().min(0).max(1),
+  method: z.enum(['exact', 'chi2-corrected', 'chi2']),
+  note: z.string().optional(),
+});
+export type McnemarSummary = z.infer<typeof mcnemarSchema>;
+
+const tokensUsdSchema = z.object({
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  usd: z.number().nullable().describe('null when a model has no price in prompt-ci.yaml pricing.'),
+});
+
+/** What the run spent (API calls only) and what the whole eval costs uncached. */
+export const costSchema = z.object({
+  apiCalls: z.number().int().min(0),
+  cacheHits: z.number().int().min(0),
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  usd: z.number().nullable(),
+  uncached: tokensUsdSchema.describe('Tokens and price of every call of this run, cached or not.'),
+  estimate: z
+    .object({
+      calls: z.number().int().min(0),
+      cachedCalls: z.number().int().min(0),
+      inputTokens: z.number().int().min(0),
+      outputTokensTypical: z.number().int().min(0),
+      outputTokensMax: z.number().int().min(0),
+      usdTypical: z.number().nullable(),
+      usdMax: z.number().nullable(),
+    })
+    .optional()
+    .describe('The estimate made before the run.'),
+});
+export type CostSummary = z.infer<typeof costSchema>;
+
+/** The eval report. */
+export const evalReportSchema = z.object({
+  schema: z.literal(EVAL_REPORT_SCHEMA_ID),
+  prompt: z.object({ name: z.string(), version: z.number().int() }),
+  startedAt: z.string().describe('ISO 8601 time the run started.'),
+  durationMs: z.number().min(0),
+  cancelled: z.boolean(),
+  partial: z
+    .object({ onlyExampleIds: z.array(z.string()) })
+    .optional()
+    .describe('Present when only some examples were run.'),
+  gate: gateSchema,
+  mcnemar: mcnemarSchema,
+  challenger: sideSummarySchema,
+  baseline: sideSummarySchema,
+  judge: z.object({
+    model: z.string(),
+    repeats: z.number().int().min(1),
+    rubric: z.enum(['default', 'judge.md']),
+  }),
+  cost: costSchema,
+  unstableCount: z.number().int().min(0),
+  examples: z.array(exampleResultSchema),
+});
+/** The eval report as JSON data. */
+export type EvalReport = z.infer<typeof evalReportSchema>;
+
+/** The JSON Schema of the report, committed as `schemas/eval-report.schema.json`. */
+export function evalReportJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(evalReportSchema, { target: 'draft-7', io: 'output' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    $id: 'https://prompt-ci.dev/schemas/eval-report.schema.json',
+    title: 'Prompt CI eval report (prompt-ci/eval-report@1)',
+  };
+}
