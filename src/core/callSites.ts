@@ -213,6 +213,16 @@ function escapeQuoted(text: string, quote: string): string {
 }
 
 /**
+ * False when `text` can't hold a call site: none of `functions` occurs in it. A callee matches only
+ * when its source text is exactly a configured name, so a file without any of the names has no call
+ * site and needn't be parsed; most source files of a repository are like that. This never finds a
+ * site, it only proves there is none.
+ */
+export function mayContainCallSites(text: string, functions: readonly string[]): boolean {
+  return functions.some((name) => name.length > 0 && text.includes(name));
+}
+
+/**
  * Finds the call sites in one parsed source file. `root` is the tree's root node, `text` the exact
  * text that was parsed (positions and offsets are read from the tree, which web-tree-sitter reports
  * in UTF-16 code units for string input, the units of `text` and of `Range`). Only the syntax tree

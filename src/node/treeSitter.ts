@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as TreeSitter from 'web-tree-sitter';
 import type { Tree } from 'web-tree-sitter';
-import { extractCallSites, sourceLanguageForPath } from '../core/callSites';
+import { extractCallSites, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
 import type { CallSite, SourceLanguage } from '../core/callSites';
 
 /**
@@ -41,7 +41,7 @@ export interface SourceParser {
   parse(text: string, language: SourceLanguage): Tree;
   /** The language of a file by its extension (`.py`, `.ts/.mts/.cts`, `.tsx`, `.js/.mjs/.cjs/.jsx`). */
   languageForPath(filePath: string): SourceLanguage | undefined;
-  /** Parses `text`, extracts its call sites and frees the tree. */
+  /** Parses `text`, extracts its call sites and frees the tree; skips the parse when no function name occurs in it. */
   callSitesOf(text: string, language: SourceLanguage, functions: readonly string[]): CallSite[];
   /** Frees the parsers; the loaded grammars stay for the next `createSourceParser`. */
   dispose(): void;
@@ -112,6 +112,7 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
     parse,
     languageForPath: sourceLanguageForPath,
     callSitesOf(text, language, functions) {
+      if (!mayContainCallSites(text, functions)) return [];
       const tree = parse(text, language);
       try {
         return extractCallSites(tree.rootNode, text, language, functions);

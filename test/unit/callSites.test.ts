@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   callSiteSourceMatcher,
   isCallSiteSource,
+  mayContainCallSites,
   parsePromptReference,
   sourceLanguageForPath,
   variableInsertionText,
@@ -676,6 +677,13 @@ describe('call sites: helpers', () => {
     assert.equal(match('services/api/handlers_test.py'), false);
     assert.equal(match('web/app.ts'), false);
     assert.equal(match('.github/scripts/release.py'), true);
+  });
+
+  it('skips only files that cannot hold a call site', () => {
+    assert.equal(mayContainCallSites('import os\nprint(os.getcwd())\n', DEFAULT_RENDER_FUNCTIONS), false);
+    assert.equal(mayContainCallSites('# see render_prompt\n', DEFAULT_RENDER_FUNCTIONS), true);
+    assert.equal(mayContainCallSites('anything', []), false);
+    assert.deepEqual(sites('# render_prompt("summarisation", document=d)\n', 'python'), []);
   });
 
   it('locates every wasm file', () => {
