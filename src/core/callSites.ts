@@ -487,14 +487,14 @@ class PythonExtractor extends Extractor {
           break;
         }
         case 'dictionary_splat':
-          if (!chained) out.markDynamic(`\`${this.quote(arg)}\` passes variables that can't be known statically`, rangeOf(arg));
+          if (!chained) this.readSplat(arg, out, true);
           break;
         case 'list_splat':
           if (!chained) out.markDynamic(`\`${this.quote(arg)}\` passes arguments that can't be known statically`, rangeOf(arg));
           break;
         default:
           positional++;
-          if (positional === 1 && !chained) mappingContainer = this.readMapping(this.unwrap(arg), out);
+          if (positional === 1 && !chained) mappingContainer = this.readMapping(this.unwrap(arg), out, true);
       }
     }
     if (chained) {
@@ -504,7 +504,7 @@ class PythonExtractor extends Extractor {
       const fmtEntries = entries(fmtArgs);
       if (method === 'format_map') {
         const first = fmtEntries[0];
-        out.insertion = first ? this.readMapping(this.unwrap(first), out) : undefined;
+        out.insertion = first ? this.readMapping(this.unwrap(first), out, false) : undefined;
       } else {
         for (const arg of fmtEntries) {
           if (arg.type === 'keyword_argument') {
@@ -512,7 +512,7 @@ class PythonExtractor extends Extractor {
             const value = arg.childForFieldName('value');
             if (name && value) out.addVariable(this.slice(name), rangeOf(name), rangeOf(value));
           } else if (arg.type === 'dictionary_splat') {
-            out.markDynamic(`\`${this.quote(arg)}\` passes variables that can't be known statically`, rangeOf(arg));
+            this.readSplat(arg, out, false);
           }
           // Positional arguments fill positional fields, which templates don't have.
         }
@@ -541,8 +541,30 @@ class PythonExtractor extends Extractor {
     return { outer, method };
   }
 
-  /** Reads a mapping argument: a dict literal, `dict(a=...)`, `None`, or something dynamic. */
-  private readMapping(node: Node, out: SiteBuilder): CallSiteInsertion | undefined {
+  /** `**{"a": 1}` and `**dict(a=1)` are as static as what they unpack; `**kwargs` is not. */
+  private readSplat(splat: Node, out: SiteBuilder, versionKey: boolean): void {
+    const inner = entries(splat)[0];
+    const value = inner ? this.unwrap(inner) : undefined;
+    if (value && (value.type === 'dictionary' || this.isDictCall(value))) {
+      this.readMapping(value, out, versionKey);
+      return;
+    }
+    out.markDynamic(`\`${this.quote(splat)}\` passes variables that can't be known statically`, rangeOf(splat));
+  }
+
+  private isDictCall(node: Node): boolean {
+    if (node.type !== 'call') return false;
+    const fn = node.childForFieldName('function');
+    const args = node.childForFieldName('arguments');
+    return !!fn && fn.type === 'identifier' && this.slice(fn) === 'dict' && !!args && args.type === 'argument_list';
+  }
+
+  /**
+   * Reads a mapping argument: a dict literal, `dict(a=...)`, `None`, or something dynamic. A
+   * `version` key is the version when the mapping goes to the render call (`versionKey`), and a
+   * template variable when it goes to `.format_map(...)`.
+   */
+  private readMapping(node: Node, out: SiteBuilder, versionKey: boolean): CallSiteInsertion | undefined {
     if (node.type === 'none') return undefined;
     if (node.type === 'dictionary') {
       out.passesVariables = true;
@@ -559,27 +581,26 @@ class PythonExtractor extends Extractor {
             continue;
           }
           quote = this.slice(lit.start).endsWith("'") ? "'" : '"';
-          if (lit.value === 'version') this.readVersion(value, out);
+          if (versionKey && lit.value === 'version') this.readVersion(value, out);
           else out.addVariable(lit.value, lit.range, rangeOf(value));
         } else if (item.type === 'dictionary_splat') {
-          out.markDynamic(`\`${this.quote(item)}\` passes variables that can't be known statically`, rangeOf(item));
+          this.readSplat(item, out, versionKey);
         } else {
           out.markDynamic(`\`${this.quote(item)}\` can't be known statically`, rangeOf(item));
         }
       }
       return this.insertionIn(node, 'python-dict', items, quote);
     }
-    if (node.type === 'call') {
-      const fn = node.childForFieldName('function');
+    if (this.isDictCall(node)) {
       const args = node.childForFieldName('arguments');
-      if (fn && fn.type === 'identifier' && this.slice(fn) === 'dict' && args && args.type === 'argument_list') {
+      if (args) {
         out.passesVariables = true;
         const items = entries(args);
         for (const item of items) {
           const name = item.type === 'keyword_argument' ? item.childForFieldName('name') : null;
           const value = item.type === 'keyword_argument' ? item.childForFieldName('value') : null;
           if (name && value) {
-            if (this.slice(name) === 'version') this.readVersion(value, out);
+            if (versionKey && this.slice(name) === 'version') this.readVersion(value, out);
             else out.addVariable(this.slice(name), rangeOf(name), rangeOf(value));
           } else {
             out.markDynamic(`\`${this.quote(item)}\` passes variables that can't be known statically`, rangeOf(item));

@@ -205,6 +205,16 @@ describe('call sites: Python', () => {
     assert.equal(site.insertion?.style, 'python-kwarg');
   });
 
+  it('reads **{...} and **dict(...) as static, but not **make_vars()', () => {
+    const literal = only('render_prompt("s", a=1, **{"b": 2, "version": 3})\n', 'python');
+    assert.deepEqual(names(literal), ['a', 'b']);
+    assert.equal(literal.version, 3);
+    assert.equal(literal.dynamic, undefined);
+    assert.deepEqual(names(only('render_prompt("s", **dict(a=1))\n', 'python')), ['a']);
+    const call = only('render_prompt("s", **make_vars())\n', 'python');
+    assert.equal(call.dynamic?.reason, "`**make_vars()` passes variables that can't be known statically");
+  });
+
   it('makes *args dynamic', () => {
     const site = only('render_prompt("summarisation", *args)\n', 'python');
     assert.match(site.dynamic!.reason, /\*args/);
@@ -232,8 +242,9 @@ describe('call sites: Python', () => {
   it('makes .format(**example) dynamic and reads .format_map({...})', () => {
     const fmt = only('load_prompt("summarisation").format(**example["inputs"])\n', 'python');
     assert.match(fmt.dynamic!.reason, /\*\*example\["inputs"\]/);
-    const map = only('load_prompt("summarisation").format_map({"document": d})\n', 'python');
-    assert.deepEqual(names(map), ['document']);
+    const map = only('load_prompt("summarisation").format_map({"document": d, "version": v})\n', 'python');
+    assert.deepEqual(names(map), ['document', 'version']);
+    assert.equal(map.version, undefined);
     assert.equal(map.insertion?.style, 'python-dict');
   });
 
@@ -279,11 +290,12 @@ describe('call sites: Python', () => {
   it('finds calls nested in other expressions, lambdas and decorators', () => {
     const text = [
       '@cache(key=lambda d: render_prompt("summarisation", document=d))',
-      'def f(xs):',
+      'async def f(xs):',
+      '    await render_prompt("release_notes", changes=xs)',
       '    return [render_prompt("classification", ticket_body=x) for x in xs]',
       '',
     ].join('\n');
-    assert.deepEqual(sites(text, 'python').map((s) => s.promptName), ['summarisation', 'classification']);
+    assert.deepEqual(sites(text, 'python').map((s) => s.promptName), ['summarisation', 'release_notes', 'classification']);
   });
 
   it('uses only the configured functions', () => {
