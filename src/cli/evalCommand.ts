@@ -1,0 +1,234 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatUsd } from '../core/eval/cost';
+import type { CostEstimate } from '../core/eval/cost';
+import { formatP } from '../core/eval/gate';
+import { renderJunit } from '../core/eval/junit';
+import { renderMarkdown } from '../core/eval/markdown';
+import type { EvalProgress } from '../core/eval/types';
+import { BaselineError } from '../node/baseline';
+import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
+import { PromptFilesError } from '../node/promptFiles';
+import { findRepoRoot } from '../node/repoFiles';
+import { EvalSetupError, prepareEval } from '../node/runEval';
+import type { EvalReport, SideSummary } from '../shared/evalReport';
+import type { CliIo } from './cliIo';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+
+/** Usage line of `prompt-ci eval`. */
+export const EVAL_USAGE =
+  'prompt-ci eval <prompt-dir> [--baseline DIR|REF:PATH] [--concurrency N] [--offline|--no-cache] [--json FILE] [--markdown FILE] [--junit FILE] [--yes]';
+
+/** On a terminal, a run estimated above this many dollars needs `--yes`. */
+export const CONFIRM_ABOVE_USD = 5;
+
+const int = (n: number): string => n.toLocaleString('en-US');
+const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
+const ms = (x: number | undefined): string => (x === undefined ? '–' : `${int(Math.round(x))} ms`);
+
+function estimateLine(e: CostEstimate): string {
+  const spend = e.calls - e.cachedCalls;
+  if (spend === 0) return `${int(e.calls)} calls, all in the cache: no API call, $0.00`;
+  const usd =
+    e.usdTypical === null
+      ? `cost unknown (no price for ${e.unpricedModels.join(', ')}; add it to prompt-ci.yaml pricing)`
+      : `~${formatUsd(e.usdTypical)} typical, at most ${formatUsd(e.usdMax)}`;
+  return (
+    `${int(e.calls)} calls (${int(e.cachedCalls)} cached, ${int(spend)} to make) · ~${int(e.inputTokens)} input tokens · ` +
+    `output ~${int(e.outputTokensTypical)} typical, at most ${int(e.outputTokensMax)} · ${usd}`
+  );
+}
+
+function progressLine(p: EvalProgress): string {
+  return `${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cached · ${int(p.inputTokens + p.outputTokens)} tokens · ${int(p.errors)} errors`;
+}
+
+function sideLine(name: string, s: SideSummary): string {
+  const interval = s.winRateInterval ? ` [${pct(s.winRateInterval.low)}, ${pct(s.winRateInterval.high)}]` : '';
+  const score = s.meanScore === null ? '' : ` · mean score ${s.meanScore.toFixed(2)}`;
+  return `  ${name.padEnd(11)} ${pct(s.winRate)}${interval} (${s.correct}/${s.scored})${score}`;
+}
+
+function latencyLine(name: string, s: SideSummary): string {
+  return `  ${name.padEnd(11)} p50 ${ms(s.latencyMs?.p50)} · p95 ${ms(s.latencyMs?.p95)}`;
+}
+
+const METHOD: Record<EvalReport['mcnemar']['method'], string> = {
+  exact: 'exact binomial',
+  'chi2-corrected': 'chi-square, continuity-corrected',
+  chi2: 'chi-square',
+};
+
+/** The summary printed after a run: verdict first, then the table, p-value, win rates, latency and cost. */
+export function formatEvalSummary(report: EvalReport): string {
+  const { gate, mcnemar: t, cost } = report;
+  const lines: string[] = [];
+  lines.push(`verdict: ${gate.status.toUpperCase()}${gate.blocking ? '' : ' (not blocking)'}`);
+  for (const r of gate.reasons) lines.push(`  - ${r.effect}: ${r.message}`);
+  for (const n of gate.notes) lines.push(`  note: ${n}`);
+  if (report.cancelled) {
+    const finished = report.examples.filter((e) => e.outcome !== 'cancelled').length;
+    lines.push(`  cancelled: ${finished} of ${report.examples.length} examples finished; they and every cached response are kept, and a re-run resumes from the cache`);
+  }
+  const rows = [
+    ['', 'baseline correct', 'baseline wrong'],
+    ['challenger correct', String(t.bothCorrect), `${t.improved} improved`],
+    ['challenger wrong', `${t.regressed} regressed`, String(t.bothWrong)],
+  ];
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
+  const table = rows.map((r) => `  ${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`);
+  lines.push(
+    '',
+    `McNemar (paired, ${t.improved + t.regressed + t.bothCorrect + t.bothWrong} examples)`,
+    ...table,
+    `  p = ${formatP(t.pValue)} (${METHOD[t.method]}${t.statistic !== null ? `, statistic ${Number(t.statistic.toPrecision(6))}` : ''})${t.note ? `: ${t.note}` : ''}; alpha ${gate.thresholds.alpha}`,
+    '',
+    `win rate (threshold ${pct(gate.thresholds.winRate)}, Wilson 95%)`,
+    sideLine('challenger', report.challenger),
+    sideLine('baseline', report.baseline),
+    '',
+    `latency${gate.thresholds.p95LatencyMs !== null ? ` (p95 threshold ${ms(gate.thresholds.p95LatencyMs)})` : ''}`,
+    latencyLine('challenger', report.challenger),
+    latencyLine('baseline', report.baseline),
+    '',
+    `cost: ${int(cost.apiCalls)} API calls, ${int(cost.cacheHits)} cache hits · ${int(cost.inputTokens)} input + ${int(cost.outputTokens)} output tokens · ${formatUsd(cost.usd)}`,
+  );
+  if (report.unstableCount > 0) lines.push(`judge: ${report.unstableCount} examples with votes that disagree (unstable)`);
+  const errors = report.examples.filter((e) => e.outcome === 'error');
+  if (errors.length > 0) {
+    lines.push('', `${errors.length} examples could not be scored:`);
+    for (const e of errors.slice(0, 5)) {
+      lines.push(`  ${e.id} (eval.jsonl line ${e.line + 1}): ${e.challenger.error ?? e.baseline.error}`);
+    }
+    if (errors.length > 5) lines.push(`  … and ${errors.length - 5} more (see the JSON report)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `prompt-ci eval <prompt-dir>`: the challenger in the working tree against its baseline from git.
+ * Prints the resolved baseline and the cost estimate, progress while it runs, then the verdict.
+ * Exit 0 pass, 1 blocked or inconclusive (a cancelled run is inconclusive), 2 usage or setup error.
+ */
+export async function runEvalCommand(argv: string[], io: CliIo): Promise<number> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        baseline: { type: 'string' },
+        concurrency: { type: 'string' },
+        offline: { type: 'boolean', default: false },
+        'no-cache': { type: 'boolean', default: false },
+        json: { type: 'string' },
+        markdown: { type: 'string' },
+        junit: { type: 'string' },
+        yes: { type: 'boolean', short: 'y', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which prompt version? give its directory' : 'give exactly one prompt directory');
+    if (values.offline && values['no-cache']) throw new UsageError('--offline and --no-cache contradict each other: pick one');
+    if (values.concurrency !== undefined && !/^[1-9][0-9]*$/.test(values.concurrency)) {
+      throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`prompt-ci eval: ${(error as Error).message}\nusage: ${EVAL_USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  const promptDir = resolve(io.cwd, positionals[0]);
+  if (!existsSync(promptDir) || !statSync(promptDir).isDirectory()) {
+    io.stderr(`prompt-ci eval: ${positionals[0]}: no such directory\n`);
+    return EXIT_USAGE;
+  }
+  const repoRoot = findRepoRoot(promptDir) ?? promptDir;
+  // A --baseline naming a directory is relative to where the user typed it; REF:PATH stays as given.
+  const baselineArg = values.baseline;
+  const baseline =
+    baselineArg !== undefined && existsSync(resolve(io.cwd, baselineArg)) ? resolve(io.cwd, baselineArg) : baselineArg;
+  const display = (p: string): string => relative(io.cwd, p).split(sep).join('/') || '.';
+
+  let lastDrawn = 0;
+  let lastPlainDecile = -1;
+  let drewLine = false;
+  const onProgress = (p: EvalProgress): void => {
+    if (io.isTty) {
+      const now = Date.now();
+      if (now - lastDrawn < 100 && p.done < p.total) return;
+      lastDrawn = now;
+      io.stdout(`\r\x1b[2K${progressLine(p)}`);
+      drewLine = true;
+    } else {
+      // Plain lines for logs: one per tenth of the examples.
+      const decile = Math.floor((p.done * 10) / Math.max(1, p.total));
+      if (decile > lastPlainDecile && (p.done > 0 || p.total === 0)) {
+        lastPlainDecile = decile;
+        io.stdout(`${progressLine(p)}\n`);
+      }
+    }
+  };
+
+  try {
+    const prepared = await prepareEval({
+      repoRoot,
+      promptDir,
+      baseline,
+      concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
+      offline: values.offline,
+      noCache: values['no-cache'],
+      env: io.env,
+      signal: io.signal,
+      onProgress,
+    });
+    io.stdout(
+      [
+        `challenger: ${display(resolve(repoRoot, prepared.challenger.dir))} (working tree)`,
+        `baseline:   ${prepared.baseline.description}`,
+        `examples:   ${int(prepared.examples.length)} · judge ${prepared.judge.model} × ${prepared.judge.repeats} (${prepared.judge.rubric === 'judge.md' ? 'judge.md' : 'default rubric'}) · concurrency ${prepared.concurrency}${prepared.cacheMode === 'normal' ? '' : ` · ${prepared.cacheMode}`}`,
+        `estimate:   ${estimateLine(prepared.estimate)}`,
+        '',
+      ].join('\n'),
+    );
+    const { estimate } = prepared;
+    if (io.isTty && !values.yes && estimate.usdTypical !== null && estimate.usdTypical > CONFIRM_ABOVE_USD) {
+      io.stderr(`prompt-ci eval: the estimate is over ${formatUsd(CONFIRM_ABOVE_USD)}; re-run with --yes to spend it\n`);
+      return EXIT_USAGE;
+    }
+
+    const report = await prepared.run();
+    if (drewLine) io.stdout('\n');
+    io.stdout(`\n${formatEvalSummary(report)}`);
+
+    const written: string[] = [];
+    const write = async (file: string | undefined, text: string): Promise<void> => {
+      if (file === undefined) return;
+      const path = resolve(io.cwd, file);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text, 'utf8');
+      written.push(display(path));
+    };
+    await write(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    await write(values.markdown, renderMarkdown(report));
+    await write(values.junit, renderJunit(report));
+    if (written.length > 0) io.stdout(`reports: ${written.join(', ')}\n`);
+    return report.gate.status === 'pass' ? EXIT_OK : EXIT_FAIL;
+  } catch (error) {
+    if (drewLine) io.stdout('\n');
+    const known =
+      error instanceof EvalSetupError ||
+      error instanceof BaselineError ||
+      error instanceof PromptFilesError ||
+      error instanceof MissingApiKeyError ||
+      error instanceof ModelCallError;
+    io.stderr(`prompt-ci eval: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
+    return EXIT_USAGE;
+  }
+}

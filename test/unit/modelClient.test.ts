@@ -1,0 +1,240 @@
+import { strict as assert } from 'node:assert';
+import { createServer } from 'node:net';
+import { startStandIn } from '../../src/node/anthropicStandIn';
+import type { StandIn, StandInBehaviour, StandInOptions } from '../../src/node/anthropicStandIn';
+import { CallPool, MissingApiKeyError, ModelCallError, ModelClient, retryAfterMs } from '../../src/node/modelClient';
+import type { ModelClientOptions, RetryEvent } from '../../src/node/modelClient';
+import type { ModelRequest } from '../../src/core/eval/types';
+
+const REQUEST: ModelRequest = {
+  model: 'claude-sonnet-4-6',
+  max_tokens: 100,
+  temperature: 0,
+  system: 'Summarise in one sentence.',
+  messages: [{ role: 'user', content: 'The parcel arrived late. The customer asked for a refund.' }],
+};
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('modelClient', () => {
+  let standIn: StandIn | undefined;
+  const start = async (options: StandInOptions = {}): Promise<StandIn> => (standIn = await startStandIn(options));
+  const client = (server: StandIn, options: ModelClientOptions = {}): ModelClient =>
+    new ModelClient({ apiKey: 'test-key', baseURL: server.url, env: {}, backoff: { baseMs: 1, maxMs: 4 }, ...options });
+
+  afterEach(async () => {
+    await standIn?.close();
+    standIn = undefined;
+  });
+
+  it('answers through the real SDK with text, usage and a measured latency', async () => {
+    const server = await start();
+    const reply = await client(server).complete(REQUEST);
+    assert.match(reply.text, /refund|late/);
+    assert.ok(reply.inputTokens > 0 && reply.outputTokens > 0);
+    assert.ok(reply.latencyMs >= 0);
+    assert.equal(server.requests.length, 1);
+    assert.equal(server.requests[0].body.model, REQUEST.model);
+    assert.equal(server.requests[0].body.temperature, 0);
+  });
+
+  it('refuses to start without an API key, before any call', async () => {
+    const server = await start();
+    assert.throws(() => new ModelClient({ baseURL: server.url, env: {} }), (error: unknown) => {
+      assert.ok(error instanceof MissingApiKeyError);
+      assert.match((error as Error).message, /ANTHROPIC_API_KEY/);
+      assert.equal((error as MissingApiKeyError).fatal, true);
+      return true;
+    });
+    assert.equal(server.stats().total, 0);
+  });
+
+  it('reads the key and base URL from the environment it is given', async () => {
+    const server = await start({ apiKey: 'env-key' });
+    const c = new ModelClient({ env: { ANTHROPIC_API_KEY: 'env-key', ANTHROPIC_BASE_URL: server.url } });
+    assert.equal(c.baseURL, server.url);
+    await c.complete(REQUEST);
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('a rejected key is fatal with a clear message', async () => {
+    const server = await start({ apiKey: 'right' });
+    await assert.rejects(client(server, { apiKey: 'wrong' }).complete(REQUEST), (error: unknown) => {
+      assert.ok(error instanceof ModelCallError);
+      assert.equal(error.kind, 'auth');
+      assert.equal(error.fatal, true);
+      assert.match(error.message, /refused the API key.*401/);
+      return true;
+    });
+  });
+
+  it('a wrong base URL (connection refused) is fatal and names the URL', async () => {
+    const port = await closedPort();
+    const c = new ModelClient({ apiKey: 'k', baseURL: `http://127.0.0.1:${port}`, env: {}, maxRetries: 2, backoff: { baseMs: 1, maxMs: 2 } });
+    await assert.rejects(c.complete(REQUEST), (error: unknown) => {
+      assert.ok(error instanceof ModelCallError);
+      assert.equal(error.kind, 'unreachable');
+      assert.equal(error.fatal, true);
+      assert.match(error.message, new RegExp(`cannot reach the Anthropic API at http://127\\.0\\.0\\.1:${port}: connection refused \\(after 3 attempts\\)`));
+      assert.match(error.message, /ANTHROPIC_BASE_URL/);
+      return true;
+    });
+  });
+
+  it('honours retry-after through a 429 storm, holding back the whole pool', async () => {
+    // The first 12 requests are refused with retry-after 0.05 s; then it recovers.
+    const server = await start({
+      behaviour: (req): StandInBehaviour => (req.index < 12 ? { kind: 'rate-limit', retryAfterSeconds: 0.05 } : { kind: 'ok' }),
+    });
+    const retries: RetryEvent[] = [];
+    const c = client(server, { concurrency: 4, onRetry: (e) => retries.push(e) });
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => c.complete({ ...REQUEST, max_tokens: 100 + i })));
+    assert.equal(replies.length, 6);
+    assert.ok(retries.length >= 3, `expected retries, got ${retries.length}`);
+    for (const r of retries) {
+      assert.equal(r.reason, 'rate-limit');
+      assert.equal(r.status, 429);
+      assert.equal(r.retryAfterMs, 50);
+      assert.ok(r.delayMs >= 50, `waited ${r.delayMs} ms, less than retry-after`);
+    }
+    assert.equal(server.stats().byStatus[429], 12);
+    assert.equal(server.stats().byStatus[200], 6);
+    assert.ok(server.stats().maxConcurrent <= 4);
+  });
+
+  it('retries 529 overloaded with its retry-after', async () => {
+    const server = await start({
+      behaviour: (req): StandInBehaviour => (req.index === 0 ? { kind: 'overloaded', retryAfterSeconds: 0.02 } : { kind: 'ok' }),
+    });
+    const retries: RetryEvent[] = [];
+    await client(server, { onRetry: (e) => retries.push(e) }).complete(REQUEST);
+    assert.deepEqual(retries.map((r) => [r.reason, r.status, r.retryAfterMs]), [['overloaded', 529, 20]]);
+  });
+
+  it('backs off exponentially with jitter on 500s, capped, then succeeds', async () => {
+    const server = await start({ behaviour: (req): StandInBehaviour => (req.index < 4 ? { kind: 'server-error' } : { kind: 'ok' }) });
+    const retries: RetryEvent[] = [];
+    const slept: number[] = [];
+    const c = client(server, {
+      backoff: { baseMs: 100, maxMs: 400 },
+      random: () => 1,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+      onRetry: (e) => retries.push(e),
+    });
+    await c.complete(REQUEST);
+    assert.deepEqual(retries.map((r) => r.reason), ['server-error', 'server-error', 'server-error', 'server-error']);
+    // Equal jitter with random() = 1 gives the full step: 100, 200, 400, then the 400 cap.
+    assert.deepEqual(slept, [100, 200, 400, 400]);
+  });
+
+  it('gives up on 500s after maxRetries with the API error quoted', async () => {
+    const server = await start({ behaviour: () => ({ kind: 'server-error' }) });
+    await assert.rejects(client(server, { maxRetries: 2 }).complete(REQUEST), (error: unknown) => {
+      assert.ok(error instanceof ModelCallError);
+      assert.equal(error.kind, 'server-error');
+      assert.equal(error.fatal, false);
+      assert.equal(error.attempts, 3);
+      assert.match(error.message, /500 api_error: Internal server error \(still failing after 3 attempts\)/);
+      return true;
+    });
+    assert.equal(server.stats().byStatus[500], 3);
+  });
+
+  it('does not retry a 400, and says what the API said', async () => {
+    const server = await start({ behaviour: () => ({ kind: 'invalid-request', message: 'prompt is too long' }) });
+    await assert.rejects(client(server).complete(REQUEST), /400 invalid_request_error: prompt is too long/);
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('a hung connection hits the per-call timeout and is not retried', async () => {
+    const server = await start({ behaviour: () => ({ kind: 'hang' }) });
+    await assert.rejects(client(server, { timeoutMs: 150 }).complete(REQUEST), (error: unknown) => {
+      assert.ok(error instanceof ModelCallError);
+      assert.equal(error.kind, 'timeout');
+      assert.match(error.message, /no response from .* within 150 ms/);
+      return true;
+    });
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('never has more calls in flight than the pool allows', async () => {
+    const server = await start({ latencyMs: 20 });
+    const c = client(server, { concurrency: 3 });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => c.complete({ ...REQUEST, max_tokens: 50 + i })));
+    assert.equal(server.stats().maxConcurrent, 3);
+    assert.equal(server.requests.length, 12);
+  });
+
+  it('aborting stops queued calls at once and aborts the ones in flight', async () => {
+    let arrived!: () => void;
+    const twoArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const server = await start({
+      behaviour: (req) => {
+        if (req.index === 1) arrived();
+        return { kind: 'hang' };
+      },
+    });
+    const controller = new AbortController();
+    const c = client(server, { concurrency: 2, signal: controller.signal });
+    const calls = Array.from({ length: 6 }, (_, i) => c.complete({ ...REQUEST, max_tokens: 10 + i }));
+    const settled = Promise.allSettled(calls);
+    await twoArrived;
+    controller.abort();
+    const results = await settled;
+    assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'AbortError'));
+    assert.equal(server.requests.length, 2, 'the four queued calls never reached the server');
+    assert.equal(c.inFlight, 0);
+  });
+
+  it('a per-call signal cancels only that call', async () => {
+    const server = await start({ behaviour: (req) => (req.index === 0 ? { kind: 'hang' } : { kind: 'ok' }) });
+    const c = client(server);
+    const controller = new AbortController();
+    const hung = c.complete(REQUEST, { signal: controller.signal });
+    const other = await c.complete({ ...REQUEST, max_tokens: 7 });
+    assert.ok(other.text.length > 0);
+    controller.abort();
+    await assert.rejects(hung, { name: 'AbortError' });
+  });
+});
+
+describe('retryAfterMs', () => {
+  const h = (entries: Record<string, string>): Headers => new Headers(entries);
+  it('reads seconds, fractions, milliseconds and HTTP dates', () => {
+    assert.equal(retryAfterMs(h({ 'retry-after': '3' }), 0), 3000);
+    assert.equal(retryAfterMs(h({ 'retry-after': '0.25' }), 0), 250);
+    assert.equal(retryAfterMs(h({ 'retry-after-ms': '1500', 'retry-after': '9' }), 0), 1500);
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    assert.equal(retryAfterMs(h({ 'retry-after': 'Wed, 01 Jan 2025 00:00:05 GMT' }), now), 5000);
+    assert.equal(retryAfterMs(h({}), 0), undefined);
+    assert.equal(retryAfterMs(h({ 'retry-after': 'soon' }), 0), undefined);
+  });
+});
+
+describe('CallPool', () => {
+  it('hands slots over in order and frees a waiter that aborts', async () => {
+    const pool = new CallPool(1);
+    await pool.acquire();
+    const controller = new AbortController();
+    const order: string[] = [];
+    const a = pool.acquire(controller.signal).then(() => order.push('a'), () => order.push('a aborted'));
+    const b = pool.acquire().then(() => order.push('b'));
+    controller.abort();
+    await a;
+    pool.release();
+    await b;
+    assert.deepEqual(order, ['a aborted', 'b']);
+    assert.equal(pool.inFlight, 1);
+    pool.release();
+    assert.equal(pool.inFlight, 0);
+  });
+});
