@@ -300,7 +300,10 @@ abstract class Extractor {
   protected abstract calleeName(fn: Node): Node | undefined;
   /** The value of a string literal written without interpolation or escapes. */
   protected abstract literal(node: Node): Literal | undefined;
-  /** Reads the arguments after the name and a chained `.format(...)`. */
+  /**
+   * Reads the arguments after the name, and a chained `.format(...)`, into `out`. Returns the
+   * outer `.format(...)` call when there is one: the site's range then covers the whole chain.
+   */
   protected abstract readArguments(call: Node, args: Node[], out: SiteBuilder): Node | undefined;
 
   site(call: Node, names: Set<string>): CallSite | undefined {
