@@ -346,14 +346,14 @@ export async function startCodeServer({
       detached: true,
     },
   );
-  const stopOnExit = () => killGroup(child, 'SIGKILL');
-  process.on('exit', stopOnExit);
+  liveServers.add(child);
+  installCleanupHandlers();
 
   let exited = false;
   const exitPromise = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       exited = true;
-      process.off('exit', stopOnExit);
+      liveServers.delete(child);
       resolve({ code, signal });
     });
   });
@@ -403,6 +403,32 @@ export async function startCodeServer({
     throw new Error(`code-server ${outcome}. Its last output:\n${recent.join('\n')}`);
   }
   return { url, port: chosenPort, process: child, stop };
+}
+
+/** Servers not yet stopped; ended with this process however it ends. */
+const liveServers = new Set();
+let cleanupHandlersInstalled = false;
+
+/**
+ * code-server runs in its own process group (so its extension host and watchers can be
+ * stopped with it), which also means Ctrl+C in a terminal does not reach it. These handlers
+ * end every live server when this process exits or is signalled. Ending the process itself
+ * is left to other listeners (start.mjs, Playwright's); without one it exits within 2 s
+ * as the signal would have made it.
+ */
+function installCleanupHandlers() {
+  if (cleanupHandlersInstalled) return;
+  cleanupHandlersInstalled = true;
+  const killAll = () => {
+    for (const child of liveServers) killGroup(child, 'SIGKILL');
+  };
+  process.on('exit', killAll);
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+    process.on(signal, () => {
+      killAll();
+      setTimeout(() => process.exit(128 + number), 2000).unref();
+    });
+  }
 }
 
 function killGroup(child, signal) {

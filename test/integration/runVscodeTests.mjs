@@ -208,6 +208,17 @@ export async function runVscodeTests({
   fs.mkdirSync(signalDir);
   prepareGitWorkspace(workspace, workspaceDir);
 
+  // Interrupted runs (Ctrl+C, SIGTERM) leave nothing behind; failed runs keep their files.
+  let interrupted = false;
+  let finished = false;
+  const onSignal = () => (interrupted = true);
+  const removeIfUnfinished = () => {
+    if (!finished) fs.rmSync(tempDir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', removeIfUnfinished);
+
   const serverOutput = [];
   let server;
   let browser;
@@ -310,7 +321,14 @@ export async function runVscodeTests({
       log('Last lines of code-server output:');
       for (const line of serverOutput.slice(-40)) log(`  ${line}`);
     }
-    if (exitCode !== 0 || keep) {
+    finished = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', removeIfUnfinished);
+    if (interrupted) {
+      log('Interrupted.');
+      fs.rmSync(tempDir, { recursive: true, force: true });
+    } else if (exitCode !== 0 || keep) {
       log(`Kept ${tempDir} (workspace, user-data with logs/).`);
     } else {
       fs.rmSync(tempDir, { recursive: true, force: true });
