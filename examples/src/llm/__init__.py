@@ -1,0 +1,1 @@
+"""LLM features of the Helpdesk Co agent workspace: thread summaries and ticket triage."""
