@@ -1,0 +1,226 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommitInfo, PromptSnapshot, TreeEntry } from '../core/replay';
+import { COMMIT_INFO_FORMAT, ReplayError, parseCommitInfo, parseLsTree, readMetadataAtCommit, versionsInListing } from '../core/replay';
+import { validateCommitSha, validatePromptName, validatePromptVersion } from '../core/span';
+import type { GitRunner } from './git';
+import { GitError, resolveCommit, runGit } from './git';
+
+/**
+ * Reading a prompt version as it was at a commit, from the object database only: `git rev-parse`,
+ * `git ls-tree`, `git cat-file` and `git show -s`. Nothing here checks out, so the user's HEAD,
+ * index and working tree are never touched; `openWorktree` is the one exception, and it works in
+ * a detached worktree in a temporary directory.
+ */
+
+/** Which prompt version, at which commit. Validated again here: these become a revision and a path. */
+export interface PromptAtCommitRequest {
+  commitSha: string;
+  promptName: string;
+  promptVersion: number;
+}
+
+/** Options of `readPromptAtCommit`. */
+export interface ReadPromptOptions {
+  git?: GitRunner;
+  signal?: AbortSignal;
+}
+
+/**
+ * The prompt version `prompts/<name>/v<N>/` at the commit: system.md, user.template.md, the
+ * validated metadata.yaml, the directory's blob ids and the commit's author, date and subject.
+ * Throws `SpanError` for an invalid SHA, name or version, and `ReplayError` when the commit isn't
+ * in the repository, the directory isn't at that commit, or its files can't be used.
+ */
+export async function readPromptAtCommit(
+  repoRoot: string,
+  request: PromptAtCommitRequest,
+  options: ReadPromptOptions = {},
+): Promise<PromptSnapshot> {
+  const git = options.git ?? runGit;
+  const sha = validateCommitSha(request.commitSha);
+  const name = validatePromptName(request.promptName);
+  const version = validatePromptVersion(request.promptVersion);
+  const run = (args: string[]) => git(args, { cwd: repoRoot, signal: options.signal });
+
+  const commit = await resolveCommit(git, repoRoot, sha);
+  if (!commit) throw await commitNotFound(git, repoRoot, sha);
+  const shortSha = commit.slice(0, 12);
+  const dir = `prompts/${name}/v${version}`;
+
+  const [listing, commitInfo] = await Promise.all([
+    listTree(git, repoRoot, commit, dir, options.signal),
+    run(['show', '-s', '--no-show-signature', `--format=${COMMIT_INFO_FORMAT}`, commit]).then((out) => parseCommitInfo(out.toString('utf8'))),
+  ]);
+  if (!listing) throw await promptNotAtCommit(git, repoRoot, commit, name, version, options.signal);
+
+  const blob = (file: string): TreeEntry | undefined => listing.find((e) => e.path === file && e.type === 'blob');
+  const warnings: string[] = [];
+  const readBlob = async (file: string): Promise<string | undefined> => {
+    const entry = blob(file);
+    if (!entry) return undefined;
+    if (entry.mode === '120000') warnings.push(`${dir}/${file} is a symbolic link at ${shortSha}; its target's text was not followed`);
+    const bytes = await run(['cat-file', 'blob', entry.object]);
+    try {
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      warnings.push(`${dir}/${file} at ${shortSha} is not valid UTF-8; undecodable bytes were replaced`);
+      return bytes.toString('utf8');
+    }
+  };
+  const [system, userTemplate, metadataText] = await Promise.all([
+    readBlob('system.md'),
+    readBlob('user.template.md'),
+    readBlob('metadata.yaml'),
+  ]);
+  const present = listing.map((e) => e.path).join(', ') || 'nothing';
+  if (userTemplate === undefined) {
+    throw new ReplayError('file-missing-at-commit', `${dir} at commit ${shortSha} has no user.template.md (it holds: ${present})`);
+  }
+  if (metadataText === undefined) {
+    throw new ReplayError('file-missing-at-commit', `${dir} at commit ${shortSha} has no metadata.yaml (it holds: ${present}), so the model and parameters are unknown`);
+  }
+  const { metadata, warnings: metadataWarnings } = readMetadataAtCommit(metadataText, { promptName: name, version, dir, shortSha });
+  warnings.push(...metadataWarnings);
+
+  const snapshot: PromptSnapshot = {
+    name,
+    version,
+    dir,
+    commit: commitInfo,
+    userTemplate,
+    metadataText,
+    metadata,
+    files: listing,
+    warnings,
+  };
+  if (system !== undefined) snapshot.system = system;
+  return snapshot;
+}
+
+/** The commit's author, date and subject. */
+export async function readCommitInfo(git: GitRunner, repoRoot: string, commit: string): Promise<CommitInfo> {
+  const out = await git(['show', '-s', '--no-show-signature', `--format=${COMMIT_INFO_FORMAT}`, validateCommitSha(commit)], { cwd: repoRoot });
+  return parseCommitInfo(out.toString('utf8'));
+}
+
+/** The entries of `<commit>:<dir>`, or undefined when that isn't a directory at the commit. */
+async function listTree(git: GitRunner, cwd: string, commit: string, dir: string, signal?: AbortSignal): Promise<TreeEntry[] | undefined> {
+  try {
+    return parseLsTree((await git(['ls-tree', '-z', `${commit}:${dir}`], { cwd, signal })).toString('utf8'));
+  } catch (error) {
+    if (error instanceof GitError) return undefined;
+    throw error;
+  }
+}
+
+async function promptNotAtCommit(
+  git: GitRunner,
+  cwd: string,
+  commit: string,
+  name: string,
+  version: number,
+  signal?: AbortSignal,
+): Promise<ReplayError> {
+  const shortSha = commit.slice(0, 12);
+  const versions = await listTree(git, cwd, commit, `prompts/${name}`, signal);
+  if (versions) {
+    const there = versionsInListing(versions);
+    return new ReplayError(
+      'prompt-not-at-commit',
+      `prompts/${name}/v${version} does not exist at commit ${shortSha}; versions of "${name}" there: ${there.length ? there.map((v) => `v${v}`).join(', ') : 'none'}`,
+    );
+  }
+  const prompts = await listTree(git, cwd, commit, 'prompts', signal);
+  const names = (prompts ?? []).filter((e) => e.type === 'tree').map((e) => e.path);
+  return new ReplayError(
+    'prompt-not-at-commit',
+    prompts
+      ? `prompts/${name} does not exist at commit ${shortSha}; prompts there: ${names.length ? names.join(', ') : 'none'}`
+      : `commit ${shortSha} has no prompts/ directory, so prompts/${name}/v${version} is not there`,
+  );
+}
+
+/** Says why a well-formed SHA names no commit here: unknown (the usual case), ambiguous, or not a commit. */
+async function commitNotFound(git: GitRunner, cwd: string, sha: string): Promise<ReplayError> {
+  const quiet = async (args: string[]): Promise<string | undefined> => {
+    try {
+      return (await git(args, { cwd })).toString('utf8').trim();
+    } catch (error) {
+      if (error instanceof GitError) return undefined;
+      throw error;
+    }
+  };
+  if (sha.length < 40) {
+    const candidates = (await quiet(['rev-parse', `--disambiguate=${sha}`]))?.split('\n').filter(Boolean) ?? [];
+    if (candidates.length > 1) {
+      return new ReplayError(
+        'commit-not-found',
+        `commit ${sha} is ambiguous in this repository: ${candidates.length} objects start with it; the span needs more digits of the SHA`,
+      );
+    }
+  }
+  const type = await quiet(['cat-file', '-t', sha]);
+  if (type && type !== 'commit') {
+    return new ReplayError('commit-not-found', `${sha} names a ${type} in this repository, not a commit`);
+  }
+  const shallow = (await quiet(['rev-parse', '--is-shallow-repository'])) === 'true';
+  return new ReplayError(
+    'commit-not-found',
+    `commit ${sha} is not in this repository; \`git fetch origin\` may bring it` +
+      (shallow ? ' (this clone is shallow: `git fetch --unshallow origin` fetches the whole history)' : ''),
+  );
+}
+
+/** A detached worktree of one commit in a temporary directory. `dispose()` removes it; calling it twice is harmless. */
+export interface CommitWorktree {
+  path: string;
+  commit: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Checks the commit out in a new detached worktree under the system's temporary directory, for
+ * running the calling code as it was. The user's own worktree, HEAD and index are not touched;
+ * git records the extra worktree under `.git/worktrees/` until `dispose()` removes and prunes it.
+ * Hooks are not run for the checkout.
+ */
+export async function openWorktree(repoRoot: string, sha: string, options: { git?: GitRunner; tmpDir?: string } = {}): Promise<CommitWorktree> {
+  const git = options.git ?? runGit;
+  const wanted = validateCommitSha(sha);
+  const commit = await resolveCommit(git, repoRoot, wanted);
+  if (!commit) throw await commitNotFound(git, repoRoot, wanted);
+  const parent = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'prompt-ci-replay-'));
+  const path = join(parent, commit.slice(0, 12));
+  // An empty hooks directory keeps a post-checkout hook of the repository from running here.
+  const noHooks = join(parent, 'no-hooks');
+  try {
+    await git(['-c', `core.hooksPath=${noHooks}`, 'worktree', 'add', '--detach', path, commit], { cwd: repoRoot });
+  } catch (error) {
+    await rm(parent, { recursive: true, force: true });
+    throw error;
+  }
+  let disposed: Promise<void> | undefined;
+  return {
+    path,
+    commit,
+    dispose() {
+      disposed ??= (async () => {
+        try {
+          await git(['worktree', 'remove', '--force', path], { cwd: repoRoot });
+        } catch (error) {
+          if (!(error instanceof GitError)) throw error;
+        } finally {
+          await rm(parent, { recursive: true, force: true });
+          try {
+            await git(['worktree', 'prune'], { cwd: repoRoot });
+          } catch (error) {
+            if (!(error instanceof GitError)) throw error;
+          }
+        }
+      })();
+      return disposed;
+    },
+  };
+}
