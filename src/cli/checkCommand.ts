@@ -44,8 +44,7 @@ export async function runCheckCommand(argv: string[], io: CliIo): Promise<number
   const shown: Array<FileFinding & { root: string }> = [];
   let versionCount = 0;
   for (const [root, scopes] of byRoot) {
-    const { findings, settingsProblems } = await checkRepoOnDisk(root);
-    for (const problem of settingsProblems) io.stderr(`warning: ${problem}\n`);
+    const { findings } = await checkRepoOnDisk(root);
     const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`));
     const touches = (dir: string): boolean => inScope(dir) || scopes.some((s) => s.startsWith(`${dir}/`));
     versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => touches(v.dir)).length;

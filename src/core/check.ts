@@ -1,11 +1,16 @@
 import type { FileFinding, Finding } from './finding';
 import { START_OF_FILE } from './finding';
+import { crossCheckPrompt } from './crossCheck';
+import type { LocatedCallSite, VersionContract } from './crossCheck';
 import { parseEvalJsonl } from './evalSet';
 import type { EvalExample } from './evalSet';
 import { validateMetadata } from './metadata';
 import type { PromptMetadata } from './metadataSchema';
 import { discoverPrompts } from './promptLayout';
 import type { PromptLayout, PromptVersion } from './promptLayout';
+import { LineIndex } from './lineIndex';
+import { parseTemplate } from './template/template';
+import type { ParsedTemplate } from './template/template';
 
 /**
  * What a check reads of a repository. The CLI backs it with the file system; the extension with
@@ -25,6 +30,8 @@ export interface CheckedVersion {
   findings: FileFinding[];
   metadata?: PromptMetadata;
   examples: EvalExample[];
+  /** user.template.md, parsed with the metadata's `template_format` (python when unknown). */
+  template?: { path: string; text: string; parsed: ParsedTemplate };
 }
 
 /** Checks one prompt version: its metadata.yaml and eval.jsonl. Layout findings come from discovery. */
@@ -71,7 +78,69 @@ export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapsho
       }
     }
   }
-  return { version, findings, metadata, examples };
+  let template: CheckedVersion['template'];
+  const templatePath = version.files['user.template.md'];
+  if (templatePath) {
+    const text = snapshot.read(templatePath);
+    if (text === undefined) onFile(templatePath, [unreadable(templatePath)]);
+    else {
+      const format = metadata?.template_format ?? 'python';
+      const parsed = parseTemplate(text, format);
+      template = { path: templatePath, text, parsed };
+      const lines = new LineIndex(text);
+      onFile(
+        templatePath,
+        parsed.errors.map((e) => ({
+          code: 'template/syntax',
+          severity: 'error' as const,
+          range: lines.rangeOf(e.offset, Math.min(text.length, e.offset + 1)),
+          message: e.message,
+        })),
+      );
+    }
+  }
+  return { version, findings, metadata, examples, template };
+}
+
+/** The cross-check's view of a checked version; undefined without a readable template. */
+export function contractOf(checked: CheckedVersion): VersionContract | undefined {
+  if (!checked.template) return undefined;
+  return {
+    version: checked.version,
+    templatePath: checked.template.path,
+    templateText: checked.template.text,
+    template: checked.template.parsed,
+    evalPath: checked.version.files['eval.jsonl'],
+    examples: checked.examples,
+  };
+}
+
+/**
+ * Cross-checks every prompt named by a version or a call site. `only` limits it to some prompt
+ * names (the ones an edit touched).
+ */
+export function crossCheckRepository(
+  versions: readonly CheckedVersion[],
+  callSites: readonly LocatedCallSite[],
+  only?: ReadonlySet<string>,
+): Map<string, FileFinding[]> {
+  const contracts = new Map<string, VersionContract[]>();
+  for (const checked of versions) {
+    const contract = contractOf(checked);
+    if (contract) contracts.set(checked.version.name, [...(contracts.get(checked.version.name) ?? []), contract]);
+  }
+  const sitesByPrompt = new Map<string, LocatedCallSite[]>();
+  for (const site of callSites) sitesByPrompt.set(site.promptName, [...(sitesByPrompt.get(site.promptName) ?? []), site]);
+  const names = new Set([...versions.map((v) => v.version.name), ...sitesByPrompt.keys()]);
+  const byPrompt = new Map<string, FileFinding[]>();
+  for (const name of names) {
+    if (only && !only.has(name)) continue;
+    const declared = versions.some((v) => v.version.name === name);
+    // A prompt whose templates can't be read yet has nothing to check its call sites against.
+    if (declared && !contracts.has(name)) continue;
+    byPrompt.set(name, crossCheckPrompt(name, contracts.get(name) ?? [], sitesByPrompt.get(name) ?? []));
+  }
+  return byPrompt;
 }
 
 /** Checks every prompt version of a repository. */

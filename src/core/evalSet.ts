@@ -15,6 +15,8 @@ export interface EvalExample {
   line: number;
   /** Offset of the line's first character in eval.jsonl. */
   offset: number;
+  /** Characters in the line, without its line ending. */
+  length: number;
 }
 
 /** Lines longer than this are refused: an example is text, not a data dump. */
@@ -106,6 +108,7 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       tags: record.tags as string[] | undefined,
       line,
       offset: start,
+      length: end - start,
     });
   }
   return { examples, findings };

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, runCli } from './cliHarness';
 
@@ -27,8 +27,10 @@ const EXPECTED = [
   'prompts/billing/v1/metadata.yaml:9:23 error metadata/out-of-range',
   'prompts/billing/v2/metadata.yaml:6:1 error metadata/yaml-syntax',
   'prompts/refunds/v1:1:1 error layout/missing-file',
+  'prompts/refunds/v1/eval.jsonl:1:1 error eval/missing-variable',
   'prompts/refunds/v1/metadata.yaml:1:7 error metadata/name-mismatch',
   'prompts/refunds/v1/metadata.yaml:2:10 error metadata/version-mismatch',
+  'prompts/refunds/v1/user.template.md:1:17 error template/variable-not-supplied',
 ];
 
 describe('prompt-ci check', () => {
@@ -48,7 +50,7 @@ describe('prompt-ci check', () => {
       return `${m[1]}:${m[2]}:${m[3]} ${m[4]} ${m[5]}`;
     });
     assert.deepEqual(found, EXPECTED);
-    assert.equal(summary, '14 errors, 2 warnings, 0 notes in 4 prompt versions');
+    assert.equal(summary, '16 errors, 2 warnings, 0 notes in 4 prompt versions');
   });
 
   it('prints the same findings as JSON with repo-relative POSIX paths and 0-based ranges', () => {
@@ -119,5 +121,31 @@ describe('prompt-ci check', () => {
     const run = runCli(['check', 'prompts/triage', '--format', 'json'], repo);
     const { diagnostics } = JSON.parse(run.stdout) as { diagnostics: JsonDiagnostic[] };
     assert.deepEqual(diagnostics.map((d) => `${d.range.start.line} ${d.code}`), ['1 eval/invalid-json', '2 eval/duplicate-id']);
+  });
+});
+
+describe('prompt-ci check on the example workspaces', () => {
+  it('finds nothing wrong in examples/', () => {
+    const run = runCli(['check'], copyFixture('examples'));
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^0 errors, 0 warnings, 0 notes in 3 prompt versions\n$/);
+  });
+
+  it('finds exactly the mistakes examples/broken/EXPECTED.md lists, at their lines', () => {
+    const repo = copyFixture('examples/broken');
+    const expected = readFileSync(join(repo, 'EXPECTED.md'), 'utf8')
+      .split('\n')
+      .filter((line) => /^\| \d+ \|/.test(line))
+      .map((line) => {
+        const [, , file, lineNumber, severity] = line.split('|').map((cell) => cell.trim());
+        return `${file}:${lineNumber} ${severity}`;
+      })
+      .sort();
+    assert.equal(expected.length, 21);
+    const run = runCli(['check', '--format', 'json'], repo);
+    assert.equal(run.status, 1);
+    const { diagnostics } = JSON.parse(run.stdout) as { diagnostics: JsonDiagnostic[] };
+    const found = diagnostics.map((d) => `${d.file}:${d.range.start.line + 1} ${d.severity}`).sort();
+    assert.deepEqual(found, expected);
   });
 });
