@@ -732,10 +732,15 @@ function describeJs(v: unknown): string {
   return `JavaScript ${typeof v}`;
 }
 
+/**
+ * The Python int a value stands for. A large JavaScript number is read from the digits
+ * JSON.stringify writes for it (1e20 + 1e13 is written `100000010000000010000`, while the double
+ * holds ...008192), as Python would read that JSON.
+ */
 function toBigInt(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'boolean') return v ? 1n : 0n;
-  return BigInt(v as number);
+  return BigInt(String(v));
 }
 
 /** The entries a dict has: own enumerable keys whose value JSON.stringify would keep. */
