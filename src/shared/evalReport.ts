@@ -165,7 +165,7 @@ export type EvalReport = z.infer<typeof evalReportSchema>;
 
 /** The JSON Schema of the report, committed as `schemas/eval-report.schema.json`. */
 export function evalReportJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(evalReportSchema, { target: 'draft-7', io: 'output' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(evalReportSchema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
   return {
     ...schema,
     $id: 'https://prompt-ci.dev/schemas/eval-report.schema.json',

@@ -31,12 +31,14 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Escapes text for a Markdown paragraph or table cell: HTML first, then every character Markdown
- * could read as syntax, and line breaks (which would end a table row).
+ * Escapes text for the middle of a Markdown line or a table cell: HTML first, then the characters
+ * Markdown reads as inline syntax anywhere in a line (emphasis, code, links, strikethrough, cell
+ * breaks), and line breaks, which would end the line. Block syntax (`#`, `-`, `1.`) only counts at
+ * the start of a line, where this text never goes.
  */
 export function escapeMarkdown(text: string): string {
   return escapeHtml(text)
-    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => (c === '|' ? '&#124;' : `\\${c}`))
+    .replace(/[\\`*_[\]~|]/g, (c) => (c === '|' ? '&#124;' : `\\${c}`))
     .replace(/\r?\n/g, ' ');
 }
 
@@ -159,7 +161,7 @@ export function renderMarkdown(report: EvalReport): string {
     '',
     '### Cost',
     '',
-    `${cost.apiCalls} API calls, ${cost.cacheHits} cache hits; ${cost.inputTokens.toLocaleString('en-US')} input and ${cost.outputTokens.toLocaleString('en-US')} output tokens; ${escapeMarkdown(formatUsd(cost.usd))} (uncached: ${escapeMarkdown(formatUsd(cost.uncached.usd))}).`,
+    `${cost.apiCalls} API calls, ${cost.cacheHits} cache hits; ${cost.inputTokens.toLocaleString('en-US')} input and ${cost.outputTokens.toLocaleString('en-US')} output tokens; ${formatUsd(cost.usd)} (uncached: ${formatUsd(cost.uncached.usd)}).`,
     '',
   );
 
