@@ -224,9 +224,19 @@ export async function runVscodeTests({
   let browser;
   let page;
   let exitCode = 1;
+  // The hard limit counts from here: code-server's start, the browser, the page and the tests.
   let overallTimer;
+  const timedOut = new Promise((resolve) => {
+    overallTimer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const timeoutMessage = `Integration run did not finish within ${timeoutMs / 1000} s (PROMPT_CI_E2E_TIMEOUT_MS).`;
+  const beforeDeadline = async (promise) => {
+    const outcome = await Promise.race([promise, timedOut]);
+    if (outcome === 'timeout') throw new Error(timeoutMessage);
+    return outcome;
+  };
   try {
-    server = await startCodeServer({
+    server = await beforeDeadline(startCodeServer({
       userDataDir: path.join(tempDir, 'user-data'),
       extensionsDir: path.join(tempDir, 'extensions'),
       settings,
@@ -236,8 +246,8 @@ export async function runVscodeTests({
         if (serverOutput.length > 300) serverOutput.shift();
         if (verbose) log(`[code-server] ${line}`);
       },
-    });
-    ({ browser, page } = await launchChromium({ headless }));
+    }));
+    ({ browser, page } = await beforeDeadline(launchChromium({ headless })));
 
     let resolveExit;
     const testsFinished = new Promise((resolve) => (resolveExit = resolve));
@@ -267,10 +277,7 @@ export async function runVscodeTests({
       ...signals,
     };
 
-    const timedOut = new Promise((resolve) => {
-      overallTimer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    await page.goto(url);
+    await beforeDeadline(page.goto(url));
     const scriptRun = scriptModule
       ? Promise.resolve()
           .then(() => scriptModule.default(page, ctx))
@@ -282,7 +289,7 @@ export async function runVscodeTests({
 
     const hostOutcome = await Promise.race([testsFinished, timedOut]);
     if (hostOutcome === 'timeout') {
-      log(`Integration tests did not finish within ${timeoutMs / 1000} s (PROMPT_CI_E2E_TIMEOUT_MS).`);
+      log(timeoutMessage);
       exitCode = 1;
     } else {
       exitCode = hostOutcome;
