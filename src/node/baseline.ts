@@ -100,10 +100,14 @@ async function isShallow(git: GitRunner, cwd: string): Promise<boolean> {
 
 async function missingRefError(git: GitRunner, topLevel: string, refs: readonly string[], configured: boolean): Promise<BaselineError> {
   const [shallow, remotes] = await Promise.all([isShallow(git, topLevel), remotesOf(git, topLevel)]);
-  const names = refs.map((r) => `"${r}"`).join(refs.length === 2 ? ' nor ' : ', ');
   const where = shallow ? 'this shallow clone' : 'this repository';
+  const quoted = refs.map((r) => `"${r}"`);
+  const what =
+    quoted.length === 1
+      ? `the baseline ref ${quoted[0]} does not exist in ${where}`
+      : `neither baseline ref ${quoted.slice(0, -1).join(', ')} nor ${quoted[quoted.length - 1]} exists in ${where}`;
   return new BaselineError(
-    `the baseline ref ${names} does not exist in ${where}. Fetch it with: ${fetchCommandFor(refs[0], remotes)}` +
+    `${what}. Fetch it with: ${fetchCommandFor(refs[0], remotes)}` +
       (configured ? '' : ' (or set baselineRef in prompt-ci.yaml)') +
       ', or pass --baseline DIR|REF:PATH',
   );
