@@ -1,0 +1,235 @@
+import { open, stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APIError } from '@anthropic-ai/sdk';
+import type { ReplayCallOutcome, ReplayInputs, ReplayResult, TextComparison } from '../core/replay';
+import { ReplayError, parseInputsFile, toAuditMarkdown, toAuditRecord } from '../core/replay';
+import { MAX_SPAN_INPUT_BYTES, SpanError, spanShapeLabel, spanSummary } from '../core/span';
+import type { GitRunner } from '../node/git';
+import { GitError, gitTopLevel, runGit } from '../node/git';
+import { callReplay, replaySpanText } from '../node/replayRunner';
+import type { CliIo } from './cliIo';
+import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+
+/** Usage line of `prompt-ci replay`. */
+export const REPLAY_USAGE = 'prompt-ci replay [FILE|-] [--inputs FILE] [--json] [--call] [--span-id ID] [--audit FILE.md|FILE.json]';
+
+/** Inputs files are a few variables; anything this big is a wrong file. */
+const MAX_INPUTS_BYTES = 20 * 1024 * 1024;
+
+/** What the command reaches beyond `CliIo`; tests pass fakes, the real process passes nothing. */
+export interface ReplayCommandDeps {
+  /** Reads stdin up to `limit` bytes; `overLimit` when there was more. Default: the process's stdin. */
+  readStdin?: (limit: number, signal: AbortSignal) => Promise<{ text: string; overLimit: boolean }>;
+  git?: GitRunner;
+  /** The call of `--call`. Default: `callReplay` through `@anthropic-ai/sdk`. */
+  call?: typeof callReplay;
+  /** The clock of the audit record. */
+  now?: () => Date;
+}
+
+/**
+ * `prompt-ci replay`: reads a span export from FILE or stdin, renders the prompt of the commit it
+ * names and prints the rebuilt request (text, or `--json`). `--call` sends it again and diffs the
+ * output with the recorded one; `--audit` writes the audit record. Exit 0, or 2 with the reason on
+ * stderr for any bad input.
+ */
+export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCommandDeps = {}): Promise<number> {
+  const fail = (message: string): number => {
+    io.stderr(`prompt-ci replay: ${message}\n`);
+    return EXIT_USAGE;
+  };
+  let values: { inputs?: string; json?: boolean; call?: boolean; 'span-id'?: string; audit?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        inputs: { type: 'string' },
+        json: { type: 'boolean' },
+        call: { type: 'boolean' },
+        'span-id': { type: 'string' },
+        audit: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (error) {
+    return fail(`${(error as Error).message}\nusage: ${REPLAY_USAGE}`);
+  }
+  if (values.help) {
+    io.stdout(`usage: ${REPLAY_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length > 1) return fail(`one span file at a time (got ${positionals.length})\nusage: ${REPLAY_USAGE}`);
+
+  try {
+    const git = deps.git ?? runGit;
+    const source = positionals[0] ?? '-';
+    const text = source === '-' ? await readStdinSpan(io, deps) : await readLimited(resolve(io.cwd, source), source, MAX_SPAN_INPUT_BYTES, 'span file');
+
+    const repoRoot = await gitTopLevel(git, io.cwd);
+    if (!repoRoot) return fail(`${io.cwd} is not inside a git repository; run replay from the repository the span's commit belongs to`);
+
+    let inputs: ReplayInputs | undefined;
+    if (values.inputs !== undefined) {
+      const inputsText = await readLimited(resolve(io.cwd, values.inputs), values.inputs, MAX_INPUTS_BYTES, 'inputs file');
+      inputs = { values: parseInputsFile(inputsText, values.inputs), source: values.inputs };
+    }
+
+    const result = await replaySpanText(text, {
+      repoRoot,
+      git,
+      signal: io.signal,
+      ...(inputs ? { inputs } : {}),
+      ...(values['span-id'] !== undefined ? { spanId: values['span-id'] } : {}),
+    });
+
+    let call: ReplayCallOutcome | undefined;
+    if (values.call) {
+      const apiKey = io.env.ANTHROPIC_API_KEY;
+      if (!apiKey) return fail('--call needs ANTHROPIC_API_KEY in the environment (and ANTHROPIC_BASE_URL for a gateway)');
+      try {
+        call = await (deps.call ?? callReplay)(result.request, result.span.recorded?.output, {
+          apiKey,
+          ...(io.env.ANTHROPIC_BASE_URL ? { baseURL: io.env.ANTHROPIC_BASE_URL } : {}),
+          signal: io.signal,
+        });
+      } catch (error) {
+        if (error instanceof APIError || (error as Error).name?.startsWith('API')) {
+          return fail(`the replayed call failed: ${(error as Error).message}`);
+        }
+        throw error;
+      }
+    }
+
+    for (const warning of result.warnings) io.stderr(`warning: ${warning}\n`);
+    if (values.audit !== undefined) {
+      const record = toAuditRecord(result, { generatedAt: (deps.now ?? (() => new Date()))().toISOString(), ...(call ? { call } : {}) });
+      const target = resolve(io.cwd, values.audit);
+      await writeFile(target, values.audit.toLowerCase().endsWith('.json') ? `${JSON.stringify(record, null, 2)}\n` : toAuditMarkdown(record));
+      io.stderr(`audit record written to ${values.audit}\n`);
+    }
+    io.stdout(values.json ? `${JSON.stringify(replayJson(result, call), null, 2)}\n` : replayText(result, call));
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof SpanError || error instanceof ReplayError || error instanceof UsageError || error instanceof GitError) {
+      return fail(error.message);
+    }
+    if ((error as Error).name === 'AbortError') return fail('interrupted');
+    throw error;
+  }
+}
+
+/** The document `--json` prints: `{ span, rendered, request, metadata }` and the rest of the replay. */
+export function replayJson(result: ReplayResult, call?: ReplayCallOutcome): Record<string, unknown> {
+  return {
+    span: { ...spanSummary(result.span), shape: result.span.shape },
+    rendered: result.rendered,
+    request: result.request,
+    metadata: result.metadata,
+    commit: result.prompt.commit,
+    prompt: {
+      dir: result.prompt.dir,
+      files: result.prompt.files.map((f) => ({ path: `${result.prompt.dir}/${f.path}`, type: f.type, object: f.object })),
+    },
+    variables: result.variables,
+    comparison: result.comparison,
+    mismatches: result.mismatches,
+    recorded: result.span.recorded ?? null,
+    usage: result.span.usage ?? null,
+    replay: call ?? null,
+    warnings: result.warnings,
+  };
+}
+
+/** The human summary: where the prompt came from, the verdict, then the messages as they were sent. */
+export function replayText(result: ReplayResult, call?: ReplayCallOutcome): string {
+  const { span, prompt, request, comparison } = result;
+  const c = prompt.commit;
+  const lines: string[] = [];
+  lines.push(`${prompt.dir} at commit ${c.sha.slice(0, 12)} "${c.subject}" by ${c.author}, ${c.authorDate}`);
+  const ids = [
+    span.spanId ? `span ${span.spanId}` : 'span without id',
+    span.traceId ? `trace ${span.traceId}` : undefined,
+    `(${spanShapeLabel(span.shape)})`,
+  ].filter(Boolean);
+  lines.push(ids.join(' '));
+  lines.push(`tenant ${span.tenantId ?? '(none)'}, request ${span.requestId ?? '(none)'}`);
+  lines.push(`model ${request.model}, temperature ${request.temperature}, max_tokens ${request.max_tokens}`);
+  const from = { span: "the span's prompt.variables", inputs: result.variables.inputsSource ?? 'the inputs file', 'span+inputs': `the span's prompt.variables and ${result.variables.inputsSource}` }[result.variables.source];
+  lines.push(`variables from ${from}: ${result.variables.required.join(', ') || '(none needed)'}`);
+  if (comparison === null) lines.push('recorded input: none on the span, nothing to compare');
+  else if (result.rendered.matchesRecorded) lines.push(`recorded input: matches byte for byte (${comparison.compared.join(', ')})`);
+  else lines.push(`recorded input: DIFFERS (${comparison.compared.join(', ')})`);
+  const out: string[] = [lines.join('\n'), ''];
+  for (const [label, cmp] of [['system', comparison?.system], ['user', comparison?.user]] as [string, TextComparison | undefined][]) {
+    if (!cmp || cmp.matches) continue;
+    out.push(`── ${label}: recorded (-) against re-rendered (+)${cmp.firstDifference ? `, first difference at line ${cmp.firstDifference.line}, column ${cmp.firstDifference.column}` : ''} ──`);
+    if (cmp.note) out.push(cmp.note);
+    out.push((cmp.diff ?? '').replace(/\n$/, ''), '');
+  }
+  if (comparison?.extraMessages?.length) {
+    out.push(`the span recorded ${comparison.extraMessages.length} more input message(s) (${comparison.extraMessages.map((m) => m.role).join(', ')}) than the template renders`, '');
+  }
+  out.push('── system ──', request.system ?? '(no system prompt)', '', '── user ──', request.messages[0].content, '');
+  if (call) {
+    out.push(`── replayed call: ${call.model}, ${call.latencyMs} ms, ${call.usage.inputTokens} in / ${call.usage.outputTokens} out, stop ${call.stopReason ?? '(none)'} ──`, call.text, '');
+    const cmp = call.comparedWithRecorded;
+    if (!cmp) out.push('the span recorded no output to compare with', '');
+    else if (cmp.matches) out.push('new output: identical to the recorded output', '');
+    else out.push('new output: differs from the recorded output, recorded (-) against new (+):', (cmp.diff ?? '').replace(/\n$/, ''), '');
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** Reads a file of at most `limit` bytes, refusing larger ones before reading them. */
+async function readLimited(path: string, shown: string, limit: number, what: string): Promise<string> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new UsageError(`${what} ${shown} is not a file`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${what} ${shown} can't be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  if (size > limit) {
+    throw new SpanError('too-large', `${what} ${shown} is ${(size / (1024 * 1024)).toFixed(1)} MB, over the ${limit / (1024 * 1024)} MB limit; export only the trace (or the span) of the call`);
+  }
+  const handle = await open(path, 'r');
+  try {
+    return (await handle.readFile()).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readStdinSpan(io: CliIo, deps: ReplayCommandDeps): Promise<string> {
+  const reader = deps.readStdin ?? readProcessStdin;
+  const { text, overLimit } = await reader(MAX_SPAN_INPUT_BYTES, io.signal);
+  if (overLimit) {
+    throw new SpanError('too-large', `stdin holds more than ${MAX_SPAN_INPUT_BYTES / (1024 * 1024)} MB, over the limit for a span export; export only the trace (or the span) of the call`);
+  }
+  return text;
+}
+
+/** Reads the process's stdin, stopping (without waiting for the rest) once `limit` bytes are passed. */
+async function readProcessStdin(limit: number, signal: AbortSignal): Promise<{ text: string; overLimit: boolean }> {
+  const stdin = process.stdin;
+  if (stdin.isTTY) throw new UsageError(`give a span FILE, or pipe the span export on stdin\nusage: ${REPLAY_USAGE}`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stdin) {
+    if (signal.aborted) break;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    total += buf.length;
+    if (total > limit) {
+      stdin.destroy();
+      return { text: '', overLimit: true };
+    }
+    chunks.push(buf);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), overLimit: false };
+}

@@ -1,0 +1,75 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type { MessagesRequest, ReplayCallOutcome, ReplayInputs, ReplayResult } from '../core/replay';
+import { compareOutputs, replayPrompt } from '../core/replay';
+import type { ParseSpanOptions } from '../core/span';
+import { parseSpan } from '../core/span';
+import type { GitRunner } from './git';
+import { runGit } from './git';
+import { readPromptAtCommit } from './promptAtCommit';
+
+/**
+ * Replay from a pasted span to the rebuilt request (the path the CLI and the extension share),
+ * and the optional fresh call of that request. The call goes straight through `@anthropic-ai/sdk`
+ * with no cache and no retries beyond the SDK's own: a replay is one deliberate call.
+ */
+
+/** What `replaySpanText` needs besides the paste. */
+export interface ReplaySpanOptions extends ParseSpanOptions {
+  repoRoot: string;
+  inputs?: ReplayInputs;
+  git?: GitRunner;
+  signal?: AbortSignal;
+}
+
+/**
+ * Paste to rendered prompt: parses the span, reads the prompt version at its commit and renders
+ * it. Throws `SpanError` or `ReplayError` (both bad input) with a message naming the problem.
+ */
+export async function replaySpanText(text: string, options: ReplaySpanOptions): Promise<ReplayResult> {
+  const span = parseSpan(text, options.spanId !== undefined ? { spanId: options.spanId } : {});
+  const prompt = await readPromptAtCommit(
+    options.repoRoot,
+    { commitSha: span.commitSha, promptName: span.promptName, promptVersion: span.promptVersion },
+    { git: options.git ?? runGit, signal: options.signal },
+  );
+  return replayPrompt(span, prompt, options.inputs);
+}
+
+/** Where the replayed call goes. */
+export interface ReplayCallOptions {
+  apiKey: string;
+  /** Default `https://api.anthropic.com`; passed explicitly so the process environment can't redirect it. */
+  baseURL?: string;
+  signal?: AbortSignal;
+  /** Per-call timeout in milliseconds. Default 120 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Sends the rebuilt request once and compares the new text with the output the span recorded.
+ * Errors from the API (authentication, rate limit, bad request) propagate as the SDK's errors.
+ */
+export async function callReplay(
+  request: MessagesRequest,
+  recordedOutput: string | undefined,
+  options: ReplayCallOptions,
+): Promise<ReplayCallOutcome> {
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL || 'https://api.anthropic.com',
+    maxRetries: 2,
+    timeout: options.timeoutMs ?? 120_000,
+  });
+  const started = performance.now();
+  const message = await client.messages.create({ ...request, stream: false }, { signal: options.signal });
+  const latencyMs = Math.round(performance.now() - started);
+  const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+  return {
+    model: message.model,
+    text,
+    stopReason: message.stop_reason ?? null,
+    usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+    latencyMs,
+    comparedWithRecorded: compareOutputs(recordedOutput, text),
+  };
+}
