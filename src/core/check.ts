@@ -1,13 +1,11 @@
 import type { FileFinding, Finding } from './finding';
 import { START_OF_FILE } from './finding';
-import { crossCheckPrompt } from './crossCheck';
-import type { LocatedCallSite, VersionContract } from './crossCheck';
+import type { VersionContract } from './crossCheck';
 import { parseEvalJsonl } from './evalSet';
 import type { EvalExample } from './evalSet';
 import { validateMetadata } from './metadata';
 import type { PromptMetadata } from './metadataSchema';
-import { discoverPrompts } from './promptLayout';
-import type { PromptLayout, PromptVersion } from './promptLayout';
+import type { PromptVersion } from './promptLayout';
 import { LineIndex } from './lineIndex';
 import { parseTemplate } from './template/template';
 import type { ParsedTemplate } from './template/template';
@@ -113,41 +111,6 @@ export function contractOf(checked: CheckedVersion): VersionContract | undefined
     evalPath: checked.version.files['eval.jsonl'],
     examples: checked.examples,
   };
-}
-
-/**
- * Cross-checks every prompt named by a version or a call site. `only` limits it to some prompt
- * names (the ones an edit touched).
- */
-export function crossCheckRepository(
-  versions: readonly CheckedVersion[],
-  callSites: readonly LocatedCallSite[],
-  only?: ReadonlySet<string>,
-): Map<string, FileFinding[]> {
-  const contracts = new Map<string, VersionContract[]>();
-  for (const checked of versions) {
-    const contract = contractOf(checked);
-    if (contract) contracts.set(checked.version.name, [...(contracts.get(checked.version.name) ?? []), contract]);
-  }
-  const sitesByPrompt = new Map<string, LocatedCallSite[]>();
-  for (const site of callSites) sitesByPrompt.set(site.promptName, [...(sitesByPrompt.get(site.promptName) ?? []), site]);
-  const names = new Set([...versions.map((v) => v.version.name), ...sitesByPrompt.keys()]);
-  const byPrompt = new Map<string, FileFinding[]>();
-  for (const name of names) {
-    if (only && !only.has(name)) continue;
-    const declared = versions.some((v) => v.version.name === name);
-    // A prompt whose templates can't be read yet has nothing to check its call sites against.
-    if (declared && !contracts.has(name)) continue;
-    byPrompt.set(name, crossCheckPrompt(name, contracts.get(name) ?? [], sitesByPrompt.get(name) ?? []));
-  }
-  return byPrompt;
-}
-
-/** Checks every prompt version of a repository. */
-export function checkRepository(snapshot: RepoSnapshot): { layout: PromptLayout; versions: CheckedVersion[]; findings: FileFinding[] } {
-  const layout = discoverPrompts(snapshot.paths);
-  const versions = layout.versions.map((v) => checkPromptVersion(v, snapshot));
-  return { layout, versions, findings: [...layout.findings, ...versions.flatMap((v) => v.findings)] };
 }
 
 function unreadable(path: string): Finding {

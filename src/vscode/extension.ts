@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { createSourceParser } from '../node/treeSitter';
 import { COMMANDS } from './commandTable';
 import { PromptDiagnostics } from './promptDiagnostics';
 
@@ -6,7 +7,9 @@ import { PromptDiagnostics } from './promptDiagnostics';
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('Prompt CI', { log: true });
   context.subscriptions.push(log);
-  const diagnostics = new PromptDiagnostics(log);
+  const parser = await createSourceParser({ wasmDir: vscode.Uri.joinPath(context.extensionUri, 'dist', 'wasm').fsPath });
+  context.subscriptions.push({ dispose: () => parser.dispose() });
+  const diagnostics = new PromptDiagnostics(log, parser);
   context.subscriptions.push(diagnostics);
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.checkWorkspace.id, () => diagnostics.refreshAll('check requested')),

@@ -1,46 +1,63 @@
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { checkPromptVersion, checkRepository } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import { countBySeverity } from '../core/finding';
-import { discoverPrompts, versionDirOf } from '../core/promptLayout';
+import { readRepoSettings } from '../node/checkRepo';
+import { RepoIndex } from '../node/repoIndex';
 import { diskSnapshot, listRepoFiles, toRepoPath } from '../node/repoFiles';
+import type { SourceParser } from '../node/treeSitter';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 import { toDiagnostic } from './toDiagnostic';
 
-/** A prompt repository inside the workspace: the folder that holds `prompts/` or `prompt-ci.yaml`. */
-interface PromptRepo {
+/** A prompt repository inside the workspace (the folder that holds `prompts/` or `prompt-ci.yaml`) and its index. */
+export interface PromptRepo {
   root: string;
-  /** Findings by repo-relative path, as last published. */
-  findings: Map<string, FileFinding[]>;
+  index: RepoIndex;
+  /** Published findings: file → group → findings, so one group's update touches only its files. */
+  byFile: Map<string, Map<string, FileFinding[]>>;
+  /** The files each group last published to. */
+  filesOfGroup: Map<string, Set<string>>;
 }
 
 /**
  * Keeps the Problems panel current for every prompt repository in the workspace (all roots):
- * a full check on start-up and when files appear or vanish, a check of one prompt version when one
- * of its documents changes (debounced; unsaved text counts).
+ * a full index on start-up and when files appear or vanish; on an edit (debounced, unsaved text
+ * counts) only the groups of findings the edited file touches: its prompt version and the
+ * cross-check of the prompts it renders or defines.
  */
 export class PromptDiagnostics extends Disposable {
   private readonly collection = this._register(vscode.languages.createDiagnosticCollection('prompt-ci'));
   private readonly repos = new Map<string, PromptRepo>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly changed = new vscode.EventEmitter<PromptRepo>();
+  /** Fires after a repository's index changed (for hovers, CodeLens, the status bar). */
+  readonly onDidChangeRepo = this.changed.event;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly parser: SourceParser,
+  ) {
     super();
+    this._register(this.changed);
     this._register(vscode.workspace.onDidChangeTextDocument((e) => this.onDocumentChanged(e.document, true)));
     this._register(vscode.workspace.onDidOpenTextDocument((d) => this.onDocumentChanged(d, false)));
     // Closing an unsaved editor drops its text: the disk is the truth again.
     this._register(vscode.workspace.onDidCloseTextDocument((d) => this.onDocumentChanged(d, false)));
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.refreshAll('workspace folders changed')));
-    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/{prompts/**,prompt-ci.yaml}'));
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/*'));
     this._register(watcher.onDidCreate((uri) => this.onFileSetChanged(uri, 'created')));
     this._register(watcher.onDidDelete((uri) => this.onFileSetChanged(uri, 'deleted')));
     this._register(watcher.onDidChange((uri) => this.onFileContentChanged(uri)));
     this._register({ dispose: () => this.timers.forEach((t) => clearTimeout(t)) });
   }
 
-  /** Finds every prompt repository in the workspace and checks each one in full. */
+  /** Every repository currently indexed. */
+  get promptRepos(): PromptRepo[] {
+    return [...this.repos.values()];
+  }
+
+  /** Finds every prompt repository in the workspace and indexes each one in full. */
   async refreshAll(reason: string): Promise<void> {
     const started = Date.now();
     const uris = await vscode.workspace.findFiles('{**/prompts/*/*/*,**/prompt-ci.yaml}', '**/node_modules/**');
@@ -52,110 +69,116 @@ export class PromptDiagnostics extends Disposable {
     for (const root of [...this.repos.keys()]) {
       if (!roots.has(root)) this.forgetRepo(root);
     }
-    for (const root of roots) this.checkRepo(root);
-    this.log.info(`${reason}: found ${roots.size} prompt ${roots.size === 1 ? 'repository' : 'repositories'} in ${Date.now() - started} ms`);
+    for (const root of roots) this.indexRepo(root);
+    this.log.info(`${reason}: ${roots.size} prompt ${roots.size === 1 ? 'repository' : 'repositories'} in ${Date.now() - started} ms`);
   }
 
   /** The repository holding `fsPath`, the innermost when repositories nest. */
   repoFor(fsPath: string): PromptRepo | undefined {
     let best: PromptRepo | undefined;
     for (const repo of this.repos.values()) {
-      if (toRepoPath(repo.root, fsPath) !== undefined && (!best || repo.root.length > best.root.length)) best = repo;
+      const rel = toRepoPath(repo.root, fsPath);
+      if (rel !== undefined && (!best || repo.root.length > best.root.length)) best = repo;
     }
     return best;
   }
 
-  private checkRepo(root: string): void {
+  private indexRepo(root: string): void {
     const started = Date.now();
-    const repo = this.repos.get(root) ?? { root, findings: new Map() };
+    const { settings, problems } = readRepoSettings(root);
+    const index = new RepoIndex(root, this.snapshot(root), settings, this.parser, problems);
+    index.build();
+    const previous = this.repos.get(root);
+    const repo: PromptRepo = previous ?? { root, index, byFile: new Map(), filesOfGroup: new Map() };
+    repo.index = index;
     this.repos.set(root, repo);
-    const { layout, findings } = checkRepository(this.snapshot(root));
-    this.publish(repo, findings, () => true);
-    const c = countBySeverity(findings);
+    const stale = [...repo.filesOfGroup.keys()].filter((g) => !index.findingGroups.has(g));
+    this.publish(repo, [...index.findingGroups.keys(), ...stale]);
+    const c = countBySeverity(index.allFindings());
     this.log.info(
-      `checked ${layout.versions.length} prompt versions in ${root} in ${Date.now() - started} ms: ${c.error} errors, ${c.warning} warnings, ${c.information} notes`,
+      `indexed ${root}: ${index.promptVersions().length} prompt versions, ${index.callSites().length} call sites in ${Date.now() - started} ms; ${c.error} errors, ${c.warning} warnings, ${c.information} notes`,
     );
+    this.changed.fire(repo);
   }
 
-  private checkVersion(repo: PromptRepo, versionDir: string): void {
-    const started = Date.now();
-    const snapshot = this.snapshot(repo.root);
-    const layout = discoverPrompts(snapshot.paths);
-    const version = layout.versions.find((v) => v.dir === versionDir);
-    const inVersion = (file: string): boolean => file === versionDir || file.startsWith(`${versionDir}/`);
-    const findings = version
-      ? [...layout.findings.filter((f) => inVersion(f.file)), ...checkPromptVersion(version, snapshot).findings]
-      : [];
-    this.publish(repo, findings, inVersion);
-    this.log.info(`re-checked ${versionDir} in ${Date.now() - started} ms: ${findings.length} findings`);
-  }
-
-  /** Replaces the findings of every file `inScope` accepts with `findings`, and tells VS Code. */
-  private publish(repo: PromptRepo, findings: FileFinding[], inScope: (file: string) => boolean): void {
+  /** Re-publishes the findings of `groups` (a group the index no longer has is cleared). */
+  private publish(repo: PromptRepo, groups: readonly string[]): void {
     const touched = new Set<string>();
-    for (const file of [...repo.findings.keys()]) {
-      if (inScope(file)) {
-        repo.findings.delete(file);
+    for (const group of groups) {
+      for (const file of repo.filesOfGroup.get(group) ?? []) {
+        repo.byFile.get(file)?.delete(group);
         touched.add(file);
       }
-    }
-    for (const finding of findings) {
-      const list = repo.findings.get(finding.file) ?? [];
-      list.push(finding);
-      repo.findings.set(finding.file, list);
-      touched.add(finding.file);
+      repo.filesOfGroup.delete(group);
+      const findings = repo.index.findingGroups.get(group);
+      if (!findings) continue;
+      const files = new Set<string>();
+      for (const finding of findings) {
+        let forFile = repo.byFile.get(finding.file);
+        if (!forFile) repo.byFile.set(finding.file, (forFile = new Map()));
+        forFile.set(group, [...(forFile.get(group) ?? []), finding]);
+        files.add(finding.file);
+        touched.add(finding.file);
+      }
+      repo.filesOfGroup.set(group, files);
     }
     const uriOf = (file: string): vscode.Uri => vscode.Uri.file(`${repo.root}/${file}`);
     for (const file of touched) {
-      const list = repo.findings.get(file);
-      this.collection.set(uriOf(file), list ? list.map((f) => toDiagnostic(f, uriOf)) : []);
+      const forFile = repo.byFile.get(file);
+      const list = forFile ? [...forFile.values()].flat() : [];
+      if (list.length === 0) repo.byFile.delete(file);
+      this.collection.set(uriOf(file), list.map((f) => toDiagnostic(f, uriOf)));
     }
   }
 
   private forgetRepo(root: string): void {
     const repo = this.repos.get(root);
     if (!repo) return;
-    for (const file of repo.findings.keys()) this.collection.delete(vscode.Uri.file(`${root}/${file}`));
+    for (const file of repo.byFile.keys()) this.collection.delete(vscode.Uri.file(`${root}/${file}`));
     this.repos.delete(root);
   }
 
-  /** The files on disk with every open document's current text laid over them. */
+  /** The files on disk with every open document's current text laid over them, read at the time of each read. */
   private snapshot(root: string) {
-    const open = new Map<string, string>();
-    for (const doc of vscode.workspace.textDocuments) {
-      if (doc.uri.scheme !== 'file' || doc.isClosed) continue;
-      const rel = toRepoPath(root, doc.uri.fsPath);
-      if (rel) open.set(rel, doc.getText());
-    }
-    return diskSnapshot(root, listRepoFiles(root, 'prompts'), (path) => open.get(path));
+    return diskSnapshot(root, listRepoFiles(root), (path) => {
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && !d.isClosed && d.uri.fsPath === `${root}/${path}`);
+      return doc?.getText();
+    });
+  }
+
+  private update(repo: PromptRepo, rel: string): void {
+    const started = Date.now();
+    const groups = repo.index.update(rel);
+    if (groups.length === 0) return;
+    this.publish(repo, groups);
+    this.log.info(`re-checked ${rel} in ${Date.now() - started} ms (${groups.join(', ')})`);
+    this.changed.fire(repo);
   }
 
   private onDocumentChanged(document: vscode.TextDocument, typed: boolean): void {
     if (document.uri.scheme !== 'file') return;
     const repo = this.repoFor(document.uri.fsPath);
     const rel = repo && toRepoPath(repo.root, document.uri.fsPath);
-    const versionDir = rel && versionDirOf(rel);
-    if (!repo || !versionDir) return;
+    if (!repo || !rel) return;
     const settings = readSettings(document.uri);
     if (typed && !settings.checkOnType) return;
-    this.schedule(`${repo.root}\0${versionDir}`, typed ? settings.debounceMs : 0, () => this.checkVersion(repo, versionDir));
+    if (rel === 'prompt-ci.yaml') return; // settings take effect on save (see onFileContentChanged)
+    this.schedule(`${repo.root}\0${rel}`, typed ? settings.debounceMs : 0, () => this.update(repo, rel));
   }
 
   private onFileContentChanged(uri: vscode.Uri): void {
     const repo = this.repoFor(uri.fsPath);
     const rel = repo && toRepoPath(repo.root, uri.fsPath);
-    if (!repo || rel === undefined) return;
-    if (rel === 'prompt-ci.yaml') {
-      this.schedule(`${repo.root}\0*`, 100, () => this.checkRepo(repo.root));
-      return;
-    }
-    const versionDir = versionDirOf(rel);
-    if (versionDir) this.schedule(`${repo.root}\0${versionDir}`, 100, () => this.checkVersion(repo, versionDir));
+    if (!repo || !rel) return;
+    if (rel === 'prompt-ci.yaml') this.schedule(`${repo.root}\0*`, 100, () => this.indexRepo(repo.root));
+    else this.schedule(`${repo.root}\0${rel}`, 100, () => this.update(repo, rel));
   }
 
   private onFileSetChanged(uri: vscode.Uri, what: 'created' | 'deleted'): void {
-    // A new or vanished file can change the layout (a version appears, a file goes missing) or
-    // create a repository: re-discover, debounced so a `git checkout` is one re-check, not hundreds.
+    const relevant = /\/prompts\/|prompt-ci\.yaml$|\.(py|pyi|[cm]?[jt]sx?)$/.test(uri.path);
+    if (!relevant) return;
+    // A new or vanished file can change the layout, add call sites or create a repository:
+    // re-discover, debounced so a `git checkout` is one re-index, not hundreds.
     this.schedule('*', 250, () => void this.refreshAll(`${vscode.workspace.asRelativePath(uri)} ${what}`));
   }
 

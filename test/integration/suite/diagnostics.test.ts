@@ -112,3 +112,45 @@ describe('Diagnostics in the Problems panel', () => {
     assert.ok(hasCode('metadata/wrong-type')(diagnostics));
   });
 });
+
+describe('Template variables cross-checked with the calling code', () => {
+  const template = () => uri('prompts/support/v1/user.template.md');
+  const python = () => uri('src/support/replies.py');
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('marks a missing variable on the call site and on the template field', async () => {
+    const atCall = await waitForDiagnostics(python(), hasCode('callsite/missing-variable'));
+    assert.deepStrictEqual(summary(atCall), ['6:19-32 callsite/missing-variable']);
+    assert.strictEqual(atCall[0].severity, vscode.DiagnosticSeverity.Error);
+    assert.strictEqual(atCall[0].relatedInformation?.[0].location.uri.toString(), template().toString());
+    const atField = await waitForDiagnostics(template(), hasCode('template/variable-not-supplied'));
+    assert.deepStrictEqual(summary(atField), ['2:0-8 template/variable-not-supplied']);
+    assert.match(atField[0].message, /src\/support\/replies\.py:7/);
+    // The TypeScript caller passes both: nothing on it.
+    assert.deepStrictEqual(summary(vscode.languages.getDiagnostics(uri('src/support/inbox.ts'))), []);
+  });
+
+  it('re-checks the call sites when the template is edited, before a save', async () => {
+    const document = await vscode.workspace.openTextDocument(template());
+    const editor = await vscode.window.showTextDocument(document);
+    await waitForDiagnostics(python(), hasCode('callsite/missing-variable'));
+    // Drop {ticket} from the template: the Python call site is complete again, the TS one passes an unused variable.
+    await editor.edit((b) => b.replace(document.lineAt(2).range, 'No ticket body.'));
+    await waitForDiagnostics(python(), (d) => summary(d).length === 0);
+    const ts = await waitForDiagnostics(uri('src/support/inbox.ts'), hasCode('callsite/unused-variable'));
+    assert.deepStrictEqual(summary(ts), ['3:71-77 callsite/unused-variable']);
+  });
+
+  it('re-checks the template when a call site is edited', async () => {
+    const document = await vscode.workspace.openTextDocument(python());
+    const editor = await vscode.window.showTextDocument(document);
+    await waitForDiagnostics(template(), hasCode('template/variable-not-supplied'));
+    await editor.edit((b) => b.insert(document.lineAt(8).range.end, '\n        ticket=ticket.body,'));
+    await waitForDiagnostics(template(), (d) => !hasCode('template/variable-not-supplied')(d));
+    await waitForDiagnostics(python(), (d) => summary(d).length === 0);
+  });
+});
