@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { createSourceParser } from '../node/treeSitter';
 import { COMMANDS } from './commandTable';
+import { registerEditorHelp } from './editorHelp';
 import { PromptDiagnostics } from './promptDiagnostics';
 
 /** Wires the extension: diagnostics, commands. Called by VS Code on the activation events of package.json. */
@@ -10,7 +11,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const parser = await createSourceParser({ wasmDir: vscode.Uri.joinPath(context.extensionUri, 'dist', 'wasm').fsPath });
   context.subscriptions.push({ dispose: () => parser.dispose() });
   const diagnostics = new PromptDiagnostics(log, parser);
-  context.subscriptions.push(diagnostics);
+  context.subscriptions.push(diagnostics, registerEditorHelp(diagnostics));
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.checkWorkspace.id, () => diagnostics.refreshAll('check requested')),
     vscode.commands.registerCommand(COMMANDS.showOutput.id, () => log.show()),
