@@ -226,6 +226,7 @@ export async function runVscodeTests({
   let exitCode = 1;
   // The hard limit counts from here: code-server's start, the browser, the page and the tests.
   let overallTimer;
+  let screenshotWatcher;
   const timedOut = new Promise((resolve) => {
     overallTimer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
@@ -265,6 +266,18 @@ export async function runVscodeTests({
       ['skipWelcome', 'true'],
     ]);
     log(`VS Code (code-server) at ${server.url}, workspace ${workspaceDir}`);
+
+    // Failing in-host tests ask for a screenshot at the moment of failure (suite/index.ts).
+    const requested = new Set();
+    screenshotWatcher = fs.watch(signalDir, (_event, filename) => {
+      if (!filename?.endsWith('.request') || requested.has(filename)) return;
+      requested.add(filename);
+      const { title } = JSON.parse(fs.readFileSync(path.join(signalDir, filename), 'utf8'));
+      const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+      screenshotInto(page, `${label}-${slug}`)
+        .then((file) => log(`Screenshot of "${title}": ${file}`), (error) => log(`(no screenshot of "${title}": ${error.message})`))
+        .finally(() => fs.writeFileSync(path.join(signalDir, filename.replace(/\.request$/, '.done')), ''));
+    });
 
     const signals = makeSignals(signalDir);
     const ctx = {
@@ -309,7 +322,7 @@ export async function runVscodeTests({
         }
       }
     }
-    if (exitCode !== 0) {
+    if (exitCode !== 0 && requested.size === 0) {
       try {
         log(`Screenshot: ${await screenshotInto(page, label)}`);
       } catch (error) {
@@ -322,6 +335,7 @@ export async function runVscodeTests({
     if (page) await screenshotInto(page, label).then((file) => log(`Screenshot: ${file}`), () => {});
   } finally {
     clearTimeout(overallTimer);
+    screenshotWatcher?.close();
     await browser?.close().catch(() => {});
     await server?.stop();
     if (exitCode !== 0 && !verbose && serverOutput.length > 0) {
