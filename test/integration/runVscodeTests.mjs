@@ -12,8 +12,9 @@
  * workspace to a fresh temp dir and makes it a git repo (one commit on `main`); starts
  * code-server with a fresh user-data-dir and an empty extensions dir; opens the workbench
  * with the repo as extensionDevelopmentPath and the suite as extensionTestsPath; prints the
- * extension host's console; exits with the suite's exit code. On failure it saves a
- * screenshot into test-results/ and keeps the temp dir (its path is printed).
+ * extension host's console; exits with the suite's exit code. Each failing test gets a
+ * screenshot of the workbench at the moment it failed, in test-results/ (a run that crashes
+ * or times out gets one of its last state); a failed run keeps its temp dir (path printed).
  *
  * Environment (all optional):
  *   PROMPT_CI_TEST_WORKSPACE   fixture dir to copy (default test/fixtures/workspace)
