@@ -258,8 +258,13 @@ export class ModelClient {
    * @throws ModelCallError when it fails; an AbortError when cancelled.
    */
   async complete(request: ModelRequest, callOptions: { signal?: AbortSignal } = {}): Promise<ClientReply> {
-    const signal = anySignal(this.options.signal, callOptions.signal);
-    await this.pool.acquire(signal);
+    const { signal, unlink } = this.callSignal(this.options.signal, callOptions.signal);
+    try {
+      await this.pool.acquire(signal);
+    } catch (error) {
+      unlink();
+      throw error;
+    }
     try {
       for (let retry = 0; ; retry++) {
         const wait = this.pausedUntil - this.now();
@@ -297,7 +302,45 @@ export class ModelClient {
       }
     } finally {
       this.pool.release();
+      unlink();
     }
+  }
+
+  /** Per caller signal, the calls it must abort: one listener per signal, however many calls share it. */
+  private readonly links = new WeakMap<AbortSignal, Set<AbortController>>();
+
+  /**
+   * A signal for one call that aborts when any of `signals` does. Hundreds of calls share the run's
+   * signal; each gets its own controller (which the SDK, the pool and the sleep listen to) so the
+   * shared signal carries one listener rather than one per call.
+   */
+  private callSignal(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; unlink: () => void } {
+    const controller = new AbortController();
+    const linked: AbortSignal[] = [];
+    for (const s of signals) {
+      if (!s) continue;
+      if (s.aborted) {
+        controller.abort(s.reason);
+        continue;
+      }
+      let calls = this.links.get(s);
+      if (!calls) {
+        const set = new Set<AbortController>();
+        calls = set;
+        this.links.set(s, set);
+        s.addEventListener(
+          'abort',
+          () => {
+            for (const c of set) c.abort(s.reason);
+            set.clear();
+          },
+          { once: true },
+        );
+      }
+      calls.add(controller);
+      linked.push(s);
+    }
+    return { signal: controller.signal, unlink: () => linked.forEach((s) => this.links.get(s)?.delete(controller)) };
   }
 
   private backoffMs(retry: number): number {
@@ -398,11 +441,4 @@ export class ModelClient {
     }
     return { kind: 'fail', error: error instanceof Error ? error : new Error(String(error)) };
   }
-}
-
-/** A signal that aborts when any of the given ones does. */
-function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (present.length <= 1) return present[0];
-  return AbortSignal.any(present);
 }
