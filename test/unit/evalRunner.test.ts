@@ -19,7 +19,7 @@ const baseline: EvalSideConfig = {
 const judge = { model: 'judge-model', repeats: 3, maxTokens: 64 };
 
 function example(id: string, document: string, line = 0): EvalExample {
-  return { id, inputs: { document }, reference: `ref ${id}`, line, offset: 0 };
+  return { id, inputs: { document }, reference: `ref ${id}`, line, offset: 0, length: 0 };
 }
 
 /**
