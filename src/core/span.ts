@@ -1,3 +1,5 @@
+import { PROMPT_NAME_PATTERN } from './promptLayout';
+
 /**
  * Reading a pasted production span: which prompt, version and commit produced an LLM call, with
  * what model, parameters, variables and recorded messages (DESIGN.md section 5).
@@ -158,7 +160,7 @@ export interface SpanScan {
   spans: CandidateSpan[];
 }
 
-export const PROMPT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** What `prompt.commit_sha` must be: 7 to 40 hex digits (an abbreviated or full SHA-1). */
 export const COMMIT_SHA_PATTERN = /^[0-9a-fA-F]{7,40}$/;
 
 // ---------------------------------------------------------------------------------------------
@@ -381,7 +383,13 @@ export function describeSpan(span: CandidateSpan): string {
   const prompt = span.attributes['prompt.name'];
   if (prompt !== undefined) {
     const version = span.attributes['prompt.version'];
-    parts.push(`prompt ${quoteForMessage(prompt, 40)}${version !== undefined ? ` v${quoteForMessage(version, 20).replace(/ \(.*\)$/, '')}` : ''}`);
+    const shownVersion =
+      typeof version === 'number' || (typeof version === 'string' && /^v?[0-9]{1,15}$/.test(version))
+        ? ` v${String(version).replace(/^v/, '')}`
+        : version !== undefined && version !== null
+          ? ` version ${quoteForMessage(version, 20)}`
+          : '';
+    parts.push(`prompt ${quoteForMessage(prompt, 40)}${shownVersion}`);
   }
   return parts.join(', ');
 }

@@ -248,6 +248,12 @@ describe('parseSpan: several spans', () => {
     assert.match(message, /--span-id/);
   });
 
+  it('names the versions of string-tagged spans plainly', () => {
+    const tags = (id: string, name: string) => ({ traceId: 'aa'.repeat(16), id, name: 'chat', tags: { 'prompt.name': name, 'prompt.version': '2', 'prompt.commit_sha': SHA.c } });
+    const message = spanError(() => parseSpan(JSON.stringify([tags('1'.repeat(16), 'summarisation'), tags('2'.repeat(16), 'classification')])), 'several-llm-spans');
+    assert.match(message, /prompt "summarisation" v2; span 2222222222222222, name "chat", prompt "classification" v2$/);
+  });
+
   it('takes the span chosen by id, whatever its case', () => {
     const text = fixture('several-llm-spans.json');
     assert.equal(parseSpan(text, { spanId: 'D4E5F6A7B8C9D0E1' }).promptName, 'classification');
