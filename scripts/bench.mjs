@@ -1,0 +1,18 @@
+// npm run bench: every benchmark of the project, one after the other. Each prints its figures and
+// the ratio to its target; none asserts on time (these machines are shared and noisy).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const benches = ['scripts/benchIndex.ts', 'scripts/benchEval.ts', 'scripts/benchReplay.ts'].filter((f) => existsSync(join(root, f)));
+const only = process.argv.slice(2);
+let failed = 0;
+for (const bench of benches) {
+  if (only.length && !only.some((o) => bench.includes(o))) continue;
+  console.log(`\n=== ${bench}`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', bench], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) failed += 1;
+}
+process.exit(failed ? 1 : 0);
