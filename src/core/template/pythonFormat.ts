@@ -11,6 +11,13 @@
  * Values are plain JSON-like data, read as Python's `json.loads` would read their JSON text:
  * string -> `str`, integral number below 1e21 (or bigint) -> `int`, other number -> `float`,
  * boolean -> `bool`, null -> `None`, array -> `list`, plain object -> `dict`.
+ *
+ * Where JavaScript can't say what Python would see, we follow the JSON text and say so:
+ * - a JavaScript object lists integer-like keys (`"2"`, `"10"`) first, so a dict printed whole
+ *   (`{d}`, `{d!r}`) orders such keys as the object does, not as the JSON text did;
+ * - `1.0` and `1` are the same JavaScript number, so both are the int `1`;
+ * - the `n` presentation type uses the C locale, as CPython does unless the program calls `setlocale`;
+ * - attributes that are methods (`{name.upper}`) are refused: CPython prints a memory address.
  */
 
 const LBRACE = 0x7b;
