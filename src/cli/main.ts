@@ -1,6 +1,8 @@
 import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { CHECK_USAGE, runCheckCommand } from './checkCommand';
+import { EVAL_USAGE, runEvalCommand } from './evalCommand';
+import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
 
 /** A subcommand: its usage line and what runs it. */
 interface CliCommand {
@@ -12,6 +14,16 @@ interface CliCommand {
 /** The command table: every subcommand of `prompt-ci`. */
 const COMMANDS: Record<string, CliCommand> = {
   check: { usage: CHECK_USAGE, summary: 'validate prompt versions, templates and call sites', run: runCheckCommand },
+  eval: {
+    usage: EVAL_USAGE,
+    summary: 'run the eval suite on a prompt version and its production baseline; gate on a paired McNemar test',
+    run: runEvalCommand,
+  },
+  replay: {
+    usage: REPLAY_USAGE,
+    summary: 'rebuild, from a production span, the exact prompt and request it was produced by',
+    run: (argv, io) => runReplayCommand(argv, io),
+  },
 };
 
 function usage(): string {
