@@ -70,8 +70,13 @@ function defineTests() {
 
       server = await startCodeServer({ userDataDir: path.join(tempDir, 'user-data'), extensionsDir });
       ({ browser, page } = await launchChromium());
-      await page.goto(workbenchUrl(server.url, workspaceDir));
-      await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+      try {
+        await page.goto(workbenchUrl(server.url, workspaceDir));
+        await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     });
 
     afterEach(function () {
