@@ -285,6 +285,8 @@ export const QUIET_SETTINGS = {
   'git.openRepositoryInParentFolders': 'never',
   'security.workspace.trust.enabled': false,
   'chat.disableAIFeatures': true,
+  // Local servers (the Anthropic stand-in, test servers) are not ports to forward.
+  'remote.autoForwardPorts': false,
 };
 
 /**

@@ -3,7 +3,8 @@
  * A PNG of the extension at work in VS Code, for the README:
  *
  *   node esbuild.mjs
- *   node test/integration/screenshot.mjs --file prompts/summarisation/v2/metadata.yaml --out media/diagnostics.png
+ *   node test/integration/screenshot.mjs --folder examples/broken --file src/billing/refund_replies.py \
+ *     --line 7 --hover --problems --out docs/images/diagnostics.png
  *
  * Opens a git copy of the folder (default examples/) in code-server with the built extension
  * installed (as scripts/start.mjs does), opens the file, waits until the editor shows
@@ -22,6 +23,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launchChromium, remoteUri, repoRoot, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { startWorkbench } from '../../scripts/start.mjs';
 
@@ -92,7 +94,8 @@ export async function takeScreenshot(options) {
         await panel.waitFor({ timeout: 5_000 }).catch(() => {});
       }
       await panel.locator('.monaco-list-row').first().waitFor({ timeout: 30_000 });
-      // Focus back to the editor, so no list row shows as selected.
+      // Clear the list's selection (Escape) and focus the editor again, so no row stands out.
+      await page.keyboard.press('Escape');
       await page.keyboard.press('Control+1');
     }
     if (options.hover && options.wait !== 'none') {
@@ -109,7 +112,8 @@ export async function takeScreenshot(options) {
     });
     const out = path.resolve(options.out);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    await page.screenshot({ path: out });
+    // Hovers fade in: finish CSS animations first, or the image shows a half-transparent hover.
+    await page.screenshot({ path: out, animations: 'disabled' });
     return out;
   } finally {
     await browser?.close().catch(() => {});
@@ -117,7 +121,7 @@ export async function takeScreenshot(options) {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const out = await takeScreenshot(parseArgs(process.argv.slice(2)));
     console.log(`Saved ${path.relative(process.cwd(), out)}`);
