@@ -20,7 +20,7 @@ const steps = [
     name: 'VS Code tests', cmd: process.execPath, args: ['test/integration/runVscodeTests.mjs'], counts: true,
   },
   !skipVscode && existsSync(join(root, 'test/integration/packagedVsix.test.mjs')) && {
-    name: 'packaged .vsix', cmd: process.execPath, args: ['test/integration/packagedVsix.test.mjs'], counts: true,
+    name: 'packaged .vsix', cmd: bin('mocha'), args: ['--timeout', '600000', 'test/integration/packagedVsix.test.mjs'], counts: true,
   },
 ].filter(Boolean);
 

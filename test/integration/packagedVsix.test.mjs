@@ -37,7 +37,7 @@ async function packageVsix(outDir) {
   const vsix = path.join(outDir, `${manifest.name}.vsix`);
   const vsce = path.join(repoRoot, 'node_modules', '.bin', 'vsce');
   try {
-    await execFileAsync(vsce, ['package', '--no-dependencies', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    await execFileAsync(vsce, ['package', '--no-dependencies', '--no-rewrite-relative-links', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     throw new Error(`vsce package failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
   }
