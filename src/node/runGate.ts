@@ -1,0 +1,162 @@
+import { resolve } from 'node:path';
+import type { EvalProgress } from '../core/eval/types';
+import type { FileFinding } from '../core/finding';
+import type { ChangedPromptVersion } from '../core/gate/changedPrompts';
+import type { HistoryRecord } from '../core/gate/history';
+import { resultFromError, resultFromReport, resultRemoved, summariseGate } from '../core/gate/verdicts';
+import type { GateSummary, PromptGateResult } from '../core/gate/verdicts';
+import type { RepoSettings } from '../core/repoSettings';
+import { BaselineError } from './baseline';
+import { findChangedPrompts, GateSetupError } from './changedPrompts';
+import type { ChangedPrompts } from './changedPrompts';
+import { checkRepoOnDisk, readRepoSettings } from './checkRepo';
+import type { GitRunner } from './git';
+import { recordPassingRun } from './history';
+import { PromptFilesError } from './promptFiles';
+import { EvalSetupError, prepareEval } from './runEval';
+import type { PreparedEval, RunEvalOptions } from './runEval';
+import { createSourceParser } from './treeSitter';
+import type { SourceParser } from './treeSitter';
+
+/** What the gate is doing, as it goes: for progress lines, logs and the VS Code view. */
+export type GateEvent =
+  | { kind: 'changes'; changes: ChangedPrompts }
+  | { kind: 'check'; findings: FileFinding[] }
+  | { kind: 'eval-start'; prompt: ChangedPromptVersion; prepared: PreparedEval; isNew: boolean }
+  | { kind: 'eval-progress'; prompt: ChangedPromptVersion; progress: EvalProgress }
+  | { kind: 'result'; result: PromptGateResult };
+
+/** What `runGate` needs; everything but `repoRoot` is optional. */
+export interface RunGateOptions {
+  /** The prompt repository root (where `prompt-ci.yaml` and `prompts/` are). */
+  repoRoot: string;
+  /** The ref to diff against and read baselines from; default `prompt-ci.yaml` `baselineRef`, else origin/main then main. */
+  base?: string;
+  offline?: boolean;
+  noCache?: boolean;
+  /** Calls in flight at once in each eval; default `prompt-ci.yaml` `eval.concurrency`. */
+  concurrency?: number;
+  apiKey?: string;
+  baseURL?: string;
+  env?: Record<string, string | undefined>;
+  /** Cancels the gate: the eval in flight keeps what finished; prompts not started are inconclusive. */
+  signal?: AbortSignal;
+  git?: GitRunner;
+  /** A parser to reuse (the extension's); else one is made when needed and disposed at the end. */
+  parser?: SourceParser;
+  /** Append passing runs to `.prompt-ci/history.jsonl` (the reference of `prompt-ci drift`). Default true. */
+  recordHistory?: boolean;
+  onEvent?: (event: GateEvent) => void;
+  /** Lower-level model client settings, for tests. */
+  client?: RunEvalOptions['client'];
+}
+
+/** Everything a gate run found. */
+export interface GateRun {
+  changes: ChangedPrompts;
+  /** Every `check` finding of the repository; null when nothing changed and check was not needed. */
+  findings: FileFinding[] | null;
+  results: PromptGateResult[];
+  summary: GateSummary;
+  /** The records appended to `.prompt-ci/history.jsonl`. */
+  historyWritten: HistoryRecord[];
+}
+
+/** The settings of the repository, or a GateSetupError when `prompt-ci.yaml` is broken (every eval would fail). */
+function settingsOf(repoRoot: string): RepoSettings {
+  const { settings, problems } = readRepoSettings(repoRoot);
+  if (problems.length > 0) throw new GateSetupError(`prompt-ci.yaml is invalid: ${problems.join('; ')}`);
+  return settings;
+}
+
+/**
+ * The pre-PR gate: finds the prompt versions changed since the merge-base with the base ref
+ * (committed or not, and those whose call sites changed), runs `check` over the whole repository
+ * and the eval of each changed version against its baseline, cache first. With nothing changed it
+ * stops after git, without starting a parser or reading prompts.
+ * @throws GateSetupError (no git repository, base ref or merge-base; broken prompt-ci.yaml),
+ *   MissingApiKeyError, or a fatal ModelCallError (API unreachable, key refused): environment errors.
+ *   A prompt whose own files stop its eval is an `error` verdict instead.
+ */
+export async function runGate(options: RunGateOptions): Promise<GateRun> {
+  const repoRoot = resolve(options.repoRoot);
+  const settings = settingsOf(repoRoot);
+  let ownParser: SourceParser | undefined;
+  const parser = async (): Promise<SourceParser> => options.parser ?? (ownParser ??= await createSourceParser());
+  try {
+    const changes = await findChangedPrompts({ repoRoot, base: options.base, settings, git: options.git, parser });
+    options.onEvent?.({ kind: 'changes', changes });
+    if (changes.prompts.length === 0) {
+      return { changes, findings: null, results: [], summary: summariseGate([], 0), historyWritten: [] };
+    }
+
+    const { findings } = await checkRepoOnDisk(repoRoot, { parser: await parser() });
+    options.onEvent?.({ kind: 'check', findings });
+
+    // Baselines come from the ref the changes were measured against.
+    const evalSettings: RepoSettings = { ...settings, baselineRef: changes.baseRef };
+    const results: PromptGateResult[] = [];
+    const historyWritten: HistoryRecord[] = [];
+    for (const prompt of changes.prompts) {
+      const result = options.signal?.aborted
+        ? { ...resultFromError(prompt, 'the gate was cancelled before this prompt ran'), verdict: 'inconclusive' as const }
+        : await gatePrompt(prompt, repoRoot, evalSettings, options);
+      results.push(result);
+      options.onEvent?.({ kind: 'result', result });
+      if ((options.recordHistory ?? true) && result.verdict === 'pass' && result.report) {
+        const written = await recordPassingRun(repoRoot, result.report, prompt.dir, 'gate');
+        if (written) historyWritten.push(written);
+      }
+    }
+    const checkErrors = findings.filter((f) => f.severity === 'error').length;
+    return { changes, findings, results, summary: summariseGate(results, checkErrors), historyWritten };
+  } finally {
+    ownParser?.dispose();
+  }
+}
+
+async function gatePrompt(
+  prompt: ChangedPromptVersion,
+  repoRoot: string,
+  settings: RepoSettings,
+  options: RunGateOptions,
+): Promise<PromptGateResult> {
+  if (prompt.removed) return resultRemoved(prompt);
+  const evalOptions: RunEvalOptions = {
+    repoRoot,
+    promptDir: prompt.dir,
+    settings,
+    concurrency: options.concurrency,
+    offline: options.offline,
+    noCache: options.noCache,
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    env: options.env,
+    signal: options.signal,
+    git: options.git,
+    client: options.client,
+    onProgress: (progress) => options.onEvent?.({ kind: 'eval-progress', prompt, progress }),
+  };
+  let prepared: PreparedEval;
+  let isNew = false;
+  try {
+    try {
+      prepared = await prepareEval(evalOptions);
+    } catch (error) {
+      // The base ref exists (the changes were measured against it), so a missing baseline means the
+      // prompt is new there: it is compared with itself, which leaves its absolute thresholds to gate it.
+      if (!(error instanceof BaselineError)) throw error;
+      isNew = true;
+      prepared = await prepareEval({ ...evalOptions, baseline: resolve(repoRoot, prompt.dir) });
+    }
+  } catch (error) {
+    if (error instanceof EvalSetupError || error instanceof PromptFilesError || error instanceof BaselineError) {
+      return resultFromError(prompt, error.message);
+    }
+    throw error;
+  }
+  options.onEvent?.({ kind: 'eval-start', prompt, prepared, isNew });
+  const report = await prepared.run();
+  const baseline = isNew ? `none at ${settings.baselineRef}: a new prompt, compared with itself` : prepared.baseline.description;
+  return resultFromReport(prompt, report, baseline, isNew);
+}
