@@ -2,6 +2,7 @@ import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { CHECK_USAGE, runCheckCommand } from './checkCommand';
 import { EVAL_USAGE, runEvalCommand } from './evalCommand';
+import { GATE_USAGE, runGateCommand } from './gateCommand';
 import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
 
 /** A subcommand: its usage line and what runs it. */
@@ -18,6 +19,11 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: EVAL_USAGE,
     summary: 'run the eval suite on a prompt version and its production baseline; gate on a paired McNemar test',
     run: runEvalCommand,
+  },
+  gate: {
+    usage: GATE_USAGE,
+    summary: 'check the repository and eval every prompt version changed since the merge-base with the base ref; exit 1 when one regresses',
+    run: runGateCommand,
   },
   replay: {
     usage: REPLAY_USAGE,

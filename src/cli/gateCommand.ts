@@ -1,0 +1,204 @@
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatUsd } from '../core/eval/cost';
+import type { EvalProgress } from '../core/eval/types';
+import { countBySeverity } from '../core/finding';
+import { changesLine, formatPromptResultText, gateAnnotations, overallLine, renderGateMarkdown, whyChanged } from '../core/gate/gateReport';
+import type { GateReportInput } from '../core/gate/gateReport';
+import { BaselineError } from '../node/baseline';
+import { GateSetupError } from '../node/changedPrompts';
+import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
+import { findRepoRoot } from '../node/repoFiles';
+import { runGate } from '../node/runGate';
+import type { GateEvent, GateRun } from '../node/runGate';
+import type { CliIo } from './cliIo';
+import { EXIT_USAGE, UsageError } from './cliIo';
+import { findingsToGithub } from './findingsFormat';
+
+/** Usage line of `prompt-ci gate`. */
+export const GATE_USAGE =
+  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--markdown FILE] [--json FILE]';
+
+/** The `--json` document of a gate run. */
+export const GATE_REPORT_SCHEMA_ID = 'prompt-ci/gate-report@1';
+
+const int = (n: number): string => n.toLocaleString('en-US');
+
+function progressLine(dir: string, p: EvalProgress): string {
+  return `${dir}: ${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cached · ${int(p.errors)} errors`;
+}
+
+/** The `--json` document: the verdicts, with each eval's full report. */
+export function gateJson(run: GateRun): string {
+  return `${JSON.stringify(
+    {
+      schema: GATE_REPORT_SCHEMA_ID,
+      status: run.summary.status,
+      baseRef: run.changes.baseRef,
+      mergeBase: run.changes.mergeBase,
+      changedPaths: run.changes.changedPaths,
+      checkErrors: run.summary.checkErrors,
+      prompts: run.results.map((r) => ({
+        dir: r.prompt.dir,
+        name: r.prompt.name,
+        version: r.prompt.version,
+        verdict: r.verdict,
+        files: r.prompt.files,
+        callSiteFiles: r.prompt.callSiteFiles,
+        reasons: r.reasons,
+        notes: r.notes,
+        baseline: r.baseline,
+        isNew: r.isNew,
+        report: r.report ?? null,
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * `prompt-ci gate`: `check` over the repository and the eval of every prompt version changed since
+ * the merge-base with the base ref, committed or not. Exit 0 when all pass (or nothing changed),
+ * 1 when a prompt is blocked or inconclusive or check finds errors, 2 on usage or environment errors.
+ */
+export async function runGateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      base: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      offline: { type: 'boolean', default: false },
+      'no-cache': { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      markdown: { type: 'string' },
+      json: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the gate covers the whole repository`);
+  const format = values.format;
+  if (format !== 'text' && format !== 'github') throw new UsageError(`--format must be text or github, not "${format}"`);
+  if (values.offline && values['no-cache']) throw new UsageError('--offline and --no-cache contradict each other: pick one');
+  if (values.concurrency !== undefined && !/^[1-9][0-9]*$/.test(values.concurrency)) {
+    throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
+  }
+  if (values.base !== undefined && values.base.trim() === '') throw new UsageError('--base needs a ref');
+
+  const repoRoot = findRepoRoot(io.cwd);
+  if (!repoRoot) {
+    io.stderr('prompt-ci gate: no prompt repository here (looked upward for prompt-ci.yaml or a prompts/ directory)\n');
+    return EXIT_USAGE;
+  }
+  const display = (repoPath: string): string => relative(io.cwd, resolve(repoRoot, repoPath)).split(sep).join('/') || '.';
+  const github = format === 'github';
+
+  let progressDrawn = false;
+  let lastDrawn = 0;
+  const endProgress = (): void => {
+    if (progressDrawn) io.stdout('\r\x1b[2K');
+    progressDrawn = false;
+  };
+  const onEvent = (event: GateEvent): void => {
+    switch (event.kind) {
+      case 'changes': {
+        const { changes } = event;
+        io.stdout(`gate: ${changesLine(changes.baseRef, changes.mergeBase, changes.prompts.length)}\n`);
+        for (const p of changes.prompts) io.stdout(`  ${display(p.dir)}${p.removed ? ' (removed)' : ''}: ${whyChanged({ prompt: p }, display)}\n`);
+        if (changes.onBaseBranch) {
+          io.stdout(
+            `  note: HEAD is on ${changes.baseRef} itself, so its commits are the baseline and only uncommitted changes are gated; work on a branch, or pass --base REF\n`,
+          );
+        }
+        return;
+      }
+      case 'check': {
+        const shown = event.findings.filter((f) => f.severity !== 'information');
+        if (github) io.stdout(findingsToGithub(shown.map((f) => ({ ...f, file: display(f.file) }))));
+        else {
+          for (const f of shown) {
+            io.stdout(`${display(f.file)}:${f.range.start.line + 1}:${f.range.start.character + 1}: ${f.severity} ${f.code}: ${f.message}\n`);
+          }
+        }
+        const counts = countBySeverity(event.findings);
+        io.stdout(`check: ${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.warning} warning${counts.warning === 1 ? '' : 's'}\n`);
+        return;
+      }
+      case 'eval-start': {
+        const { prepared, prompt } = event;
+        const e = prepared.estimate;
+        const toMake = e.calls - e.cachedCalls;
+        const cost = toMake === 0 ? 'all cached' : `${int(toMake)} to make${e.usdTypical !== null ? `, ~${formatUsd(e.usdTypical)}` : ''}`;
+        io.stdout(`${display(prompt.dir)}: evaluating ${int(prepared.examples.length)} examples · ${int(e.calls)} calls (${cost})\n`);
+        return;
+      }
+      case 'eval-progress': {
+        if (!io.isTty) return;
+        const now = Date.now();
+        if (now - lastDrawn < 100 && event.progress.done < event.progress.total) return;
+        lastDrawn = now;
+        io.stdout(`\r\x1b[2K${progressLine(display(event.prompt.dir), event.progress)}`);
+        progressDrawn = true;
+        return;
+      }
+      case 'result':
+        endProgress();
+        io.stdout(formatPromptResultText(event.result, display));
+        return;
+    }
+  };
+
+  let run: GateRun;
+  try {
+    run = await runGate({
+      repoRoot,
+      base: values.base,
+      offline: values.offline,
+      noCache: values['no-cache'],
+      concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
+      env: io.env,
+      signal: io.signal,
+      onEvent,
+    });
+  } catch (error) {
+    endProgress();
+    const known =
+      error instanceof GateSetupError ||
+      error instanceof BaselineError ||
+      error instanceof MissingApiKeyError ||
+      (error instanceof ModelCallError && error.fatal);
+    const message = known ? (error as Error).message : ((error as Error).stack ?? String(error));
+    if (github) io.stdout(`::error title=prompt-ci gate::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+    io.stderr(`prompt-ci gate: ${message}\n`);
+    return EXIT_USAGE;
+  }
+
+  const input: GateReportInput = {
+    baseRef: run.changes.baseRef,
+    mergeBase: run.changes.mergeBase,
+    findings: run.findings,
+    results: run.results,
+    summary: run.summary,
+    display,
+  };
+  if (run.results.length > 0) io.stdout(`${overallLine(run.summary)}\n`);
+  if (run.historyWritten.length > 0) {
+    io.stdout(`recorded in .prompt-ci/history.jsonl (commit it with the prompts): ${run.historyWritten.map((r) => display(r.dir)).join(', ')}\n`);
+  }
+  if (github) {
+    io.stdout(gateAnnotations(run.results, display));
+    const summaryFile = io.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) await appendFile(summaryFile, `${renderGateMarkdown(input)}\n`, 'utf8');
+  }
+  const write = async (file: string | undefined, text: string): Promise<void> => {
+    if (file === undefined) return;
+    const path = resolve(io.cwd, file);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text, 'utf8');
+  };
+  await write(values.markdown, renderGateMarkdown(input));
+  await write(values.json, gateJson(run));
+  return run.summary.exitCode;
+}
