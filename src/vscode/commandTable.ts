@@ -5,6 +5,17 @@
 export const COMMANDS = {
   checkWorkspace: { id: 'promptCi.checkWorkspace', title: 'Check Prompts in Workspace' },
   showOutput: { id: 'promptCi.showOutput', title: 'Show Output' },
+  runEval: { id: 'promptCi.runEval', title: 'Run Eval vs Baseline' },
+  showEvalResults: { id: 'promptCi.showEvalResults', title: 'Show Eval Results' },
+  setApiKey: { id: 'promptCi.setApiKey', title: 'Set Anthropic API Key' },
+  clearApiKey: { id: 'promptCi.clearApiKey', title: 'Clear Anthropic API Key' },
+  replayTrace: { id: 'promptCi.replayTrace', title: 'Replay Trace…' },
+  replayCompareTemplate: { id: 'promptCi.replayCompareTemplate', title: 'Compare Replayed Template with Working Tree' },
+  replayOpenFiles: { id: 'promptCi.replayOpenFiles', title: 'Open Replayed Prompt Files at Commit' },
+  replayCall: { id: 'promptCi.replayCall', title: 'Replay the Call…' },
+  replaySaveAudit: { id: 'promptCi.replaySaveAudit', title: 'Save Replay Audit Record…' },
+  replayOpenWorktree: { id: 'promptCi.replayOpenWorktree', title: 'Open Replayed Commit as Worktree' },
+  replayRemoveWorktrees: { id: 'promptCi.replayRemoveWorktrees', title: 'Remove Replay Worktrees' },
 } as const;
 
 /** The id of a command of the table. */
