@@ -12,7 +12,7 @@
  * Options:
  *   --port N          port (default: $PORT, else 8080; a free one if that is taken)
  *   --folder DIR      the workspace to copy (default examples/)
- *   --vsix            install the packaged .vsix (vsce package) instead of linking the repo
+ *   --vsix            install the packaged .vsix (npm run package) instead of linking the repo
  *   --no-stand-in     use the real Anthropic API (your ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL)
  *   --print-url-only  print only the URL on stdout (for scripts); still serves until stopped
  *
@@ -48,8 +48,9 @@ export async function installExtensionForStart({ vsix = false, extensionsDir = s
   fs.mkdirSync(extensionsDir, { recursive: true });
   if (vsix) {
     const file = path.join(path.dirname(extensionsDir), `${manifest.name}.vsix`);
-    log('Packaging the extension (vsce package --no-dependencies)...');
-    execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '-o', file], {
+    log('Packaging the extension (npm run package)...');
+    // The project's own package script, so `start --vsix` runs the package a release ships.
+    execFileSync('npm', ['run', '--silent', 'package', '--', '-o', file], {
       cwd: repoRoot,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -106,11 +107,12 @@ export async function startWorkbench({
   await ensureCodeServer({ log });
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prompt-ci-start-'));
   const workspaceDir = path.join(tempDir, path.basename(path.resolve(folder)));
-  prepareGitWorkspace(path.resolve(folder), workspaceDir, { message: 'Example prompts' });
-  const extensionsDir = await installExtensionForStart({ vsix, log });
-  const demo = await demoEnvironment({ standIn });
+  let demo;
   let server;
   try {
+    prepareGitWorkspace(path.resolve(folder), workspaceDir, { message: 'Example prompts' });
+    const extensionsDir = await installExtensionForStart({ vsix, log });
+    demo = await demoEnvironment({ standIn });
     server = await startCodeServer({
       userDataDir: path.join(tempDir, 'user-data'),
       extensionsDir,
@@ -119,7 +121,7 @@ export async function startWorkbench({
       env: demo.env,
     });
   } catch (error) {
-    await demo.close();
+    await demo?.close();
     fs.rmSync(tempDir, { recursive: true, force: true });
     throw error;
   }

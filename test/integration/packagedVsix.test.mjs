@@ -1,8 +1,8 @@
 /**
  * The .vsix a user installs, in a real VS Code: packaged from the repository with
- * `vsce package --no-dependencies` (so the .vscodeignore allow-list and the bundle are what is
- * tested), installed with `code-server --install-extension`, then opened on a workspace with
- * a broken metadata.yaml. No extensionDevelopmentPath: VS Code finds the extension the way
+ * `npm run package` (so the .vscodeignore allow-list and the bundle are what is tested),
+ * installed with `code-server --install-extension`, then opened on a workspace with a
+ * broken metadata.yaml. No extensionDevelopmentPath: VS Code finds the extension the way
  * it finds any installed one, and activation is seen from the browser, in the Problems panel.
  *
  *   node esbuild.mjs && node test/integration/packagedVsix.test.mjs
@@ -35,9 +35,9 @@ const extensionId = `${manifest.publisher}.${manifest.name}`.toLowerCase();
 
 async function packageVsix(outDir) {
   const vsix = path.join(outDir, `${manifest.name}.vsix`);
-  const vsce = path.join(repoRoot, 'node_modules', '.bin', 'vsce');
   try {
-    await execFileAsync(vsce, ['package', '--no-dependencies', '--no-rewrite-relative-links', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    // The project's own package script (`vsce package ...`), with only the output file added.
+    await execFileAsync('npm', ['run', '--silent', 'package', '--', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     throw new Error(`vsce package failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
   }
