@@ -3,6 +3,7 @@ import { EXIT_USAGE, UsageError } from './cliIo';
 import { CHECK_USAGE, runCheckCommand } from './checkCommand';
 import { EVAL_USAGE, runEvalCommand } from './evalCommand';
 import { GATE_USAGE, runGateCommand } from './gateCommand';
+import { INSTALL_HOOK_USAGE, runInstallHookCommand } from './installHookCommand';
 import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
 
 /** A subcommand: its usage line and what runs it. */
@@ -24,6 +25,11 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: GATE_USAGE,
     summary: 'check the repository and eval every prompt version changed since the merge-base with the base ref; exit 1 when one regresses',
     run: runGateCommand,
+  },
+  'install-hook': {
+    usage: INSTALL_HOOK_USAGE,
+    summary: 'install a git pre-push hook that runs the gate (never overwrites a hook it did not write)',
+    run: (argv, io) => runInstallHookCommand(argv, io),
   },
   replay: {
     usage: REPLAY_USAGE,
