@@ -3,6 +3,10 @@ import { createSourceParser } from '../node/treeSitter';
 import { COMMANDS } from './commandTable';
 import { registerEditorHelp } from './editorHelp';
 import { PromptDiagnostics } from './promptDiagnostics';
+import { ReplayTrace } from './replayTrace';
+
+/** Clean-ups deactivate() waits for: VS Code disposes subscriptions without awaiting anything they start. */
+const beforeDeactivate: (() => Promise<void>)[] = [];
 
 /** Wires the extension: diagnostics, commands. Called by VS Code on the activation events of package.json. */
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -16,9 +20,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.checkWorkspace.id, () => diagnostics.refreshAll('check requested')),
     vscode.commands.registerCommand(COMMANDS.showOutput.id, () => log.show()),
   );
+  const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
+  context.subscriptions.push(replay);
+  beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
   await diagnostics.refreshAll('start-up');
 }
 
-/** Nothing to do: everything the extension owns is in `context.subscriptions`, which VS Code disposes. */
-export function deactivate(): void {}
+/** Waits for the clean-ups that can't run in a synchronous dispose (replay worktrees); `context.subscriptions` go with VS Code's disposal. */
+export async function deactivate(): Promise<void> {
+  await Promise.allSettled(beforeDeactivate.splice(0).map((cleanUp) => cleanUp()));
+}
