@@ -1,6 +1,7 @@
 import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { CHECK_USAGE, runCheckCommand } from './checkCommand';
+import { DRIFT_USAGE, runDriftCommand } from './driftCommand';
 import { EVAL_USAGE, runEvalCommand } from './evalCommand';
 import { GATE_USAGE, runGateCommand } from './gateCommand';
 import { INSTALL_HOOK_USAGE, runInstallHookCommand } from './installHookCommand';
@@ -25,6 +26,11 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: GATE_USAGE,
     summary: 'check the repository and eval every prompt version changed since the merge-base with the base ref; exit 1 when one regresses',
     run: runGateCommand,
+  },
+  drift: {
+    usage: DRIFT_USAGE,
+    summary: 're-run each prompt without the cache and flag a win rate that moved from its last passing run',
+    run: runDriftCommand,
   },
   'install-hook': {
     usage: INSTALL_HOOK_USAGE,
