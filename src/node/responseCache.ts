@@ -51,6 +51,9 @@ export function cacheKey(request: ModelRequest, repeat: number): string {
  * be read or parsed is a miss.
  */
 export class ResponseCache {
+  /** Shard directories known to exist, so a long run doesn't ask the file system 38,000 times. */
+  private readonly madeDirs = new Set<string>();
+
   constructor(readonly root: string) {}
 
   private pathOf(key: string): string {
@@ -75,13 +78,19 @@ export class ResponseCache {
 
   async put(entry: CacheEntry): Promise<void> {
     const path = this.pathOf(entry.key);
-    await mkdir(join(this.root, entry.key.slice(0, 2)), { recursive: true });
+    const shard = join(this.root, entry.key.slice(0, 2));
+    if (!this.madeDirs.has(shard)) {
+      await mkdir(shard, { recursive: true });
+      this.madeDirs.add(shard);
+    }
     const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await writeFile(temp, JSON.stringify(entry), { encoding: 'utf8', flag: 'wx' });
       await rename(temp, path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
+      // Someone may have removed the cache directory during the run: forget it was made.
+      this.madeDirs.delete(shard);
       throw error;
     }
   }

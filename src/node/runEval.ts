@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { estimateCost, planSideCalls } from '../core/eval/cost';
-import type { CostEstimate, PlannedCall } from '../core/eval/cost';
+import { estimateCost, planSideCalls, sized } from '../core/eval/cost';
+import type { CostEstimate, SizedCall } from '../core/eval/cost';
 import { DEFAULT_JUDGE_MAX_TOKENS } from '../core/eval/judge';
 import type { JudgeConfig } from '../core/eval/judge';
 import { buildEvalReport } from '../core/eval/report';
@@ -142,8 +142,8 @@ async function planWithCache(
   examples: readonly EvalExample[],
   sides: readonly EvalSideConfig[],
   judge: JudgeConfig,
-): Promise<(PlannedCall & { cached: boolean })[]> {
-  const planned: (PlannedCall & { cached: boolean })[][] = new Array(examples.length * sides.length);
+): Promise<SizedCall[]> {
+  const planned: SizedCall[][] = new Array(examples.length * sides.length);
   const jobs = examples.flatMap((example, i) => sides.map((side, s) => ({ example, side, slot: i * sides.length + s })));
   await forEachLimited(jobs, 32, async ({ example, side, slot }) => {
     const first = planSideCalls(side, judge, example);
@@ -153,12 +153,12 @@ async function planWithCache(
     }
     const task = await gateway.peek?.(first.task.request, 0);
     if (!task) {
-      planned[slot] = [{ ...first.task, cached: false }, ...first.judge.map((c) => ({ ...c, cached: false }))];
+      planned[slot] = [sized(first.task), ...first.judge.map((c) => sized(c))];
       return;
     }
     const known = planSideCalls(side, judge, example, task.text);
-    const judged = await Promise.all(known.judge.map(async (c) => ({ ...c, cached: (await gateway.peek?.(c.request, c.repeat)) !== undefined })));
-    planned[slot] = [{ ...first.task, cached: true }, ...judged];
+    const judged = await Promise.all(known.judge.map(async (c) => sized(c, (await gateway.peek?.(c.request, c.repeat)) !== undefined)));
+    planned[slot] = [sized(first.task, true), ...judged];
   });
   return planned.flat();
 }

@@ -101,8 +101,30 @@ export interface CostEstimate {
   unpricedModels: string[];
 }
 
+/** A planned call reduced to what the estimate needs: its model, sizes and whether the cache holds it. */
+export interface SizedCall {
+  model: string;
+  inputTokens: number;
+  inputTokensMax: number;
+  outputTokensTypical: number;
+  outputTokensMax: number;
+  cached?: boolean;
+}
+
+/** Drops the request text of a planned call, so a long plan doesn't hold every prompt in memory. */
+export function sized(call: PlannedCall, cached = false): SizedCall {
+  return {
+    model: call.request.model,
+    inputTokens: call.inputTokens,
+    inputTokensMax: call.inputTokensMax,
+    outputTokensTypical: call.outputTokensTypical,
+    outputTokensMax: call.outputTokensMax,
+    cached,
+  };
+}
+
 /** Totals and prices a list of planned calls; calls flagged cached cost nothing. */
-export function estimateCost(calls: readonly (PlannedCall & { cached?: boolean })[], pricing: Pricing): CostEstimate {
+export function estimateCost(calls: readonly SizedCall[], pricing: Pricing): CostEstimate {
   const typical: TokensByModel = {};
   const max: TokensByModel = {};
   let cachedCalls = 0;
@@ -114,7 +136,7 @@ export function estimateCost(calls: readonly (PlannedCall & { cached?: boolean }
       cachedCalls += 1;
       continue;
     }
-    const model = call.request.model;
+    const model = call.model;
     const t = (typical[model] ??= { inputTokens: 0, outputTokens: 0 });
     const m = (max[model] ??= { inputTokens: 0, outputTokens: 0 });
     t.inputTokens += call.inputTokens;
