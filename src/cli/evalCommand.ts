@@ -9,6 +9,7 @@ import { renderJunit } from '../core/eval/junit';
 import { renderMarkdown } from '../core/eval/markdown';
 import type { EvalProgress } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
+import type { ResolvedBaseline } from '../node/baseline';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { PromptFilesError } from '../node/promptFiles';
 import { findRepoRoot } from '../node/repoFiles';
@@ -107,6 +108,16 @@ export function formatEvalSummary(report: EvalReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Where the baseline came from, its path shown as `show` gives it. */
+function baselineLine(b: ResolvedBaseline, show: (dir: string) => string): string {
+  const dir = show(b.dir);
+  if (b.source === 'directory') return `${dir} (directory, from --baseline)`;
+  const at = `${dir} at ${b.ref} (${(b.commit ?? '').slice(0, 12)})`;
+  if (b.how === 'override') return `${at}, from --baseline`;
+  if (b.how === 'lower-version') return `${at}, the highest lower version there`;
+  return at;
+}
+
 /**
  * `prompt-ci eval <prompt-dir>`: the challenger in the working tree against its baseline from git.
  * Prints the resolved baseline and the cost estimate, progress while it runs, then the verdict.
@@ -154,7 +165,11 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
   const baselineArg = values.baseline;
   const baseline =
     baselineArg !== undefined && existsSync(resolve(io.cwd, baselineArg)) ? resolve(io.cwd, baselineArg) : baselineArg;
-  const display = (p: string): string => relative(io.cwd, p).split(sep).join('/') || '.';
+  // Paths as the user can open them from where they typed the command; absolute when that's shorter than climbing out.
+  const display = (p: string): string => {
+    const rel = relative(io.cwd, p);
+    return rel.startsWith('..') ? p : rel.split(sep).join('/') || '.';
+  };
 
   let lastDrawn = 0;
   let lastPlainDecile = -1;
@@ -191,7 +206,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     io.stdout(
       [
         `challenger: ${display(resolve(repoRoot, prepared.challenger.dir))} (working tree)`,
-        `baseline:   ${prepared.baseline.description}`,
+        `baseline:   ${baselineLine(prepared.baseline, (dir) => display(resolve(repoRoot, dir)))}`,
         `examples:   ${int(prepared.examples.length)} · judge ${prepared.judge.model} × ${prepared.judge.repeats} (${prepared.judge.rubric === 'judge.md' ? 'judge.md' : 'default rubric'}) · concurrency ${prepared.concurrency}${prepared.cacheMode === 'normal' ? '' : ` · ${prepared.cacheMode}`}`,
         `estimate:   ${estimateLine(prepared.estimate)}`,
         '',

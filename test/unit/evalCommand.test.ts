@@ -101,7 +101,7 @@ describe('prompt-ci eval', () => {
     assert.equal(code, report.gate.status === 'pass' ? 0 : 1);
     const out = cli.out;
     assert.match(out, /^challenger: prompts\/summarisation\/v2 \(working tree\)\n/);
-    assert.match(out, /\nbaseline: {3}prompts\/summarisation\/v1 at main \([0-9a-f]{12}\), the highest version below v2 there\n/);
+    assert.match(out, /\nbaseline: {3}prompts\/summarisation\/v1 at main \([0-9a-f]{12}\), the highest lower version there\n/);
     assert.match(out, /\nexamples: {3}4 · judge claude-opus-4-7 × 1 \(default rubric\) · concurrency 4\n/);
     assert.match(out, /\nestimate: {3}16 calls \(0 cached, 16 to make\) · ~[\d,]+ input tokens · output ~[\d,]+ typical, at most [\d,]+ · ~\$[\d.]+ typical, at most \$[\d.]+\n/);
     assert.match(out, /\n4\/4 examples · 16 calls · 0 cached · [\d,]+ tokens · 0 errors\n/, 'plain progress lines when not a terminal');
