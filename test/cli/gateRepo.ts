@@ -1,0 +1,108 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderTemplate } from '../../src/core/template/template';
+import { demoAnswer } from '../../src/node/anthropicStandIn';
+import { CLI } from './cliHarness';
+import type { CliRun } from './cliHarness';
+
+/** The example workspace shipped with the project. */
+export const EXAMPLES = join(__dirname, '..', '..', 'examples');
+
+/** The prompt version the gate tests edit. */
+export const SUMMARISATION_V2 = 'prompts/summarisation/v2';
+
+/** Examples kept in the edited prompt's eval set: enough for McNemar to see a regression, few enough to be quick. */
+export const EVAL_EXAMPLES = 8;
+
+/** An environment for git with no user or system configuration leaking in (hooksPath, signing, aliases). */
+export function gitEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Prompt CI test',
+    GIT_AUTHOR_EMAIL: 'test@example.com',
+    GIT_COMMITTER_NAME: 'Prompt CI test',
+    GIT_COMMITTER_EMAIL: 'test@example.com',
+    ...extra,
+  };
+}
+
+/** Runs git in `cwd` and returns its stdout. */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: gitEnv(cwd), encoding: 'utf8' });
+}
+
+/**
+ * The eval set of summarisation v2, cut to its first examples, with references set to what the
+ * deterministic stand-in answers for the v2 prompt as committed: the baseline then scores every
+ * example correct, and any edit that changes the answers shows up as a regression.
+ */
+function standInEvalSet(dir: string): string {
+  const metadataModel = /^model:\s*(\S+)/m.exec(readFileSync(join(dir, 'metadata.yaml'), 'utf8'))?.[1] ?? 'claude-sonnet-4-6';
+  const system = readFileSync(join(dir, 'system.md'), 'utf8');
+  const template = readFileSync(join(dir, 'user.template.md'), 'utf8');
+  const lines = readFileSync(join(dir, 'eval.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, EVAL_EXAMPLES);
+  return lines
+    .map((line) => {
+      const example = JSON.parse(line) as { inputs: Record<string, unknown>; reference: string };
+      const user = renderTemplate(template, example.inputs, 'python');
+      example.reference = demoAnswer({ model: metadataModel, max_tokens: 800, system, messages: [{ role: 'user', content: user }] });
+      return JSON.stringify(example);
+    })
+    .join('\n')
+    .concat('\n');
+}
+
+/**
+ * A git repository in a temporary folder holding a copy of the example workspace: `main` with one
+ * commit, and a `feature` branch checked out on top of it. Summarisation v2's eval set is cut to
+ * {@link EVAL_EXAMPLES} examples the stand-in answers correctly.
+ */
+export function makeGateRepo(): string {
+  const root = mkdtempSync(join(tmpdir(), 'prompt-ci-gate-'));
+  cpSync(EXAMPLES, root, { recursive: true, filter: (src) => !/[\\/](node_modules|\.prompt-ci)$/.test(src) });
+  const v2 = join(root, SUMMARISATION_V2);
+  writeFileSync(join(v2, 'eval.jsonl'), standInEvalSet(v2));
+  git(root, 'init', '-q', '-b', 'main');
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'Prompts as in production');
+  git(root, 'checkout', '-q', '-b', 'feature');
+  return root;
+}
+
+/** An edit of summarisation v2's system prompt that changes nothing the stand-in does (punctuation only). */
+export function harmlessEdit(root: string): void {
+  const path = join(root, SUMMARISATION_V2, 'system.md');
+  const text = readFileSync(path, 'utf8');
+  const edited = text.replace('No greeting, no headings, no bullet points,', 'No greeting; no headings; no bullet points;');
+  if (edited === text) throw new Error('the harmless edit no longer applies to the example system prompt');
+  writeFileSync(path, edited);
+}
+
+/** An edit that makes summarisation v2 worse: a word limit, which the stand-in obeys, cuts every summary short. */
+export function regressingEdit(root: string): void {
+  const path = join(root, SUMMARISATION_V2, 'system.md');
+  writeFileSync(path, `${readFileSync(path, 'utf8').trimEnd()}\n- Keep the whole reply under 6 words.\n`);
+}
+
+/** Runs the built CLI without blocking the event loop (the tests' stand-in answers on it). */
+export function runCliAsync(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun & { ms: number }> {
+  return runAsync(process.execPath, [CLI, ...args], cwd, { ...gitEnv(cwd), ...env });
+}
+
+/** Runs a process without blocking the event loop; resolves with what it printed and its exit code. */
+export function runAsync(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<CliRun & { ms: number }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+  });
+}
