@@ -34,8 +34,13 @@ export interface ModelClientOptions {
   concurrency?: number;
   /** Per-attempt timeout in milliseconds. Default 120,000. A timed-out call is not retried. */
   timeoutMs?: number;
-  /** Retries of one call after 429/529/5xx/network errors. Default 6. */
+  /** Retries of one call after 5xx and network errors. Default 6. */
   maxRetries?: number;
+  /**
+   * Retries of one call after 429 and 529. Default 30: in a rate-limit storm every call of the pool
+   * is refused in turn, and the server says when to come back, so these are cheap to wait out.
+   */
+  maxRateLimitRetries?: number;
   /** Exponential backoff for 5xx and network errors: first delay and cap, in ms. Default 500 and 16,000. */
   backoff?: { baseMs: number; maxMs: number };
   /** A `retry-after` longer than this fails the call instead of waiting. Default 120,000 ms. */
@@ -215,6 +220,7 @@ export class ModelClient {
   private readonly pool: CallPool;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
+  private readonly maxRateLimitRetries: number;
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly maxRetryAfterMs: number;
   private readonly sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
@@ -241,6 +247,7 @@ export class ModelClient {
     this.baseURL = this.sdk.baseURL;
     this.pool = new CallPool(options.concurrency ?? 8);
     this.maxRetries = options.maxRetries ?? 6;
+    this.maxRateLimitRetries = options.maxRateLimitRetries ?? 30;
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 16_000 };
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
     this.sleep = options.sleep ?? defaultSleep;
@@ -266,6 +273,10 @@ export class ModelClient {
       throw error;
     }
     try {
+      // Rate-limit retries and error retries are counted apart: a storm of 429s doesn't use up the
+      // budget for 5xx, nor the reverse.
+      let errorRetries = 0;
+      let rateLimitRetries = 0;
       for (let retry = 0; ; retry++) {
         const wait = this.pausedUntil - this.now();
         if (wait > 0) await this.sleep(wait, signal);
@@ -287,9 +298,12 @@ export class ModelClient {
           };
         } catch (error) {
           if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) throw abortError();
-          const decision = this.classify(error, retry);
+          const rateLimited = error instanceof Anthropic.APIError && (error.status === 429 || error.status === 529);
+          const decision = this.classify(error, rateLimited ? rateLimitRetries : errorRetries);
           if (decision.kind === 'fail') throw decision.error;
-          if (retry >= this.maxRetries) throw decision.exhausted(retry + 1);
+          if (rateLimited ? rateLimitRetries >= this.maxRateLimitRetries : errorRetries >= this.maxRetries) throw decision.exhausted(retry + 1);
+          if (rateLimited) rateLimitRetries += 1;
+          else errorRetries += 1;
           this.options.onRetry?.({
             retry: retry + 1,
             delayMs: decision.delayMs,

@@ -140,6 +140,22 @@ describe('runEval against the stand-in', () => {
     assert.equal(again.cost.estimate?.cachedCalls, DOCS.length * CALLS_PER_EXAMPLE);
   });
 
+  it('rides out a 429 storm and 500s: every call retried through the one pool, nothing lost', async () => {
+    const root = repo();
+    const server = await start({
+      behaviour: (req) =>
+        req.index < 20 ? { kind: 'rate-limit', retryAfterSeconds: 0.01 } : req.index % 7 === 0 ? { kind: 'server-error' } : req.index % 11 === 0 ? { kind: 'overloaded' } : undefined,
+    });
+    const report = await runEval(opts(root, server, { concurrency: 3 }));
+    assert.ok(report.examples.every((e) => e.outcome !== 'error'), JSON.stringify(report.examples.map((e) => e.challenger.error ?? e.baseline.error)));
+    assert.equal(report.cost.apiCalls, DOCS.length * CALLS_PER_EXAMPLE);
+    const stats = server.stats();
+    assert.equal(stats.byStatus[200], DOCS.length * CALLS_PER_EXAMPLE);
+    assert.equal(stats.byStatus[429], 20);
+    assert.ok(stats.byStatus[500] > 0 && stats.byStatus[529] > 0);
+    assert.ok(stats.maxConcurrent <= 3, `at most 3 in flight, saw ${stats.maxConcurrent}`);
+  });
+
   it('a fully cached re-run needs no API key at all', async () => {
     const root = repo();
     const server = await start();

@@ -109,6 +109,23 @@ describe('modelClient', () => {
     assert.ok(server.stats().maxConcurrent <= 4);
   });
 
+  it('counts rate-limit retries apart from error retries, and gives up after its own budget', async () => {
+    const server = await start({ behaviour: () => ({ kind: 'rate-limit', retryAfterSeconds: 0 }) });
+    await assert.rejects(client(server, { maxRetries: 0, maxRateLimitRetries: 3 }).complete(REQUEST), (error: unknown) => {
+      assert.ok(error instanceof ModelCallError);
+      assert.equal(error.kind, 'rate-limit');
+      assert.equal(error.attempts, 4);
+      assert.match(error.message, /^429 rate_limit_error: .* \(still failing after 4 attempts\)$/);
+      return true;
+    });
+  });
+
+  it('a retry-after longer than allowed fails the call instead of waiting', async () => {
+    const server = await start({ behaviour: () => ({ kind: 'rate-limit', retryAfterSeconds: 3600 }) });
+    await assert.rejects(client(server, { maxRetryAfterMs: 60_000 }).complete(REQUEST), /the API asks to wait 3600 s, longer than the 60 s allowed/);
+    assert.equal(server.requests.length, 1);
+  });
+
   it('retries 529 overloaded with its retry-after', async () => {
     const server = await start({
       behaviour: (req): StandInBehaviour => (req.index === 0 ? { kind: 'overloaded', retryAfterSeconds: 0.02 } : { kind: 'ok' }),
