@@ -83,7 +83,8 @@ export function preHookScript(options: HookScriptOptions): string {
     'fi',
     '',
     'echo "prompt-ci: gating the push (git push --no-verify skips this)" >&2',
-    'exec "$@" gate',
+    '# The report goes where git prints its own push errors.',
+    'exec "$@" gate >&2',
     '',
   ].join('\n');
 }
