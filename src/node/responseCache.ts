@@ -39,9 +39,22 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-/** The cache key of a request and repeat index: sha256 of the canonical JSON of both. */
-export function cacheKey(request: ModelRequest, repeat: number): string {
-  return createHash('sha256').update(canonicalJson({ request, repeat })).digest('hex');
+/** The public API; the endpoint part of keys made without one. */
+export const DEFAULT_ENDPOINT = 'https://api.anthropic.com';
+
+/**
+ * The cache key of a request: sha256 of the canonical JSON of the whole request, the repeat index
+ * and the endpoint it is sent to, so answers of a stand-in or a proxy are never served as the
+ * public API's (or the reverse).
+ */
+export function cacheKey(request: ModelRequest, repeat: number, endpoint: string = DEFAULT_ENDPOINT): string {
+  return createHash('sha256').update(canonicalJson({ endpoint, request, repeat })).digest('hex');
+}
+
+/** An endpoint as keys use it: trimmed, without trailing slashes; the public API when none is set. */
+export function normaliseEndpoint(baseURL: string | undefined | null): string {
+  const trimmed = (baseURL ?? '').trim().replace(/\/+$/, '');
+  return trimmed === '' ? DEFAULT_ENDPOINT : trimmed;
 }
 
 /**
@@ -120,10 +133,13 @@ export interface CompletingClient {
 export function cachedGateway(options: {
   cache: ResponseCache;
   mode: CacheMode;
+  /** The base URL calls go to (see `normaliseEndpoint`); part of every key. */
+  endpoint?: string;
   client: () => CompletingClient;
   onCacheWriteError?: (error: unknown) => void;
 }): ModelGateway {
   const { cache, mode } = options;
+  const endpoint = normaliseEndpoint(options.endpoint);
   const fromEntry = (entry: CacheEntry): ModelReply => ({
     text: entry.text,
     inputTokens: entry.usage.inputTokens,
@@ -133,7 +149,7 @@ export function cachedGateway(options: {
   });
   return {
     async complete(request: ModelRequest, callOptions: ModelCallOptions): Promise<ModelReply> {
-      const key = cacheKey(request, callOptions.repeat);
+      const key = cacheKey(request, callOptions.repeat, endpoint);
       if (mode !== 'no-cache') {
         const hit = await cache.get(key);
         if (hit) return fromEntry(hit);
@@ -158,7 +174,7 @@ export function cachedGateway(options: {
     },
     async peek(request: ModelRequest, repeat: number): Promise<ModelReply | undefined> {
       if (mode === 'no-cache') return undefined;
-      const hit = await cache.get(cacheKey(request, repeat));
+      const hit = await cache.get(cacheKey(request, repeat, endpoint));
       return hit ? fromEntry(hit) : undefined;
     },
   };

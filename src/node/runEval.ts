@@ -24,7 +24,7 @@ import { ModelClient } from './modelClient';
 import type { ModelClientOptions } from './modelClient';
 import { readPromptVersionFromDisk } from './promptFiles';
 import type { PromptVersionFiles } from './promptFiles';
-import { CACHE_DIR, ResponseCache, cachedGateway } from './responseCache';
+import { CACHE_DIR, ResponseCache, cachedGateway, normaliseEndpoint } from './responseCache';
 import type { CacheMode } from './responseCache';
 
 /** Options of `runEval` / `prepareEval`: what the CLI flags, the extension and API users can set. */
@@ -231,7 +231,8 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
       timeoutMs,
       signal: options.signal,
     }));
-  const gateway = cachedGateway({ cache, mode: cacheMode, client: makeClient });
+  const endpoint = normaliseEndpoint(options.baseURL ?? env.ANTHROPIC_BASE_URL);
+  const gateway = cachedGateway({ cache, mode: cacheMode, client: makeClient, endpoint });
 
   const challenger = sideConfig('challenger', challengerFiles, challengerMeta);
   const baselineSide = sideConfig('baseline', baseline.files, baselineMeta);

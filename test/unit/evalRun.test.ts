@@ -160,8 +160,23 @@ describe('runEval against the stand-in', () => {
     const root = repo();
     const server = await start();
     await runEval(opts(root, server));
-    const report = await runEval(opts(root, undefined));
+    const report = await runEval({ ...opts(root, undefined), env: { ANTHROPIC_BASE_URL: `${server.url}/` } });
     assert.equal(report.cost.apiCalls, 0);
+    assert.equal(server.requests.length, DOCS.length * CALLS_PER_EXAMPLE);
+  });
+
+  it('the cache is per endpoint: a stand-in’s answers are never served for another base URL', async () => {
+    const root = repo();
+    const server = await start();
+    await runEval(opts(root, server));
+    const other = await startStandIn();
+    try {
+      const report = await runEval({ ...opts(root, undefined), env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: other.url } });
+      assert.equal(report.cost.cacheHits, 0);
+      assert.equal(other.requests.length, DOCS.length * CALLS_PER_EXAMPLE);
+    } finally {
+      await other.close();
+    }
   });
 
   it('no API key: a clear error before any call', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelRequest } from '../../src/core/eval/types';
 import type { ClientReply } from '../../src/node/modelClient';
-import { CacheMissError, ResponseCache, cacheKey, cachedGateway, canonicalJson } from '../../src/node/responseCache';
+import { CacheMissError, ResponseCache, cacheKey, cachedGateway, canonicalJson, normaliseEndpoint } from '../../src/node/responseCache';
 import type { CacheEntry, CompletingClient } from '../../src/node/responseCache';
 
 const REQUEST: ModelRequest = {
@@ -64,6 +64,9 @@ describe('responseCache', () => {
       assert.notEqual(cacheKey(REQUEST, 0), cacheKey({ ...REQUEST, temperature: 0.5 }, 0));
       assert.notEqual(cacheKey(REQUEST, 0), cacheKey({ ...REQUEST, messages: [{ role: 'user', content: 'Hello ' }] }, 0));
       assert.match(cacheKey(REQUEST, 0), /^[0-9a-f]{64}$/);
+      assert.notEqual(cacheKey(REQUEST, 0, 'http://127.0.0.1:4000'), cacheKey(REQUEST, 0));
+      assert.equal(cacheKey(REQUEST, 0, normaliseEndpoint('https://api.anthropic.com/ ')), cacheKey(REQUEST, 0));
+      assert.equal(normaliseEndpoint(undefined), 'https://api.anthropic.com');
     });
   });
 
