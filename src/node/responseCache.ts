@@ -127,7 +127,8 @@ export interface CompletingClient {
 
 /**
  * The gateway core's runner calls: the cache in front of the client. `client` is a function so the
- * client (and the API-key check) is only made when a call actually has to reach the API.
+ * client (and the API-key check) is only made when a call actually has to reach the API. Identical
+ * requests in flight at once make one call (the others count as cache hits).
  * A write that fails (disk full, read-only checkout) loses the cache entry, not the result.
  */
 export function cachedGateway(options: {
@@ -140,6 +141,7 @@ export function cachedGateway(options: {
 }): ModelGateway {
   const { cache, mode } = options;
   const endpoint = normaliseEndpoint(options.endpoint);
+  const inFlight = new Map<string, Promise<ModelReply>>();
   const fromEntry = (entry: CacheEntry): ModelReply => ({
     text: entry.text,
     inputTokens: entry.usage.inputTokens,
@@ -155,22 +157,33 @@ export function cachedGateway(options: {
         if (hit) return fromEntry(hit);
         if (mode === 'offline') throw new CacheMissError(key);
       }
-      const reply = await options.client().complete(request, { signal: callOptions.signal });
+      // The same request already on its way (both sides identical, say): share its answer, don't pay twice.
+      const pending = inFlight.get(key);
+      if (pending) return { ...(await pending), fromCache: true };
+      const call = (async (): Promise<ModelReply> => {
+        const reply = await options.client().complete(request, { signal: callOptions.signal });
+        try {
+          await cache.put({
+            format: ENTRY_FORMAT,
+            key,
+            text: reply.text,
+            usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
+            latencyMs: reply.latencyMs,
+            stopReason: reply.stopReason,
+            createdAt: new Date().toISOString(),
+            model: request.model,
+          });
+        } catch (error) {
+          options.onCacheWriteError?.(error);
+        }
+        return { text: reply.text, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, latencyMs: reply.latencyMs, fromCache: false };
+      })();
+      inFlight.set(key, call);
       try {
-        await cache.put({
-          format: ENTRY_FORMAT,
-          key,
-          text: reply.text,
-          usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
-          latencyMs: reply.latencyMs,
-          stopReason: reply.stopReason,
-          createdAt: new Date().toISOString(),
-          model: request.model,
-        });
-      } catch (error) {
-        options.onCacheWriteError?.(error);
+        return await call;
+      } finally {
+        inFlight.delete(key);
       }
-      return { text: reply.text, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, latencyMs: reply.latencyMs, fromCache: false };
     },
     async peek(request: ModelRequest, repeat: number): Promise<ModelReply | undefined> {
       if (mode === 'no-cache') return undefined;

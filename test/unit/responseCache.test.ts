@@ -161,6 +161,17 @@ describe('responseCache', () => {
       assert.deepEqual(await gateway.peek?.(REQUEST, 0), second);
     });
 
+    it('identical requests in flight at once make one call, in every mode but offline', async () => {
+      for (const mode of ['normal', 'no-cache'] as const) {
+        const client = countingClient();
+        const gateway = cachedGateway({ cache: new ResponseCache(join(dir, mode)), mode, client: () => client });
+        const replies = await Promise.all([0, 1, 2].map(() => gateway.complete(REQUEST, { repeat: 0, purpose: 'task' })));
+        assert.equal(client.calls, 1, mode);
+        assert.deepEqual(replies.map((r) => r.fromCache), [false, true, true]);
+        assert.ok(replies.every((r) => r.text === 'answer' && r.latencyMs === 777));
+      }
+    });
+
     it('offline: a hit is served, a miss is an error and no client is ever made', async () => {
       const cache = new ResponseCache(dir);
       await cache.put(entry(cacheKey(REQUEST, 0)));
