@@ -1,0 +1,44 @@
+import * as vscode from 'vscode';
+import { COMMANDS } from './commandTable';
+import type { EvalStatusSource } from './evalCommand';
+import { targetOfPath } from './evalCommand';
+
+/** The files that get the CodeLens: the ones an author edits to change a prompt. */
+const SELECTOR: vscode.DocumentFilter[] = ['metadata.yaml', 'system.md', 'user.template.md'].map((file) => ({
+  scheme: 'file',
+  pattern: `**/prompts/*/v*/${file}`,
+}));
+
+/**
+ * "Run Eval vs Baseline" at the top of a prompt version's metadata.yaml, system.md and
+ * user.template.md, with the last verdict (or the run in progress) beside it.
+ */
+class EvalCodeLensProvider implements vscode.CodeLensProvider {
+  readonly onDidChangeCodeLenses: vscode.Event<void>;
+
+  constructor(private readonly source: EvalStatusSource) {
+    this.onDidChangeCodeLenses = source.onDidChange;
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const target = targetOfPath(document.uri.fsPath);
+    if (!target) return [];
+    const top = new vscode.Range(0, 0, 0, 0);
+    const lenses = [new vscode.CodeLens(top, { title: '$(beaker) Run Eval vs Baseline', command: COMMANDS.runEval.id, arguments: [document.uri] })];
+    const running = this.source.running(target);
+    const last = this.source.summary(target);
+    if (running) {
+      const p = running.progress;
+      lenses.push(new vscode.CodeLens(top, { title: `$(sync~spin) running ${p ? `${p.done}/${p.total}` : ''}`.trimEnd(), command: COMMANDS.showEvalResults.id, arguments: [document.uri] }));
+    } else if (last) {
+      const title = `Last eval: ${last.status}${last.cancelled ? ' (cancelled)' : ''} · ${last.regressed} regressed, ${last.improved} improved`;
+      lenses.push(new vscode.CodeLens(top, { title, command: COMMANDS.showEvalResults.id, arguments: [document.uri] }));
+    }
+    return lenses;
+  }
+}
+
+/** Registers the CodeLens provider. */
+export function registerEvalCodeLens(source: EvalStatusSource): vscode.Disposable {
+  return vscode.languages.registerCodeLensProvider(SELECTOR, new EvalCodeLensProvider(source));
+}

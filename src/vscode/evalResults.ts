@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { evalReportSchema } from '../shared/evalReport';
+import type { EvalReport } from '../shared/evalReport';
+import type { ApiSource } from '../shared/webviewProtocol';
+import { Disposable } from './disposable';
+
+/** One prompt version an eval runs on: where its repository is and which directory it is. */
+export interface EvalTarget {
+  /** Absolute path of the repository root (where prompt-ci.yaml and prompts/ are). */
+  repoRoot: string;
+  /** Repo-relative POSIX path of the version directory, e.g. `prompts/summarisation/v2`. */
+  promptDir: string;
+  name: string;
+  version: number;
+}
+
+/** What the status bar and CodeLens show about the last run of a prompt version, without reading its report. */
+export interface EvalSummary {
+  target: EvalTarget;
+  status: EvalReport['gate']['status'];
+  reasons: string[];
+  cancelled: boolean;
+  /** Examples in the run (all of them, or the ones selected). */
+  examples: number;
+  /** Set when only some examples were run (e.g. the regressed ones). */
+  partial: boolean;
+  regressed: number;
+  improved: number;
+  savedAt: string;
+  api: ApiSource | null;
+}
+
+/** "summarisation v2". */
+export function targetLabel(target: Pick<EvalTarget, 'name' | 'version'>): string {
+  return `${target.name} v${target.version}`;
+}
+
+/** A stable key for a prompt version of a repository: names its stored report and its panel. */
+export function targetKey(target: Pick<EvalTarget, 'repoRoot' | 'promptDir'>): string {
+  return createHash('sha256').update(`${target.repoRoot}\0${target.promptDir}`).digest('hex').slice(0, 32);
+}
+
+const SUMMARIES = 'promptCi.evalSummaries';
+
+/**
+ * The last report of each prompt version, kept in the extension's workspace storage (never in the
+ * repository): the JSON document in a file, a small summary in workspace state. The panel, the
+ * status bar and the CodeLens read from here, so they survive a window reload.
+ */
+export class EvalResults extends Disposable {
+  private readonly changed = this._register(new vscode.EventEmitter<string>());
+  /** Fires with the key of a prompt version whose stored report changed. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly dir: string,
+    private readonly state: vscode.Memento,
+  ) {
+    super();
+  }
+
+  private summaries(): Record<string, EvalSummary> {
+    const value = this.state.get<unknown>(SUMMARIES);
+    return value && typeof value === 'object' ? (value as Record<string, EvalSummary>) : {};
+  }
+
+  /** The summary of the last stored run of `key`, if any. */
+  summary(key: string): EvalSummary | undefined {
+    const found = this.summaries()[key];
+    return found && typeof found.status === 'string' && found.target ? found : undefined;
+  }
+
+  /** Where the JSON report of `key` is (or would be) stored. */
+  reportPath(key: string): string {
+    return join(this.dir, `${key}.json`);
+  }
+
+  /** Stores `report` as the last run of `target` and returns its summary. */
+  async save(target: EvalTarget, report: EvalReport, api: ApiSource | null): Promise<EvalSummary> {
+    const key = targetKey(target);
+    await mkdir(this.dir, { recursive: true });
+    const file = this.reportPath(key);
+    // Written then renamed, so a reader never sees half a report.
+    await writeFile(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`, 'utf8');
+    await rename(`${file}.tmp`, file);
+    const summary: EvalSummary = {
+      target,
+      status: report.gate.status,
+      reasons: report.gate.reasons.map((r) => r.message),
+      cancelled: report.cancelled,
+      examples: report.examples.length,
+      partial: report.partial !== undefined,
+      regressed: report.mcnemar.regressed,
+      improved: report.mcnemar.improved,
+      savedAt: new Date().toISOString(),
+      api,
+    };
+    await this.state.update(SUMMARIES, { ...this.summaries(), [key]: summary });
+    this.changed.fire(key);
+    return summary;
+  }
+
+  /** Reads the stored report of `key`; undefined when there is none or it no longer parses. */
+  async load(key: string): Promise<EvalReport | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.reportPath(key), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const parsed = evalReportSchema.safeParse(JSON.parse(text));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import * as vscode from 'vscode';
+import { COMMANDS } from './commandTable';
+import { Disposable } from './disposable';
+import type { EvalStatusSource } from './evalCommand';
+import { targetOfPath } from './evalCommand';
+import { targetLabel } from './evalResults';
+import type { EvalTarget } from './evalResults';
+
+const ICON: Record<'pass' | 'blocked' | 'inconclusive', string> = {
+  pass: '$(pass)',
+  blocked: '$(error)',
+  inconclusive: '$(warning)',
+};
+
+/**
+ * The status bar item of the active prompt version: its last eval verdict (or the run in progress).
+ * Clicking it opens the results panel. Hidden when the active editor is not a prompt file or the
+ * version has no results yet.
+ */
+export class EvalStatusBar extends Disposable {
+  private readonly item = this._register(vscode.window.createStatusBarItem('promptCi.evalVerdict', vscode.StatusBarAlignment.Left, 20));
+
+  constructor(private readonly source: EvalStatusSource) {
+    super();
+    this.item.name = 'Prompt CI Eval Verdict';
+    this._register(vscode.window.onDidChangeActiveTextEditor(() => this.update()));
+    this._register(source.onDidChange(() => this.update()));
+    this.update();
+  }
+
+  private activeTarget(): EvalTarget | undefined {
+    const uri = vscode.window.activeTextEditor?.document.uri;
+    return uri?.scheme === 'file' ? targetOfPath(uri.fsPath) : undefined;
+  }
+
+  private update(): void {
+    const target = this.activeTarget();
+    if (!target) {
+      this.item.hide();
+      return;
+    }
+    const label = targetLabel(target);
+    const running = this.source.running(target);
+    const summary = this.source.summary(target);
+    this.item.command = { title: COMMANDS.showEvalResults.title, command: COMMANDS.showEvalResults.id, arguments: [vscode.Uri.joinPath(vscode.Uri.file(target.repoRoot), target.promptDir, 'metadata.yaml')] };
+    if (running) {
+      const p = running.progress;
+      this.item.text = `$(sync~spin) ${label}: ${p ? `${p.done}/${p.total}` : 'starting'}`;
+      this.item.tooltip = `Eval of ${label} running (${running.scope}). Click to open the results panel.`;
+      this.item.backgroundColor = undefined;
+      this.item.show();
+      return;
+    }
+    if (!summary) {
+      this.item.hide();
+      return;
+    }
+    this.item.text = `${ICON[summary.status]} ${label}: ${summary.status}${summary.cancelled ? ' (cancelled)' : ''}`;
+    const tooltip = new vscode.MarkdownString(undefined, true);
+    tooltip.appendText(`Last eval of ${label}: ${summary.status}${summary.cancelled ? ', cancelled' : ''}${summary.partial ? `, ${summary.examples} selected examples` : ''}\n`);
+    tooltip.appendText(`${summary.regressed} regressed, ${summary.improved} improved\n`);
+    for (const reason of summary.reasons) tooltip.appendText(`• ${reason}\n`);
+    if (summary.api?.kind === 'demo') tooltip.appendText('Answers from the deterministic demo server, not a model.\n');
+    tooltip.appendText('Click to open the results panel.');
+    this.item.tooltip = tooltip;
+    this.item.backgroundColor =
+      summary.status === 'blocked'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : summary.status === 'inconclusive'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
+    this.item.show();
+  }
+}
