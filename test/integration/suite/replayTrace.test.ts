@@ -62,6 +62,7 @@ function repoState(): Record<string, string> {
     branch: git('symbolic-ref', '--quiet', 'HEAD'),
     status: git('status', '--porcelain=v1', '--untracked-files=all'),
     index: git('ls-files', '--stage'),
+    indexFile: sha('.git/index'),
     staged: git('diff', '--cached', '--binary'),
     unstaged: git('diff', '--binary'),
     worktrees: git('worktree', 'list', '--porcelain'),
@@ -188,10 +189,22 @@ describe('Replay Trace', function () {
       assert.ok(!text.includes(later), `text of a later commit or the working tree: ${later}`);
     }
 
-    // Read-only: VS Code refuses edits of a content provider's document.
-    const edit = new vscode.WorkspaceEdit();
-    edit.insert(editor.document.uri, new vscode.Position(0, 0), 'x');
-    assert.strictEqual(await vscode.workspace.applyEdit(edit), false);
+    // Read-only: an edit leaves the text as it was.
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'x'));
+    assert.strictEqual(editor.document.getText(), text);
+
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+    assert.deepStrictEqual(
+      lenses.filter((l) => l.command?.command.startsWith('promptCi.')).map((l) => [l.command?.title, l.command?.command, ...(l.command?.arguments ?? [])]),
+      [
+        ['$(diff) Compare template with working tree', 'promptCi.replayCompareTemplate', outcome.replayId, 'user.template.md'],
+        ['$(diff) Compare system prompt', 'promptCi.replayCompareTemplate', outcome.replayId, 'system.md'],
+        ['$(go-to-file) Open files at commit', 'promptCi.replayOpenFiles', outcome.replayId],
+        ['$(play) Replay call…', 'promptCi.replayCall', outcome.replayId],
+        ['$(save) Save audit record…', 'promptCi.replaySaveAudit', outcome.replayId],
+        ['$(repo-clone) Open as worktree', 'promptCi.replayOpenWorktree', outcome.replayId],
+      ],
+    );
     assertRepoUntouched();
   });
 
@@ -250,9 +263,9 @@ describe('Replay Trace', function () {
     const docs = await Promise.all(uris.map((u) => vscode.workspace.openTextDocument(u)));
     assert.deepStrictEqual(docs.map((d) => d.getText()), [SYSTEM_B, TEMPLATE_B, metadata('claude-sonnet-4-6', 500)]);
     assert.deepStrictEqual(docs.map((d) => d.languageId), ['markdown', 'prompt-template', 'yaml']);
-    const edit = new vscode.WorkspaceEdit();
-    edit.insert(uris[1], new vscode.Position(0, 0), 'x');
-    assert.strictEqual(await vscode.workspace.applyEdit(edit), false);
+    const templateEditor = await vscode.window.showTextDocument(docs[1]);
+    await templateEditor.edit((b) => b.insert(new vscode.Position(0, 0), 'x'));
+    assert.strictEqual(templateEditor.document.getText(), TEMPLATE_B);
     assertRepoUntouched();
   });
 
