@@ -14,6 +14,13 @@
  *   --folder DIR      the workspace to copy (default examples/)
  *   --vsix            install the packaged .vsix (npm run package) instead of linking the repo
  *   --no-stand-in     use the real Anthropic API (your ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL)
+ *   --stand-in        use the demo server even when ANTHROPIC_API_KEY is set
+ *
+ * Model calls go to the project's deterministic stand-in for the Anthropic API (the results
+ * panel says so) unless ANTHROPIC_API_KEY is set in this shell: then to the real API.
+ * The example workspace is a repository whose `main` has summarisation v1 and classification
+ * v1, with summarisation v2 on a branch `improve-summaries` checked out on top: the change
+ * under review, whose baseline is v1 on main.
  *   --print-url-only  print only the URL on stdout (for scripts); still serves until stopped
  *
  * Ctrl+C stops everything and removes the temporary copy.
@@ -62,13 +69,17 @@ export async function installExtensionForStart({ vsix = false, extensionsDir = s
 }
 
 /**
- * Environment for the extension host (a child of code-server). By default a local
- * Anthropic stand-in answers the eval calls, so the demo needs no key and no network.
+ * Environment for the extension host (a child of code-server). A local Anthropic stand-in
+ * answers the eval calls, so the demo needs no key and no network, unless `standIn` is false,
+ * or undefined with ANTHROPIC_API_KEY set (a real key means the real API).
  * @returns {Promise<{ env: Record<string,string>, close: () => Promise<void>, description: string }>}
  */
-export async function demoEnvironment({ standIn = true } = {}) {
+export async function demoEnvironment({ standIn, env = process.env } = {}) {
   // ---- Anthropic stand-in for the demo: ANTHROPIC_BASE_URL / PROMPT_CI_DEMO ----
-  if (!standIn) return { env: {}, close: async () => {}, description: 'the real Anthropic API (your ANTHROPIC_* environment)' };
+  if (standIn === false) return { env: {}, close: async () => {}, description: 'the real Anthropic API (your ANTHROPIC_* environment)' };
+  if (standIn === undefined && env.ANTHROPIC_API_KEY) {
+    return { env: {}, close: async () => {}, description: 'the real Anthropic API: ANTHROPIC_API_KEY is set (--stand-in uses the demo server instead)' };
+  }
   const source = path.join(repoRoot, 'src', 'node', 'anthropicStandIn.ts');
   if (!fs.existsSync(source)) return { env: {}, close: async () => {}, description: 'no stand-in (src/node/anthropicStandIn.ts not found)' };
   const { tsImport } = await import('tsx/esm/api');
@@ -78,7 +89,7 @@ export async function demoEnvironment({ standIn = true } = {}) {
   return {
     env: { ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: apiKey, PROMPT_CI_DEMO: '1' },
     close: () => server.close(),
-    description: `a local Anthropic stand-in at ${server.url}`,
+    description: `the demo server at ${server.url}: the project's deterministic stand-in for the Anthropic API, not a model (set ANTHROPIC_API_KEY for the real API)`,
   };
   // ---- end of the stand-in section ----
 }
@@ -98,7 +109,7 @@ export async function startWorkbench({
   folder = path.join(repoRoot, 'examples'),
   port,
   vsix = false,
-  standIn = true,
+  standIn,
   settings = {},
   log = console.log,
 } = {}) {
@@ -110,7 +121,12 @@ export async function startWorkbench({
   let demo;
   let server;
   try {
-    prepareGitWorkspace(path.resolve(folder), workspaceDir, { message: 'Example prompts' });
+    const isExamples = path.resolve(folder) === path.join(repoRoot, 'examples');
+    prepareGitWorkspace(path.resolve(folder), workspaceDir, {
+      message: 'Example prompts',
+      // The change under review: summarisation v2, whose baseline is v1 on main.
+      ...(isExamples ? { featureBranch: { name: 'improve-summaries', paths: ['prompts/summarisation/v2'], message: 'summarisation v2: an action items line' } } : {}),
+    });
     const extensionsDir = await installExtensionForStart({ vsix, log });
     demo = await demoEnvironment({ standIn });
     server = await startCodeServer({
@@ -143,11 +159,12 @@ export async function startWorkbench({
 }
 
 function parseArgs(argv) {
-  const options = { vsix: false, standIn: true, printUrlOnly: false };
+  const options = { vsix: false, standIn: undefined, printUrlOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--vsix') options.vsix = true;
     else if (arg === '--no-stand-in') options.standIn = false;
+    else if (arg === '--stand-in') options.standIn = true;
     else if (arg === '--print-url-only') options.printUrlOnly = true;
     else if (arg === '--port') options.port = Number(argv[++i]);
     else if (arg === '--folder') options.folder = argv[++i];
