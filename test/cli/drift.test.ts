@@ -71,7 +71,9 @@ describe('prompt-ci drift', function () {
     const calls = standIn.requests.length;
     const run = await runCliAsync(['drift', SUMMARISATION_V2], repo, env);
     assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.equal(standIn.requests.length - calls, EVAL_EXAMPLES * 2 * (1 + 3), 'every call made again');
+    // Every call is made again; the two sides are the same prompt, and identical requests in flight share one call.
+    const made = standIn.requests.length - calls;
+    assert.ok(made >= EVAL_EXAMPLES * (1 + 3) && made <= EVAL_EXAMPLES * 2 * (1 + 3), `${made} calls`);
     assert.match(run.stdout, /^drift: re-running 1 prompt version without the cache \(threshold 3 points\)$/m);
     assert.match(run.stdout, /^prompts\/summarisation\/v2: stable · 100\.0% \(8\/8\) now vs 100\.0% \(8\/8\) on \d{4}-\d\d-\d\d at [0-9a-f]{12} · 0\.0 points$/m);
     assert.match(run.stdout, /^drift: none$/m);
