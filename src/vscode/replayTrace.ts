@@ -353,18 +353,22 @@ export class ReplayTrace extends Disposable {
     const session = this.store.sessionOf(document.uri);
     if (!session) return [];
     const top = new vscode.Range(0, 0, 0, 0);
-    const lens = (title: string, command: string, ...args: unknown[]) => new vscode.CodeLens(top, { title, command, arguments: args });
+    const lens = (title: string, tooltip: string, command: string, ...args: unknown[]) =>
+      new vscode.CodeLens(top, { title, tooltip, command, arguments: args });
     const c = COMMANDS;
-    const lenses = [lens('$(diff) Compare template with working tree', c.replayCompareTemplate.id, session.id, 'user.template.md')];
-    if (session.result.prompt.system !== undefined) lenses.push(lens('$(diff) Compare system prompt', c.replayCompareTemplate.id, session.id, 'system.md'));
+    const short = session.result.prompt.commit.sha.slice(0, 7);
+    const lenses = [lens('$(diff) Compare template', `user.template.md at ${short} against the working tree`, c.replayCompareTemplate.id, session.id, 'user.template.md')];
+    if (session.result.prompt.system !== undefined) {
+      lenses.push(lens('$(diff) Compare system prompt', `system.md at ${short} against the working tree`, c.replayCompareTemplate.id, session.id, 'system.md'));
+    }
     lenses.push(
-      lens('$(go-to-file) Open files at commit', c.replayOpenFiles.id, session.id),
-      lens('$(play) Replay call…', c.replayCall.id, session.id),
-      lens('$(save) Save audit record…', c.replaySaveAudit.id, session.id),
-      lens('$(repo-clone) Open as worktree', c.replayOpenWorktree.id, session.id),
+      lens('$(go-to-file) Open files at commit', `system.md, user.template.md and metadata.yaml as they are at ${short}, read-only`, c.replayOpenFiles.id, session.id),
+      lens('$(play) Replay call…', 'Send this request again (asks first) and compare the new output with the recorded one', c.replayCall.id, session.id),
+      lens('$(save) Save audit record…', 'Markdown and JSON: prompt, inputs, model, parameters, commit, span and verdict', c.replaySaveAudit.id, session.id),
+      lens('$(repo-clone) Open as worktree', `Check ${short} out in a temporary detached worktree, to run the calling code as it was`, c.replayOpenWorktree.id, session.id),
     );
     if (session.call && session.result.span.recorded?.output !== undefined) {
-      lenses.push(lens('$(diff) Compare outputs', 'vscode.diff', ...this.outputDiffArgs(session)));
+      lenses.push(lens('$(diff) Compare outputs', 'The recorded output against the replayed one', 'vscode.diff', ...this.outputDiffArgs(session)));
     }
     return lenses;
   }

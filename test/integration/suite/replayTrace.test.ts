@@ -197,7 +197,7 @@ describe('Replay Trace', function () {
     assert.deepStrictEqual(
       lenses.filter((l) => l.command?.command.startsWith('promptCi.')).map((l) => [l.command?.title, l.command?.command, ...(l.command?.arguments ?? [])]),
       [
-        ['$(diff) Compare template with working tree', 'promptCi.replayCompareTemplate', outcome.replayId, 'user.template.md'],
+        ['$(diff) Compare template', 'promptCi.replayCompareTemplate', outcome.replayId, 'user.template.md'],
         ['$(diff) Compare system prompt', 'promptCi.replayCompareTemplate', outcome.replayId, 'system.md'],
         ['$(go-to-file) Open files at commit', 'promptCi.replayOpenFiles', outcome.replayId],
         ['$(play) Replay call…', 'promptCi.replayCall', outcome.replayId],
@@ -398,6 +398,14 @@ describe('Replay Trace', function () {
       );
       await updated;
       assert.ok(document.getText().includes('The new output is identical to the recorded output.'));
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', document.uri);
+      const compare = lenses.find((l) => l.command?.title === '$(diff) Compare outputs');
+      assert.ok(compare?.command, 'a CodeLens compares the outputs');
+      await vscode.commands.executeCommand(compare.command.command, ...(compare.command.arguments ?? []));
+      const diff = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      assert.ok(diff instanceof vscode.TabInputTextDiff, 'the outputs diff is open');
+      assert.strictEqual((await vscode.workspace.openTextDocument(diff.original)).getText(), OUTPUT_A);
+      assert.strictEqual((await vscode.workspace.openTextDocument(diff.modified)).getText(), OUTPUT_A);
       assertRepoUntouched();
     });
 
