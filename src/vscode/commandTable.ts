@@ -5,6 +5,7 @@
 export const COMMANDS = {
   checkWorkspace: { id: 'promptCi.checkWorkspace', title: 'Check Prompts in Workspace' },
   showOutput: { id: 'promptCi.showOutput', title: 'Show Output' },
+  runGate: { id: 'promptCi.runGate', title: 'Run Pre-PR Gate' },
   runEval: { id: 'promptCi.runEval', title: 'Run Eval vs Baseline' },
   showEvalResults: { id: 'promptCi.showEvalResults', title: 'Show Eval Results' },
   setApiKey: { id: 'promptCi.setApiKey', title: 'Set Anthropic API Key' },

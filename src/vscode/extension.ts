@@ -3,6 +3,7 @@ import { createSourceParser } from '../node/treeSitter';
 import { COMMANDS } from './commandTable';
 import { registerEditorHelp } from './editorHelp';
 import { registerEval } from './evalCommand';
+import { GateView } from './gateView';
 import { PromptDiagnostics } from './promptDiagnostics';
 import { ReplayTrace } from './replayTrace';
 
@@ -24,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
   context.subscriptions.push(registerEval(context, log));
+  context.subscriptions.push(new GateView(context, log, parser));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
   await diagnostics.refreshAll('start-up');
