@@ -486,8 +486,10 @@ export function remoteUri(port, absolutePath) {
  * (e.g. [['extensionDevelopmentPath', remoteUri(...)], ['skipWelcome', 'true']]).
  */
 export function workbenchUrl(serverUrl, folder, payload) {
-  // Slashes stay readable: the printed URL shows the folder it opens.
-  let url = `${serverUrl}/?folder=${encodeURIComponent(folder).replace(/%2F/g, '/')}`;
+  // Slashes stay readable: the printed URL shows the folder it opens. A `.code-workspace` file
+  // opens as a (multi-root) workspace.
+  const kind = folder.endsWith('.code-workspace') ? 'workspace' : 'folder';
+  let url = `${serverUrl}/?${kind}=${encodeURIComponent(folder).replace(/%2F/g, '/')}`;
   if (payload && payload.length > 0) url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   return url;
 }

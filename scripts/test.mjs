@@ -19,6 +19,14 @@ const steps = [
   !skipVscode && existsSync(join(root, 'test/integration/runVscodeTests.mjs')) && {
     name: 'VS Code tests', cmd: process.execPath, args: ['test/integration/runVscodeTests.mjs'], counts: true,
   },
+  !skipVscode && existsSync(join(root, 'test/integration/runVscodeTests.mjs')) && {
+    name: 'VS Code tests, multi-root workspace', cmd: process.execPath, args: ['test/integration/runVscodeTests.mjs'], counts: true,
+    env: {
+      PROMPT_CI_TEST_WORKSPACE: join(root, 'test/fixtures/multiroot'),
+      PROMPT_CI_TEST_WORKSPACE_FILE: 'team.code-workspace',
+      PROMPT_CI_TEST_GREP: 'multi-root',
+    },
+  },
   !skipVscode && existsSync(join(root, 'test/integration/packagedVsix.test.mjs')) && {
     name: 'packaged .vsix', cmd: bin('mocha'), args: ['--timeout', '600000', 'test/integration/packagedVsix.test.mjs'], counts: true,
   },
@@ -28,7 +36,7 @@ function run(step) {
   return new Promise((resolve) => {
     const started = Date.now();
     console.log(`\n=== ${step.name}: ${[step.cmd.replace(root + '/', ''), ...step.args].join(' ')}`);
-    const child = spawn(step.cmd, step.args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(step.cmd, step.args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...step.env } });
     let out = '';
     child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
     child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });

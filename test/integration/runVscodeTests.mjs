@@ -18,6 +18,8 @@
  *
  * Environment (all optional):
  *   PROMPT_CI_TEST_WORKSPACE   fixture dir to copy (default test/fixtures/workspace)
+ *   PROMPT_CI_TEST_WORKSPACE_FILE  a .code-workspace file inside that dir to open instead of the
+ *                              folder (a multi-root workspace)
  *   PROMPT_CI_TEST_SETTINGS    JSON object of user settings, e.g. '{"workbench.colorTheme":"Default High Contrast"}'
  *   PROMPT_CI_TEST_GREP        run only the tests whose title matches (read by suite/index.ts)
  *   PROMPT_CI_TEST_SUITE       extensionTestsPath (default out/test/suite/index.js)
@@ -171,6 +173,7 @@ function readJsonEnv(name) {
  */
 export async function runVscodeTests({
   workspace = process.env.PROMPT_CI_TEST_WORKSPACE ?? path.join(repoRoot, 'test', 'fixtures', 'workspace'),
+  workspaceFile = process.env.PROMPT_CI_TEST_WORKSPACE_FILE,
   settings = readJsonEnv('PROMPT_CI_TEST_SETTINGS'),
   env = {},
   extensionDevelopmentPath = process.env.PROMPT_CI_EXTENSION_PATH ?? repoRoot,
@@ -261,7 +264,7 @@ export async function runVscodeTests({
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
     page.on('pageerror', (error) => log(`[workbench page error] ${error.message}`));
 
-    const url = workbenchUrl(server.url, workspaceDir, [
+    const url = workbenchUrl(server.url, workspaceFile ? path.join(workspaceDir, workspaceFile) : workspaceDir, [
       ['extensionDevelopmentPath', remoteUri(server.port, extensionDevelopmentPath)],
       ['extensionTestsPath', remoteUri(server.port, extensionTestsPath)],
       ['skipWelcome', 'true'],
