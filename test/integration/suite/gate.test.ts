@@ -1,0 +1,82 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { StandIn } from '../../../src/node/anthropicStandIn';
+import { startStandIn } from '../../../src/node/anthropicStandIn';
+import type { GateRun } from '../../../src/node/runGate';
+
+/*
+ * Run Pre-PR Gate inside a real VS Code, on the fixture repository (a temp copy with one commit on
+ * main, checked out). Model calls go to a stand-in started here. Every test puts back what it changed.
+ */
+
+const root = (): string => {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the fixture workspace is open');
+  return folder.uri.fsPath;
+};
+
+describe('Run Pre-PR Gate', function () {
+  this.timeout(60_000);
+  let standIn: StandIn;
+  const saved = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
+  const history = (): string => path.join(root(), '.prompt-ci', 'history.jsonl');
+  let historyBefore: string | undefined;
+
+  before(async () => {
+    await vscode.extensions.getExtension('prompt-ci.prompt-ci')?.activate();
+    standIn = await startStandIn({ apiKey: 'gate-key' });
+    process.env.ANTHROPIC_API_KEY = 'gate-key';
+    process.env.ANTHROPIC_BASE_URL = standIn.url;
+    historyBefore = fs.existsSync(history()) ? fs.readFileSync(history(), 'utf8') : undefined;
+  });
+
+  after(async () => {
+    for (const [name, value] of [['ANTHROPIC_API_KEY', saved.key], ['ANTHROPIC_BASE_URL', saved.url]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    if (historyBefore === undefined) fs.rmSync(history(), { force: true });
+    else fs.writeFileSync(history(), historyBefore);
+    await standIn.close();
+  });
+
+  it('is contributed with its view', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('promptCi.runGate'));
+    assert.ok(commands.includes('promptCi.gate.focus'), 'the Prompt CI Gate view is registered');
+  });
+
+  it('says nothing changed on a clean checkout, without a call', async () => {
+    const calls = standIn.requests.length;
+    const run = (await vscode.commands.executeCommand('promptCi.runGate')) as GateRun | undefined;
+    assert.ok(run, 'the gate ran');
+    assert.deepStrictEqual(run.results, []);
+    assert.strictEqual(run.summary.status, 'pass');
+    assert.strictEqual(standIn.requests.length, calls);
+  });
+
+  it('evaluates a prompt edited on disk against the committed version', async () => {
+    const file = path.join(root(), 'prompts', 'demo', 'v1', 'system.md');
+    const original = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, `${original.trimEnd()} Keep it under 3 words.\n`);
+    try {
+      const run = (await vscode.commands.executeCommand('promptCi.runGate')) as GateRun | undefined;
+      assert.ok(run, 'the gate ran');
+      assert.strictEqual(run.changes.onBaseBranch, true, 'HEAD is main itself: only the uncommitted edit is gated');
+      assert.deepStrictEqual(run.results.map((r) => r.prompt.dir), ['prompts/demo/v1']);
+      const [result] = run.results;
+      assert.ok(result.report, 'the eval ran');
+      assert.strictEqual(result.report.baseline.ref, 'main');
+      assert.ok(standIn.requests.length > 0);
+      assert.ok(['pass', 'blocked', 'inconclusive'].includes(result.verdict), result.verdict);
+      // The fixture keeps check errors for the diagnostics tests: the gate counts them wherever they are.
+      const checkErrors = (run.findings ?? []).filter((f) => f.severity === 'error').length;
+      assert.strictEqual(run.summary.checkErrors, checkErrors);
+      assert.strictEqual(run.summary.status, checkErrors > 0 || result.verdict === 'blocked' ? 'blocked' : result.verdict);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+});
