@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { buildSync } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -155,6 +154,8 @@ async function main(): Promise<void> {
     console.log(`eval: ${LARGE_SUITE.toLocaleString('en-US')} examples (${(LARGE_SUITE * 2 * (1 + REPEATS)).toLocaleString('en-US')} calls), stand-in without added latency, concurrency ${CONCURRENCY}`);
     const bundle = join(bundleDir, 'benchEval.js');
     // As esbuild.mjs builds dist/: 'module' first for jsonc-parser's UMD main.
+    // Imported here, not at the top: the bundle itself runs where esbuild can't be resolved.
+    const { buildSync } = await import('esbuild');
     buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], external: ['esbuild'], outfile: bundle, logLevel: 'warning' });
     for (const [label, args] of [
       ['bundled', [bundle]],
