@@ -105,7 +105,7 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
 
   // Both run in the repository root: `--relative` and ls-files then give paths under it, relative to it.
   const [diffOut, untrackedOut, branchOut] = await Promise.all([
-    gitText(git, root, ['diff', '--name-only', '--no-renames', '--no-ext-diff', '--relative', '-z', mergeBase, '--']),
+    gitText(git, root, ['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-color', '--relative', '-z', mergeBase, '--']),
     gitText(git, root, ['ls-files', '--others', '--exclude-standard', '-z']),
     gitText(git, root, ['rev-parse', '--abbrev-ref', 'HEAD']).catch(() => ''),
   ]);
