@@ -226,7 +226,7 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
       return;
     }
 
-    const problem = validateRequest(body, isMessages);
+    const problem = validateRequest(body, isMessages, String(req.headers['anthropic-version']));
     if (problem) {
       sendError(res, requestId, problem.status, problem.type, problem.message);
       return;
@@ -576,7 +576,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function validateRequest(body: unknown, needsMaxTokens: boolean): Problem | undefined {
+/** The API version from which the Messages API has no sampling parameters (temperature, top_p, top_k). */
+export const NO_SAMPLING_API_VERSION = '2026-10-21';
+
+function validateRequest(body: unknown, needsMaxTokens: boolean, apiVersion: string): Problem | undefined {
   if (!isRecord(body)) {
     return invalid('Input should be a valid dictionary or object to extract fields from');
   }
@@ -606,6 +609,12 @@ function validateRequest(body: unknown, needsMaxTokens: boolean): Problem | unde
       }
     } else if (typeof body.system !== 'string') {
       return invalid('system: Input should be a valid string or a list of text blocks');
+    }
+  }
+  // As the real API: under 2026-10-21 a sampling parameter is an unknown field, whatever its value.
+  if (apiVersion >= NO_SAMPLING_API_VERSION) {
+    for (const name of ['temperature', 'top_p', 'top_k']) {
+      if (body[name] !== undefined) return invalid(`${name}: Extra inputs are not permitted`);
     }
   }
   if (body.temperature !== undefined) {

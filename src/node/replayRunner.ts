@@ -61,7 +61,13 @@ export async function callReplay(
     timeout: options.timeoutMs ?? 120_000,
   });
   const started = performance.now();
-  const message = await client.messages.create({ ...request, stream: false }, { signal: options.signal });
+  // A request recorded with a sampling parameter was sent under the API version that had them;
+  // replaying it under the current one (no sampling parameters) would be refused, or would differ.
+  const sampling = (request as { temperature?: unknown }).temperature !== undefined;
+  const message = await client.messages.create(
+    { ...request, stream: false },
+    { signal: options.signal, ...(sampling ? { headers: { 'anthropic-version': '2023-06-01' } } : {}) },
+  );
   const latencyMs = Math.round(performance.now() - started);
   const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
   return {

@@ -281,7 +281,8 @@ describe('anthropicStandIn', () => {
         [{ model: MODEL, max_tokens: 10, messages: [] }, 'messages: at least one message is required'],
         [{ model: MODEL, max_tokens: 0, messages: user('hi') }, 'max_tokens: Input should be greater than or equal to 1'],
         [{ model: MODEL, max_tokens: 10, messages: [{ role: 'robot', content: 'hi' }] }, "messages.0.role: Input should be 'user' or 'assistant'"],
-        [{ model: MODEL, max_tokens: 10, temperature: 2, messages: user('hi') }, 'temperature: range: 0..1'],
+        [{ model: MODEL, max_tokens: 10, temperature: 0, messages: user('hi') }, 'temperature: Extra inputs are not permitted'],
+        [{ model: MODEL, max_tokens: 10, top_p: 0.9, messages: user('hi') }, 'top_p: Extra inputs are not permitted'],
       ];
       for (const [request, message] of cases) {
         await assert.rejects(anthropic.messages.create(request as Anthropic.MessageCreateParamsNonStreaming), (err: unknown) => {

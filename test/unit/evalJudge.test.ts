@@ -89,7 +89,7 @@ describe('eval judge', () => {
       const request = judgeRequest({ model: 'claude-opus-4-7', repeats: 3, maxTokens: 512 }, 'The refund was approved.', 'Refund approved.');
       assert.equal(request.model, 'claude-opus-4-7');
       assert.equal(request.max_tokens, 512);
-      assert.equal(request.temperature, undefined);
+      assert.equal('temperature' in request, false);
       const content = request.messages[0].content;
       assert.match(content, /<reference>\nThe refund was approved\.\n<\/reference>/);
       assert.match(content, /<candidate>\nRefund approved\.\n<\/candidate>/);

@@ -56,11 +56,12 @@ describe('eval runner', () => {
     assert.deepEqual(taskRequest(challenger, { inputs: { document: 'doc' } }), {
       model: 'task-model',
       max_tokens: 100,
-      temperature: 0,
       system: 'C',
       messages: [{ role: 'user', content: 'Summarise doc' }],
     });
     assert.deepEqual(taskRequest(baseline, { inputs: { document: 'doc' } }).max_tokens, 50);
+    // metadata.yaml's temperature is not sent: the API version the SDK speaks refuses sampling parameters.
+    assert.equal('temperature' in taskRequest(baseline, { inputs: { document: 'doc' } }), false);
     const mustache: EvalSideConfig = { ...challenger, system: '', userTemplate: 'Hi {{name}}', metadata: { ...challenger.metadata, template_format: 'mustache' } };
     assert.deepEqual(taskRequest(mustache, { inputs: { name: 'Ada' } }).messages[0].content, 'Hi Ada');
     assert.equal('system' in taskRequest(mustache, { inputs: { name: 'Ada' } }), false);

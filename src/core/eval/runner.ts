@@ -20,7 +20,9 @@ export interface EvalSideConfig {
 
 /**
  * The task request of one side for one example. The system prompt is sent as written, the user
- * template rendered with the example's inputs in the side's own `template_format`.
+ * template rendered with the example's inputs in the side's own `template_format`. `temperature`
+ * from metadata.yaml is not sent: the Messages API version the SDK speaks (2026-10-21) has no
+ * sampling parameters and refuses a request that carries one.
  * @throws Error with the renderer's message when the template can't be rendered with these inputs.
  */
 export function taskRequest(side: EvalSideConfig, example: Pick<EvalExample, 'inputs'>): ModelRequest {
@@ -28,7 +30,6 @@ export function taskRequest(side: EvalSideConfig, example: Pick<EvalExample, 'in
   return {
     model: side.metadata.model,
     max_tokens: side.metadata.max_output_tokens,
-    temperature: side.metadata.temperature,
     ...(side.system.length > 0 ? { system: side.system } : {}),
     messages: [{ role: 'user', content: user }],
   };

@@ -7,8 +7,6 @@
 export interface ModelRequest {
   model: string;
   max_tokens: number;
-  /** Omitted for judge calls, so repeats sample at the API default. */
-  temperature?: number;
   system?: string;
   messages: { role: 'user' | 'assistant'; content: string }[];
 }
