@@ -402,7 +402,12 @@ describe('anthropicStandIn', () => {
       const partial = parseVerdict(judge(reference, 'refund approved 14 March'));
       // Candidate {refund, approv, 14, march} against {refund, 2, 400, approv, 14, march}: P 1, R 4/6, F1 0.8.
       assert.equal(partial.correct, true);
-      assert.equal(partial.score, 1 + Math.round(4 * 0.8));
+      assert.equal(partial.score, 5);
+      // Candidate {refund, delay} against the same reference: P 1/2, R 1/6, F1 0.25, the pass mark.
+      const borderline = parseVerdict(judge(reference, 'refund delayed'));
+      assert.deepEqual([borderline.correct, borderline.score], [true, 3]);
+      const below = parseVerdict(judge(reference, 'refund delayed twice by finance'));
+      assert.equal(below.correct, false);
     });
 
     it('wraps some verdicts in a json fence, chosen by a hash of the request', () => {
