@@ -454,6 +454,20 @@ describe('anthropicStandIn', () => {
       assert.equal(demoAnswer({ system: 'Answer with one of billing, technical or account.', messages: user('hello') }), 'billing');
     });
 
+    it('reads descriptions wrapped over indented lines, and answers in the JSON shape the prompt shows', () => {
+      const system = [
+        'Labels:',
+        '- billing: invoices and plan changes,',
+        '  refunds and duplicate charges.',
+        '- outage: the service is down',
+        '  for many users at once.',
+        '',
+        'Reply with one JSON object, for example {"label": "billing"}.',
+      ].join('\n');
+      assert.equal(demoAnswer({ system, messages: user('We see a duplicate charge on our card.') }), '{"label":"billing"}');
+      assert.equal(demoAnswer({ system, messages: user('Down for all users since noon.') }), '{"label":"outage"}');
+    });
+
     it('does not mistake ordinary prose for a label list', () => {
       const answer = demoAnswer({ system: 'You are one of the best summarisers, concise and accurate.', messages: user(DOCUMENT) });
       assert.ok(answer.startsWith('Acme Corp ordered'));
