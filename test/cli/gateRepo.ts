@@ -82,10 +82,10 @@ export function harmlessEdit(root: string): void {
   writeFileSync(path, edited);
 }
 
-/** An edit that makes summarisation v2 worse: a word limit, which the stand-in obeys, cuts every summary short. */
+/** An edit that makes summarisation v2 worse: a word limit, which the stand-in obeys, cuts every summary to two words. */
 export function regressingEdit(root: string): void {
   const path = join(root, SUMMARISATION_V2, 'system.md');
-  writeFileSync(path, `${readFileSync(path, 'utf8').trimEnd()}\n- Keep the whole reply under 6 words.\n`);
+  writeFileSync(path, `${readFileSync(path, 'utf8').trimEnd()}\n- Keep the whole reply under 2 words.\n`);
 }
 
 /** Runs the built CLI without blocking the event loop (the tests' stand-in answers on it). */
