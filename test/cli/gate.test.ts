@@ -112,6 +112,22 @@ describe('prompt-ci gate', function () {
     assert.match(untracked.stdout, /^prompts\/summarisation\/v3: PASS/m);
   });
 
+  it('holds a new prompt to its own thresholds, and lists a removed version without evaluating it', async () => {
+    const faq = join(repo, 'prompts', 'faq', 'v1');
+    cpSync(join(repo, SUMMARISATION_V2), faq, { recursive: true });
+    writeFileSync(join(faq, 'metadata.yaml'), readFileSync(join(faq, 'metadata.yaml'), 'utf8').replace('name: summarisation', 'name: faq').replace('version: 2', 'version: 1'));
+    rmSync(join(repo, 'prompts', 'summarisation', 'v1'), { recursive: true });
+    const run = await runCliAsync(['gate'], repo, env);
+    assert.match(run.stdout, /^ {2}prompts\/summarisation\/v1 \(removed\): eval\.jsonl, metadata\.yaml, system\.md, user\.template\.md$/m);
+    assert.match(run.stdout, /^prompts\/faq\/v1: PASS · win rate 100\.0% \(8\/8\) vs baseline 100\.0% \(8\/8\)/m);
+    assert.match(run.stdout, /^ {2}baseline: none at main: a new prompt, compared with itself$/m);
+    assert.match(run.stdout, /^ {2}note: new prompt: no version of it exists at the base ref, so it is held to its own thresholds only$/m);
+    assert.match(run.stdout, /^prompts\/summarisation\/v1: REMOVED$/m);
+    // The application code still renders summarisation v1: check reports the call, and that blocks.
+    assert.match(run.stdout, /^src\/llm\/summarise\.py:\d+:\d+: error /m);
+    assert.equal(run.status, 1);
+  });
+
   it('ignores an edit that was committed and then reverted in the working tree', async () => {
     regressingEdit(repo);
     git(repo, 'commit', '-qam', 'Shorter summaries');
