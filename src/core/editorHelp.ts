@@ -166,35 +166,36 @@ function capped(items: string[], total = items.length): string {
 /** The hover of a template field: who passes its variable, who doesn't, and the eval coverage. */
 export function fieldHoverMarkdown(field: Pick<TemplateField, 'variable'>, contract: VersionContract, supply: VariableSupply, link: LinkTo): string {
   const name = contract.version.name;
-  const lines: string[] = [`${codeSpan(`{${field.variable}}`)}: variable of ${codeSpan(name)} v${contract.version.version}`, ''];
+  // Each entry is a paragraph.
+  const paragraphs: string[] = [`${codeSpan(`{${field.variable}}`)}: variable of ${codeSpan(name)} v${contract.version.version}`];
   const calls = supply.passing.length + supply.missing.length;
+  const ofCalls = `${calls} call ${calls === 1 ? 'site' : 'sites'}`;
   if (calls + supply.unchecked.length + supply.passNothing.length === 0) {
-    lines.push(`No call site renders ${codeSpan(name)}${contract.version.version > 1 ? ` v${contract.version.version}` : ''}.`);
-  } else {
-    if (supply.passing.length > 0) {
-      lines.push(`Passed by ${supply.passing.length} of ${calls} call sites: ${capped(supply.passing.map((p) => siteLink(p.site, link, p.range)))}`);
-    }
-    if (supply.missing.length > 0) {
-      lines.push(`${supply.passing.length > 0 ? '' : `Passed by 0 of ${calls} call sites. `}**Not passed** by ${capped(supply.missing.map((s) => siteLink(s, link)))}`);
-    }
-    if (supply.unchecked.length > 0) {
-      lines.push(`Not checked (variables not known statically): ${capped(supply.unchecked.map((s) => siteLink(s, link, s.dynamic?.range)))}`);
-    }
-    if (supply.passNothing.length > 0) {
-      lines.push(`Loaded without variables (rendered elsewhere): ${capped(supply.passNothing.map((s) => siteLink(s, link)))}`);
-    }
+    paragraphs.push(`No call site renders ${codeSpan(name)} v${contract.version.version}.`);
   }
-  lines.push('');
+  if (supply.passing.length > 0) {
+    paragraphs.push(`Passed by ${supply.passing.length} of ${ofCalls}: ${capped(supply.passing.map((p) => siteLink(p.site, link, p.range)))}`);
+  }
+  if (supply.missing.length > 0) {
+    const lead = supply.passing.length > 0 ? '' : `Passed by 0 of ${ofCalls}. `;
+    paragraphs.push(`${lead}**Not passed** by ${capped(supply.missing.map((s) => siteLink(s, link)))}`);
+  }
+  if (supply.unchecked.length > 0) {
+    paragraphs.push(`Not checked (variables not known statically): ${capped(supply.unchecked.map((s) => siteLink(s, link, s.dynamic?.range)))}`);
+  }
+  if (supply.passNothing.length > 0) {
+    paragraphs.push(`Loaded without variables (rendered elsewhere): ${capped(supply.passNothing.map((s) => siteLink(s, link)))}`);
+  }
   const { supplying, missing } = supply.examples;
   const total = supplying.length + missing.length;
-  if (!contract.evalPath) lines.push('No eval.jsonl.');
-  else if (total === 0) lines.push(`No eval examples in ${markdownLink(contract.evalPath, link(contract.evalPath))}.`);
+  if (!contract.evalPath) paragraphs.push('No eval.jsonl.');
+  else if (total === 0) paragraphs.push(`No eval examples in ${markdownLink(contract.evalPath, link(contract.evalPath))}.`);
   else {
     const coverage = `${supplying.length} of ${total} eval ${total === 1 ? 'example supplies' : 'examples supply'} it`;
     const missingIds = missing.map((e) => markdownLink(e.id, link(contract.evalPath!, exampleRange(e))));
-    lines.push(missing.length === 0 ? `${coverage}.` : `${coverage}; **missing** in ${capped(missingIds)}.`);
+    paragraphs.push(missing.length === 0 ? `${coverage}.` : `${coverage}; **missing** in ${capped(missingIds)}.`);
   }
-  return lines.join('\n\n').replace(/\n\n\n\n/g, '\n\n');
+  return paragraphs.join('\n\n');
 }
 
 /** What the hover of a prompt name shows of one version. */

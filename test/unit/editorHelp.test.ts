@@ -166,6 +166,11 @@ describe('editor help', () => {
       assert.match(full, /2 of 2 eval examples supply it\.$/);
     });
 
+    it('counts a lone call site in the singular, and says when none passes the variable', () => {
+      const markdown = fieldHoverMarkdown({ variable: 'ticket' }, v1, supplyOf(v1, 'ticket', [py[0]]), link);
+      assert.match(markdown, /\n\nPassed by 0 of 1 call site\. \*\*Not passed\*\* by \[app\\\.py:3\]/);
+    });
+
     it('says so when nothing renders the version', () => {
       const markdown = fieldHoverMarkdown({ variable: 'tone' }, v2, supplyOf(v2, 'tone', []), link);
       assert.match(markdown, /No call site renders `support` v2\./);
