@@ -37,8 +37,12 @@ export type RunProgress = z.infer<typeof runProgressSchema>;
 export const runStateSchema = z.discriminatedUnion('phase', [
   z.object({
     phase: z.literal('running'),
-    /** What is being run, e.g. "all 12 examples" or "the 3 regressed examples". */
+    /** Reading both sides and estimating; waiting for the user to confirm the cost; calling the model. */
+    stage: z.enum(['preparing', 'confirming', 'running']),
+    /** What is being run, e.g. "all 12 examples" or "3 selected examples". */
     scope: z.string(),
+    /** While confirming: the baseline and the estimate, as one line of text. */
+    detail: z.string().optional(),
     progress: runProgressSchema.nullable(),
   }),
   z.object({ phase: z.literal('failed'), message: z.string() }),
@@ -54,8 +58,10 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
     key: z.string().regex(/^[0-9a-f]{16,64}$/),
     /** The last finished run of this prompt version; null before the first one finishes. */
     report: evalReportSchema.nullable(),
-    /** "summarisation v2" and its directory, for the header when there is no report yet. */
+    /** "summarisation v2", for the header when there is no report yet. */
     title: z.string(),
+    /** The prompt version directory, repo-relative. */
+    dir: z.string(),
     api: apiSourceSchema.nullable(),
     /** When the report was saved (ISO 8601). */
     savedAt: z.string().nullable(),

@@ -37,6 +37,7 @@ export interface RunRequest {
 /** A run in progress. */
 interface ActiveRun {
   target: EvalTarget;
+  api: ApiSource;
   controller: AbortController;
   state: Extract<RunState, { phase: 'running' }>;
 }
@@ -138,6 +139,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
           rerun: (target, only) => void this.run({ target, onlyExampleIds: only }),
           cancel: (key) => this.runs.get(key)?.controller.abort(),
           runState: (key) => this.runState(key),
+          apiSource: (key) => this.runs.get(key)?.api ?? this.results.summary(key)?.api ?? null,
           copyMarkdown: async (report) => vscode.env.clipboard.writeText(renderMarkdown(report)),
           openJson: async (key) => {
             await vscode.window.showTextDocument(vscode.Uri.file(this.results.reportPath(key)), { preview: false, viewColumn: vscode.ViewColumn.One });
@@ -217,11 +219,11 @@ export class EvalController extends Disposable implements EvalStatusSource {
     const api = await resolveApiConfig(this.context.secrets, settings);
     const overrides = await this.challengerOverrides(versionDir, settings.judgeRepeats);
     const controller = new AbortController();
-    const active: ActiveRun = { target, controller, state: { phase: 'running', scope: 'preparing', progress: null } };
+    const active: ActiveRun = { target, api: api.source, controller, state: { phase: 'running', stage: 'preparing', scope: '', progress: null } };
     this.runs.set(key, active);
     this.failures.delete(key);
     this.setRunState(key);
-    this.panels.show(target, { preserveFocus: true });
+    void this.panels.show(target, { preserveFocus: true }).refresh();
 
     let lastProgress = 0;
     let reportProgress: ((p: EvalProgress) => void) | undefined;
@@ -267,6 +269,14 @@ export class EvalController extends Disposable implements EvalStatusSource {
           `calls to ${api.source.host}${api.source.kind === 'demo' ? ' (demo server, not a model)' : ''}; key from ${api.keyFrom}`,
       );
       const spend = estimate.calls - estimate.cachedCalls;
+      active.state = {
+        phase: 'running',
+        stage: 'confirming',
+        scope: scopeText(prepared, request.onlyExampleIds),
+        detail: `Baseline ${prepared.baseline.description} · ${estimateText(estimate)}`,
+        progress: null,
+      };
+      this.setRunState(key);
       if (spend > 0 && !api.apiKey) {
         const set = 'Set API Key';
         const answer = await vscode.window.showWarningMessage(
@@ -279,11 +289,11 @@ export class EvalController extends Disposable implements EvalStatusSource {
         }
         return undefined;
       }
-      if (!(await confirmCost(label, prepared, settings.confirmAboveUsd, api.source))) {
+      if (!(await confirmCost(label, prepared, settings.confirmAboveUsd, api.source, controller.signal))) {
         this.log.info(`eval ${label}: not started (cost not confirmed)`);
         return undefined;
       }
-      active.state = { phase: 'running', scope: scopeText(prepared, request.onlyExampleIds), progress: null };
+      active.state = { phase: 'running', stage: 'running', scope: scopeText(prepared, request.onlyExampleIds), progress: null };
       this.setRunState(key);
       const report = await vscode.window.withProgress(
         {
@@ -427,26 +437,30 @@ function shortBaseline(prepared: PreparedEval): string {
   return b.ref ? `${name} at ${b.ref}${b.commit ? ` (${b.commit.slice(0, 7)})` : ''}` : name;
 }
 
-async function confirmCost(label: string, prepared: PreparedEval, thresholdUsd: number, api: ApiSource): Promise<boolean> {
+/**
+ * Asks before a run whose estimate is above the threshold (or can't be priced). A notification
+ * rather than a modal dialog: the results panel stays readable meanwhile and shows the same
+ * estimate, and its Cancel (or the run's cancellation) answers no.
+ */
+async function confirmCost(label: string, prepared: PreparedEval, thresholdUsd: number, api: ApiSource, signal: AbortSignal): Promise<boolean> {
   const e = prepared.estimate;
   const spend = e.calls - e.cachedCalls;
   if (spend === 0) return true;
   const over = e.usdTypical === null || e.usdTypical > thresholdUsd;
   if (!over) return true;
   const run = 'Run Eval';
-  const demo = api.kind === 'demo' ? '\n\nThis window uses the demo server: nothing is charged; the estimate is at prompt-ci.yaml prices.' : '';
-  const answer = await vscode.window.showWarningMessage(
-    `Run the eval of ${label}?`,
-    {
-      modal: true,
-      detail:
-        `Challenger: ${prepared.challenger.dir} (working tree)\nBaseline: ${prepared.baseline.description}\n` +
-        `${int(prepared.examples.length)} examples, judge ${prepared.judge.model} × ${prepared.judge.repeats}\n` +
-        `${estimateText(e)}\n\nThis is above the ${formatUsd(thresholdUsd)} of promptCi.eval.confirmAboveUsd.${demo}`,
-    },
-    run,
-  );
-  return answer === run;
+  const demo = api.kind === 'demo' ? ' This window uses the demo server: nothing is charged.' : '';
+  const message =
+    `Run the eval of ${label}? Baseline: ${prepared.baseline.description}. ${int(prepared.examples.length)} examples, judge ${prepared.judge.model} × ${prepared.judge.repeats}: ` +
+    `${estimateText(e)}, above promptCi.eval.confirmAboveUsd (${formatUsd(thresholdUsd)}).${demo}`;
+  return new Promise<boolean>((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void vscode.window.showWarningMessage(message, run, 'Cancel').then((answer) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(answer === run && !signal.aborted);
+    });
+  });
 }
 
 async function explainUntrusted(): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { EvalReport } from '../shared/evalReport';
-import type { HostMessage, RunState, WebviewMessage } from '../shared/webviewProtocol';
+import type { ApiSource, HostMessage, RunState, WebviewMessage } from '../shared/webviewProtocol';
 import { RESULTS_VIEW_TYPE, assertNever, parsePanelState, parseWebviewMessage } from '../shared/webviewProtocol';
 import { Disposable } from './disposable';
 import type { EvalResults, EvalTarget } from './evalResults';
@@ -12,6 +12,8 @@ export interface PanelActions {
   rerun(target: EvalTarget, onlyExampleIds: string[] | undefined): void;
   cancel(key: string): void;
   runState(key: string): RunState;
+  /** Where the calls of the run in progress, else of the stored report, went. */
+  apiSource(key: string): ApiSource | null;
   copyMarkdown(report: EvalReport): Promise<void>;
   openJson(key: string): Promise<void>;
   openExample(target: EvalTarget, report: EvalReport, exampleId: string): Promise<void>;
@@ -188,8 +190,9 @@ export class ResultsPanel extends Disposable {
       type: 'show',
       key: this.key,
       report: this.report ?? null,
-      title: `${targetLabel(this.target)} (${this.target.promptDir})`,
-      api: summary?.api ?? null,
+      title: targetLabel(this.target),
+      dir: this.target.promptDir,
+      api: this.actions.apiSource(this.key),
       savedAt: summary?.savedAt ?? null,
       run: this.actions.runState(this.key),
     });

@@ -28,9 +28,15 @@ export class EvalStatusBar extends Disposable {
     this.update();
   }
 
+  /** The prompt version of the active editor; while a panel or other non-text editor has focus, the last one. */
+  private lastTarget: EvalTarget | undefined;
+
   private activeTarget(): EvalTarget | undefined {
-    const uri = vscode.window.activeTextEditor?.document.uri;
-    return uri?.scheme === 'file' ? targetOfPath(uri.fsPath) : undefined;
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return this.lastTarget;
+    const uri = editor.document.uri;
+    this.lastTarget = uri.scheme === 'file' ? targetOfPath(uri.fsPath) : undefined;
+    return this.lastTarget;
   }
 
   private update(): void {
@@ -46,7 +52,7 @@ export class EvalStatusBar extends Disposable {
     if (running) {
       const p = running.progress;
       this.item.text = `$(sync~spin) ${label}: ${p ? `${p.done}/${p.total}` : 'starting'}`;
-      this.item.tooltip = `Eval of ${label} running (${running.scope}). Click to open the results panel.`;
+      this.item.tooltip = `Eval of ${label}: ${running.stage === 'running' ? `running ${running.scope}` : running.stage}. Click to open the results panel.`;
       this.item.backgroundColor = undefined;
       this.item.show();
       return;

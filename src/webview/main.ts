@@ -117,6 +117,7 @@ function duration(msValue: number): string {
 interface View {
   report: EvalReport | null;
   title: string;
+  dir: string;
   api: ApiSource | null;
   savedAt: string | null;
   run: RunState;
@@ -149,6 +150,7 @@ function render(): void {
   app.replaceChildren();
   app.setAttribute('aria-busy', 'false');
   const { report } = view;
+  app.dataset.prompt = view.dir;
   if (view.api?.kind === 'demo') app.append(demoBanner(view.api));
   app.append(header(view));
   app.append(el('div', { class: 'notice', attrs: { id: 'notice', role: 'status', 'aria-live': 'polite' } }));
@@ -181,7 +183,8 @@ function sideText(side: SideSummary): string {
 function header(v: View): HTMLElement {
   const report = v.report;
   const title = report ? `${report.prompt.name} v${report.prompt.version}` : v.title;
-  const head = el('header', { class: 'head' }, el('h1', {}, title, el('span', { class: 'subtitle', text: ' eval vs baseline' })));
+  const head = el('header', { class: 'head' }, el('h1', {}, title, el('span', { class: 'subtitle', text: ' · eval vs baseline' })));
+  if (!report) head.append(el('p', { class: 'meta' }, el('code', { text: v.dir })));
   if (report) {
     head.append(
       el(
@@ -235,8 +238,17 @@ function runSection(run: RunState): HTMLElement {
       const bar = el('progress', { attrs: { max: String(Math.max(1, p?.total ?? 1)), 'aria-label': 'Examples done' } });
       if (p) bar.value = p.done;
       else bar.removeAttribute('value');
+      const line =
+        run.stage === 'preparing'
+          ? [el('strong', { text: 'Preparing: ' }), 'reading the baseline, estimating the cost…']
+          : run.stage === 'confirming'
+            ? [el('strong', { text: 'Waiting for you: ' }), `run ${run.scope}? Answer in the notification. ${run.detail ?? ''}`]
+            : [
+                el('strong', { text: `Running ${run.scope}: ` }),
+                p ? `${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} API calls · ${int(p.cacheHits)} cache hits · ${int(p.errors)} errors` : 'starting…',
+              ];
       section.append(
-        el('div', { class: 'run-line' }, el('strong', { text: run.scope === 'preparing' ? 'Preparing: ' : `Running ${run.scope}: ` }), p ? `${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} API calls · ${int(p.cacheHits)} cache hits · ${int(p.errors)} errors` : 'reading the baseline, estimating the cost…'),
+        el('div', { class: 'run-line' }, ...line),
         bar,
         button('Cancel', 'cancel-run', () => vscode.postMessage({ type: 'cancel-run' }), { class: 'secondary' }),
       );
@@ -256,7 +268,7 @@ function verdict(report: EvalReport): HTMLElement {
   const { gate } = report;
   const section = el(
     'section',
-    { class: `verdict verdict-${gate.status}`, attrs: { id: 'verdict', 'data-verdict': gate.status, 'aria-label': 'Verdict' } },
+    { class: `verdict verdict-${gate.status}`, attrs: { id: 'verdict', 'data-verdict': gate.status, 'data-started-at': report.startedAt, 'aria-label': 'Verdict' } },
     el('div', { class: 'verdict-status' }, el('span', { class: 'verdict-symbol', text: STATUS_SYMBOL[gate.status], attrs: { 'aria-hidden': 'true' } }), STATUS_TEXT[gate.status]),
   );
   if (!gate.blocking && gate.unblockedStatus !== gate.status) {
@@ -388,18 +400,17 @@ function latencyCard(report: EvalReport): HTMLElement {
 
 function costCard(report: EvalReport): HTMLElement {
   const c = report.cost;
-  const rows: [string, string][] = [
-    ['API calls', int(c.apiCalls)],
-    ['Cache hits', int(c.cacheHits)],
-    ['Tokens', `${int(c.inputTokens)} in · ${int(c.outputTokens)} out`],
-    ['Cost of this run', usd(c.usd)],
-    ['Uncached, the whole eval', usd(c.uncached.usd)],
+  const rows: [string, string, string][] = [
+    ['api-calls', 'API calls', int(c.apiCalls)],
+    ['cache-hits', 'Cache hits', int(c.cacheHits)],
+    ['tokens', 'Tokens', `${int(c.inputTokens)} in · ${int(c.outputTokens)} out`],
+    ['usd', 'Cost of this run', usd(c.usd)],
+    ['uncached', 'Uncached, the whole eval', usd(c.uncached.usd)],
   ];
-  if (c.estimate) rows.push(['Estimated before', `${usd(c.estimate.usdTypical)} typical, ${usd(c.estimate.usdMax)} at most`]);
-  if (report.unstableCount > 0) rows.push(['Unstable judge votes', `${int(report.unstableCount)} example${report.unstableCount === 1 ? '' : 's'}`]);
-  const table = el('table', { class: 'kv' }, el('tbody', {}, ...rows.map(([k, v]) => el('tr', {}, el('th', { text: k, attrs: { scope: 'row' } }), el('td', { class: 'num', text: v })))));
-  table.querySelectorAll('td')[0]?.setAttribute('data-api-calls', String(c.apiCalls));
-  return card('Cost', 'cost', table);
+  if (c.estimate) rows.push(['estimate', 'Estimated before', `${usd(c.estimate.usdTypical)} typical, ${usd(c.estimate.usdMax)} at most`]);
+  if (report.unstableCount > 0) rows.push(['unstable', 'Unstable judge votes', `${int(report.unstableCount)} example${report.unstableCount === 1 ? '' : 's'}`]);
+  const body = rows.map(([id, k, v]) => el('tr', { attrs: { 'data-row': id } }, el('th', { text: k, attrs: { scope: 'row' } }), el('td', { class: 'num', text: v })));
+  return card('Cost', 'cost', el('table', { class: 'kv' }, el('tbody', {}, ...body)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,363 @@
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { demoAnswer, startStandIn } from '../../../src/node/anthropicStandIn';
+import type { StandIn, StandInRequest } from '../../../src/node/anthropicStandIn';
+import type { EvalReport } from '../../../src/shared/evalReport';
+import { signal, waitFor, waitForSignal } from './waitFor';
+
+/*
+ * Run Eval vs Baseline, end to end in a real VS Code: the command, its dialogs and notification,
+ * the results panel read through its own DOM by the browser-side script
+ * (test/integration/evalPanel.browser.mjs), against the project's Anthropic stand-in started here,
+ * in the extension host. Needs the fixture workspace test/fixtures/workspace-eval:
+ *
+ *   PROMPT_CI_TEST_WORKSPACE=test/fixtures/workspace-eval \
+ *   PROMPT_CI_E2E_PLAYWRIGHT_SCRIPT=test/integration/evalPanel.browser.mjs \
+ *   PROMPT_CI_TEST_GREP='Eval panel' node test/integration/runVscodeTests.mjs
+ *
+ * PROMPT_CI_RESULTS_SCREENSHOT=docs/images/results-dark.png (with PROMPT_CI_TEST_SETTINGS naming a
+ * colour theme) also saves a screenshot of the panel.
+ */
+
+const workspaceDir = process.env.PROMPT_CI_E2E_WORKSPACE ?? '';
+const isEvalWorkspace = workspaceDir !== '' && fs.existsSync(path.join(workspaceDir, 'prompts', 'ticket-summary', 'v2', 'eval.jsonl'));
+const API_KEY = 'eval-panel-test-key';
+
+const file = (relative: string): vscode.Uri => vscode.Uri.file(path.join(workspaceDir, relative));
+const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('promptCi');
+const git = (...args: string[]): string => execFileSync('git', args, { cwd: workspaceDir, encoding: 'utf8' }).trim();
+
+let step = 0;
+/** Asks the browser-side script to do `action` and resolves with what it found there. */
+async function browser<T = unknown>(action: string, data: Record<string, unknown> = {}, timeoutMs = 45_000): Promise<T> {
+  // Toasts left by earlier steps would cover the panel's buttons (unless this step is about them).
+  if (!data.keepNotifications) await vscode.commands.executeCommand('notifications.clearAll');
+  step += 1;
+  signal(`step-${step}`, { action, ...data });
+  const reply = await waitForSignal<{ ok: boolean; error?: string; result: T }>(`done-${step}`, timeoutMs);
+  if (!reply.ok) throw new Error(`in the browser, ${action} failed: ${reply.error}`);
+  return reply.result;
+}
+
+async function openFile(relative: string): Promise<vscode.TextEditor> {
+  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file(relative)), { viewColumn: vscode.ViewColumn.One });
+}
+
+function runEval(): Thenable<EvalReport | undefined> {
+  return vscode.commands.executeCommand<EvalReport | undefined>('promptCi.runEval');
+}
+
+/**
+ * The judge of these tests, so their numbers don't move with the stand-in's demo judge: correct
+ * when the candidate has at least half the reference's words and at most twice as many words.
+ */
+function testJudge(user: string): string | undefined {
+  const block = (tag: string): string | undefined => [...user.matchAll(new RegExp(`<${tag}>\\n?([\\s\\S]*?)\\n?</${tag}>`, 'g'))].at(-1)?.[1];
+  const reference = block('reference');
+  const candidate = block('candidate');
+  if (reference === undefined || candidate === undefined) return undefined;
+  const words = (text: string): Set<string> => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+  const r = words(reference);
+  const c = words(candidate);
+  const recall = [...r].filter((w) => c.has(w)).length / Math.max(1, r.size);
+  const concise = c.size <= 2 * r.size;
+  return JSON.stringify({ correct: recall >= 0.5 && concise, score: Math.max(1, Math.min(5, Math.round(1 + 4 * recall) - (concise ? 0 : 2))) });
+}
+
+const counts = (report: EvalReport) => ({
+  improved: report.mcnemar.improved,
+  regressed: report.mcnemar.regressed,
+  bothCorrect: report.mcnemar.bothCorrect,
+  bothWrong: report.mcnemar.bothWrong,
+});
+
+(isEvalWorkspace ? describe : describe.skip)('Eval panel: Run Eval vs Baseline in VS Code', function () {
+  this.timeout(90_000);
+  let standIn: StandIn;
+  /** Extra latency of every answer, for the cancellation test. */
+  let delayMs = 0;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const requestsSince = (n: number): StandInRequest[] => standIn.requests.slice(n);
+  let firstReport: EvalReport | undefined;
+  const envNames = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'PROMPT_CI_DEMO'] as const;
+  const savedEnv = Object.fromEntries(envNames.map((name) => [name, process.env[name]]));
+  const restoreEnv = (): void => {
+    for (const name of envNames) {
+      if (savedEnv[name] === undefined) delete process.env[name];
+      else process.env[name] = savedEnv[name];
+    }
+  };
+
+  before(async () => {
+    await vscode.extensions.getExtension('prompt-ci.prompt-ci')?.activate();
+    // The change under review: main has ticket-summary v1 only, a branch adds v2.
+    git('rm', '-r', '-q', '--cached', 'prompts/ticket-summary/v2');
+    git('commit', '-q', '--no-verify', '-m', 'main without ticket-summary v2');
+    git('checkout', '-q', '-b', 'improve-ticket-summary');
+    git('add', '--all');
+    git('commit', '-q', '--no-verify', '-m', 'ticket-summary v2');
+    // The key must come from SecretStorage (set below), not from the environment.
+    for (const name of envNames) delete process.env[name];
+    standIn = await startStandIn({
+      apiKey: API_KEY,
+      behaviour: (req) => {
+        for (const w of waiters.splice(0)) {
+          if (req.index + 1 >= w.count) w.resolve();
+          else waiters.push(w);
+        }
+        return delayMs > 0 ? { kind: 'delay', ms: delayMs } : undefined;
+      },
+      answer: (req) => {
+        const system = typeof req.body.system === 'string' ? req.body.system : '';
+        const last = req.body.messages?.[req.body.messages.length - 1]?.content;
+        const user = typeof last === 'string' ? last : '';
+        // The markup prompt: its task calls echo the message; its judge can't read one of them.
+        if (system.includes("repeat the customer's message")) return user.trim();
+        if (user.includes('<candidate>') && user.includes('Hello <b onmouseover=alert(3)>')) return '<img src=x onerror=alert(3)> is not a verdict';
+        return testJudge(user) ?? demoAnswer(req.body);
+      },
+    });
+    await config().update('anthropicBaseUrl', standIn.url, vscode.ConfigurationTarget.Global);
+    await config().update('eval.confirmAboveUsd', 1000, vscode.ConfigurationTarget.Global);
+  });
+
+  after(async () => {
+    restoreEnv();
+    for (const key of ['anthropicBaseUrl', 'eval.confirmAboveUsd', 'eval.concurrency', 'eval.judgeRepeats']) {
+      await config().update(key, undefined, vscode.ConfigurationTarget.Global);
+    }
+    await standIn?.close();
+  });
+
+  /** Resolves once the stand-in has received `count` requests in all. */
+  const requestsReach = (count: number): Promise<void> => new Promise((resolve) => (standIn.requests.length >= count ? resolve() : waiters.push({ count, resolve })));
+
+  it('stores the API key typed into its password box', async () => {
+    const command = vscode.commands.executeCommand('promptCi.setApiKey');
+    await browser('type-api-key', { key: API_KEY, keepNotifications: true });
+    await command;
+  });
+
+  it('shows the resolved baseline and the estimate before spending, and sends nothing when declined', async () => {
+    await config().update('eval.confirmAboveUsd', 0, vscode.ConfigurationTarget.Global);
+    try {
+      await openFile('prompts/ticket-summary/v2/metadata.yaml');
+      const command = runEval();
+      const dialog = await browser<{ text: string; panel: string }>('decline-cost-notification', { keepNotifications: true, title: 'Run the eval of ticket-summary v2?' });
+      assert.strictEqual(await command, undefined);
+      assert.match(dialog.text, /Baseline: prompts\/ticket-summary\/v1 at main \([0-9a-f]{12}\), the highest version below v2 there\./);
+      assert.match(dialog.text, /96 calls to make, ~\$0\.\d+ typical, at most \$\d+\.\d\d, above promptCi\.eval\.confirmAboveUsd \(\$0\.00\)/);
+      assert.match(dialog.panel, /Waiting for you: run all 12 examples\?/);
+      assert.strictEqual(standIn.requests.length, 0, 'no call before the user agrees');
+    } finally {
+      await config().update('eval.confirmAboveUsd', 1000, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('runs on the active prompt version and shows the verdict, the 2x2 table and a word diff', async () => {
+    await openFile('prompts/ticket-summary/v2/metadata.yaml');
+    const report = await runEval();
+    assert.ok(report, 'the command returns the report');
+    firstReport = report;
+    assert.strictEqual(report.baseline.dir, 'prompts/ticket-summary/v1');
+    assert.strictEqual(report.baseline.ref, 'main');
+    assert.strictEqual(report.challenger.source, 'working-tree');
+    assert.deepStrictEqual(counts(report), { improved: 3, regressed: 3, bothCorrect: 3, bothWrong: 3 });
+    assert.strictEqual(report.gate.status, 'blocked');
+    assert.ok(standIn.requests.length > 0);
+    for (const request of standIn.requests) {
+      assert.strictEqual(request.headers.authorization, `Bearer ${API_KEY}`, 'the key from SecretStorage');
+    }
+
+    const seen = await browser<{
+      verdict: string;
+      reasons: string[];
+      cells: Record<string, string>;
+      outcomes: string[];
+      pValue: string;
+      winRate: string;
+      demoBanner: boolean;
+      statusBar: string;
+      expandedId: string;
+      inserted: string[];
+      deleted: string[];
+      challengerText: string;
+      keyInPage: boolean;
+    }>('read-panel', { prompt: 'prompts/ticket-summary/v2', key: API_KEY });
+    assert.strictEqual(seen.verdict, 'blocked');
+    assert.deepStrictEqual(seen.reasons, report.gate.reasons.map((r) => `${r.effect} ${r.message}`));
+    assert.deepStrictEqual(seen.cells, { 'both-correct': '3', improved: '3', regressed: '3', 'both-wrong': '3' });
+    assert.match(seen.pValue, /^p = 1 \(exact binomial/);
+    assert.match(seen.winRate, /^Challenger50\.0% \[/);
+    assert.strictEqual(seen.outcomes.length, 12);
+    assert.deepStrictEqual(seen.outcomes.slice(0, 3), ['regressed', 'regressed', 'regressed'], 'regressed first');
+    assert.strictEqual(seen.demoBanner, false, 'no demo banner when the calls go to a configured base URL');
+    assert.match(seen.statusBar, /ticket-summary v2: blocked/);
+    // ts-001: the challenger's second sentence is the whole difference.
+    assert.strictEqual(seen.expandedId, 'ts-001');
+    assert.deepStrictEqual(seen.deleted, []);
+    assert.match(seen.inserted.join(''), /Since the outage on Monday our sync jobs fail with timeout errors/);
+    assert.strictEqual(seen.challengerText, report.examples.find((e) => e.id === 'ts-001')?.challenger.output);
+    assert.strictEqual(seen.keyInPage, false, 'the API key never reaches the webview');
+  });
+
+  it('re-runs from the panel with nothing changed without an API call', async () => {
+    assert.ok(firstReport);
+    const before = standIn.requests.length;
+    const seen = await browser<{ apiCalls: string; cacheHits: string; verdict: string }>('click-and-wait-for-new-run', {
+      prompt: 'prompts/ticket-summary/v2',
+      button: '#rerun',
+      previousStartedAt: firstReport.startedAt,
+    });
+    assert.strictEqual(standIn.requests.length, before, 'the stand-in got no request');
+    assert.strictEqual(seen.apiCalls, '0');
+    assert.strictEqual(seen.cacheHits, '96');
+    assert.strictEqual(seen.verdict, 'blocked');
+  });
+
+  it('re-runs only the regressed examples', async () => {
+    const before = standIn.requests.length;
+    const seen = await browser<{ outcomes: string[]; partial: boolean }>('rerun-regressed', { prompt: 'prompts/ticket-summary/v2' });
+    assert.deepStrictEqual(seen.outcomes, ['regressed', 'regressed', 'regressed']);
+    assert.strictEqual(seen.partial, true);
+    assert.strictEqual(standIn.requests.length, before);
+  });
+
+  it("opens an example's line in eval.jsonl", async () => {
+    const opened = waitFor(
+      () => {
+        const editor = vscode.window.activeTextEditor;
+        return editor?.document.uri.fsPath.endsWith(path.join('ticket-summary', 'v2', 'eval.jsonl')) ? editor : undefined;
+      },
+      { description: 'eval.jsonl in the active editor' },
+    );
+    await browser('open-example-line', { prompt: 'prompts/ticket-summary/v2', exampleId: 'ts-005' });
+    const editor = await opened;
+    assert.strictEqual(editor.selection.start.line, 4);
+    assert.match(editor.document.lineAt(4).text, /"id": "ts-005"/);
+  });
+
+  it('copies the Markdown PR comment and opens the JSON report', async () => {
+    const copied = await browser<{ notice: string }>('copy-markdown', { prompt: 'prompts/ticket-summary/v2' });
+    assert.match(copied.notice, /copied/i);
+    assert.match(await vscode.env.clipboard.readText(), /^## Prompt CI eval: .*blocked.*ticket-summary.* v2/);
+    const opened = waitFor(() => {
+      const editor = vscode.window.activeTextEditor;
+      return editor?.document.uri.fsPath.endsWith('.json') ? editor : undefined;
+    });
+    await browser('click', { prompt: 'prompts/ticket-summary/v2', selector: '#open-json' });
+    const json = JSON.parse((await opened).document.getText()) as EvalReport;
+    assert.strictEqual(json.schema, 'prompt-ci/eval-report@1');
+    assert.strictEqual(json.prompt.name, 'ticket-summary');
+  });
+
+  it('runs unsaved edits as the challenger, and cancelling keeps what finished', async () => {
+    await config().update('eval.concurrency', 1, vscode.ConfigurationTarget.Global);
+    await config().update('eval.judgeRepeats', 1, vscode.ConfigurationTarget.Global);
+    const editor = await openFile('prompts/ticket-summary/v2/system.md');
+    await editor.edit((b) => b.insert(new vscode.Position(2, 0), 'Mention the customer by name.\n'));
+    assert.ok(editor.document.isDirty);
+    const start = standIn.requests.length;
+    delayMs = 150;
+    try {
+      const command = runEval();
+      await requestsReach(start + 8);
+      await browser('cancel-from-notification', { title: 'Eval ticket-summary v2 vs', keepNotifications: true });
+      const report = await command;
+      assert.ok(report);
+      assert.strictEqual(report.cancelled, true);
+      const finished = report.examples.filter((e) => e.outcome !== 'cancelled');
+      const cancelled = report.examples.filter((e) => e.outcome === 'cancelled');
+      assert.ok(finished.length >= 1, 'some examples finished before the cancel');
+      assert.ok(cancelled.length >= 1, 'some examples never ran');
+      assert.strictEqual(report.judge.repeats, 1, 'promptCi.eval.judgeRepeats');
+      const sent = requestsSince(start);
+      assert.ok(sent.some((r) => String(r.body.system).includes('Mention the customer by name.')), 'the unsaved text was sent');
+
+      const seen = await browser<{ finished: string; total: string; cancelledRows: number; rows: number }>('read-cancelled', {
+        prompt: 'prompts/ticket-summary/v2',
+        startedAt: report.startedAt,
+      });
+      assert.strictEqual(Number(seen.finished), finished.length);
+      assert.strictEqual(Number(seen.total), 12);
+      assert.strictEqual(seen.cancelledRows, cancelled.length);
+      assert.strictEqual(seen.rows, 12);
+    } finally {
+      delayMs = 0;
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+      await config().update('eval.concurrency', undefined, vscode.ConfigurationTarget.Global);
+      await config().update('eval.judgeRepeats', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('renders markup in outputs, inputs, tags and errors as text and runs none of it; the demo says so', async () => {
+    // The demo's environment, as npm start sets it: base URL and key of the stand-in, PROMPT_CI_DEMO=1.
+    await config().update('anthropicBaseUrl', undefined, vscode.ConfigurationTarget.Global);
+    process.env.PROMPT_CI_DEMO = '1';
+    process.env.ANTHROPIC_BASE_URL = standIn.url;
+    process.env.ANTHROPIC_API_KEY = API_KEY;
+    try {
+      await openFile('prompts/xss/v1/system.md');
+      const report = await runEval();
+      assert.ok(report);
+      const byId = new Map(report.examples.map((e) => [e.id, e]));
+      assert.strictEqual(byId.get('xss-img')?.challenger.output, '<img src=x onerror=alert(1)>');
+      assert.strictEqual(byId.get('xss-script')?.challenger.output, '</script><script>alert(2)</script>');
+      assert.strictEqual(byId.get('xss-judge')?.outcome, 'error');
+      const seen = await browser<{ outputs: string[]; errors: string[]; tags: string[]; images: number; scripts: { src: string; text: string }[]; dialogs: string[]; demoBanner: string }>(
+        'read-markup',
+        { prompt: 'prompts/xss/v1' },
+      );
+      assert.ok(seen.outputs.includes('<img src=x onerror=alert(1)>'), JSON.stringify(seen.outputs));
+      assert.ok(seen.outputs.includes('</script><script>alert(2)</script>'), JSON.stringify(seen.outputs));
+      assert.ok(seen.errors.some((e) => e.includes('<img src=x onerror=alert(3)>')), JSON.stringify(seen.errors));
+      assert.ok(seen.tags.includes('<i>tag</i>'));
+      assert.strictEqual(seen.images, 0, 'no <img> element in the page');
+      // The panel's script, and the one VS Code puts in every webview (acquireVsCodeApi); nothing else.
+      assert.deepStrictEqual(
+        seen.scripts.filter((script) => !script.src.endsWith('/dist/webview/main.js') && !script.text.includes('acquireVsCodeApi')),
+        [],
+      );
+      assert.ok(seen.scripts.every((script) => !script.text.includes('alert(')));
+      assert.deepStrictEqual(seen.dialogs, [], 'no alert ran');
+      assert.match(seen.demoBanner, /deterministic demo server .* not from a model/);
+    } finally {
+      for (const name of envNames) delete process.env[name];
+      await config().update('anthropicBaseUrl', standIn.url, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('stays responsive with 5,000 examples', async () => {
+    assert.ok(firstReport);
+    const timing = await browser<{ renderMs: number; rows: number; filterMs: number; searchMs: number; searchRows: number; expandMs: number }>(
+      'large-report',
+      { report: firstReport, examples: 5000 },
+      90_000,
+    );
+    console.log(`      5,000 examples: ${JSON.stringify(timing)}`);
+    // The list renders a page of rows, not all 5,000.
+    assert.strictEqual(timing.rows, 150);
+    assert.ok(timing.renderMs < 3000, `first render took ${timing.renderMs} ms`);
+    assert.ok(timing.filterMs < 1000, `filtering took ${timing.filterMs} ms`);
+    assert.ok(timing.searchMs < 1500, `searching took ${timing.searchMs} ms`);
+    assert.ok(timing.searchRows > 0 && timing.searchRows <= 150);
+    assert.ok(timing.expandMs < 500, `expanding took ${timing.expandMs} ms`);
+  });
+
+  it('takes a screenshot of the panel (PROMPT_CI_RESULTS_SCREENSHOT)', async function () {
+    const out = process.env.PROMPT_CI_RESULTS_SCREENSHOT;
+    if (!out) this.skip();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await openFile('prompts/ticket-summary/v2/metadata.yaml');
+    const report = await runEval();
+    assert.ok(report && !report.cancelled && report.cost.apiCalls === 0);
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await vscode.commands.executeCommand('workbench.action.closePanel');
+    await vscode.commands.executeCommand('workbench.action.focusSecondEditorGroup');
+    await vscode.commands.executeCommand('workbench.action.toggleMaximizeEditorGroup');
+    await browser('screenshot', { prompt: 'prompts/ticket-summary/v2', out, expand: 'ts-001' });
+  });
+});
