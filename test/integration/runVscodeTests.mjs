@@ -244,7 +244,8 @@ export async function runVscodeTests({
     server = await beforeDeadline(startCodeServer({
       userDataDir: path.join(tempDir, 'user-data'),
       extensionsDir: path.join(tempDir, 'extensions'),
-      settings,
+      // Tests keep edits unsaved on purpose; a delayed auto-save would write them into the fixture.
+      settings: { 'files.autoSave': 'off', ...settings },
       env: { ...env, PROMPT_CI_E2E_SIGNAL_DIR: signalDir, PROMPT_CI_E2E_WORKSPACE: workspaceDir },
       log: (line) => {
         serverOutput.push(line);
