@@ -6,6 +6,7 @@ import type { EvalProgress } from '../core/eval/types';
 import { countBySeverity } from '../core/finding';
 import { changesLine, formatPromptResultText, gateAnnotations, overallLine, renderGateMarkdown, whyChanged } from '../core/gate/gateReport';
 import type { GateReportInput } from '../core/gate/gateReport';
+import { parsePushedRef } from '../core/gate/changedPrompts';
 import { BaselineError } from '../node/baseline';
 import { GateSetupError } from '../node/changedPrompts';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
@@ -18,7 +19,7 @@ import { findingsToGithub } from './findingsFormat';
 
 /** Usage line of `prompt-ci gate`. */
 export const GATE_USAGE =
-  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--markdown FILE] [--json FILE]';
+  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--markdown FILE] [--json FILE] [--pushing REMOTE_REF=SHA...]';
 
 /** The `--json` document of a gate run. */
 export const GATE_REPORT_SCHEMA_ID = 'prompt-ci/gate-report@1';
@@ -74,6 +75,8 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       concurrency: { type: 'string' },
       markdown: { type: 'string' },
       json: { type: 'string' },
+      // From the pre-push hook: the refs the push updates and the remote's commits of them.
+      pushing: { type: 'string', multiple: true },
     },
     allowPositionals: true,
     strict: true,
@@ -86,6 +89,11 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
   }
   if (values.base !== undefined && values.base.trim() === '') throw new UsageError('--base needs a ref');
+  const pushed = (values.pushing ?? []).map((value) => {
+    const ref = parsePushedRef(value);
+    if (!ref) throw new UsageError(`--pushing takes REMOTE_REF=SHA (refs/heads/main=<40 hex digits>), not "${value}"`);
+    return ref;
+  });
 
   const repoRoot = findRepoRoot(io.cwd);
   if (!repoRoot) {
@@ -105,11 +113,11 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     switch (event.kind) {
       case 'changes': {
         const { changes } = event;
-        io.stdout(`gate: ${changesLine(changes.baseRef, changes.mergeBase, changes.prompts.length)}\n`);
+        io.stdout(`gate: ${changesLine(changes.baseLabel, changes.mergeBase, changes.prompts.length)}\n`);
         for (const p of changes.prompts) io.stdout(`  ${display(p.dir)}${p.removed ? ' (removed)' : ''}: ${whyChanged({ prompt: p }, display)}\n`);
         if (changes.onBaseBranch) {
           io.stdout(
-            `  note: HEAD is on ${changes.baseRef} itself, so its commits are the baseline and only uncommitted changes are gated; work on a branch, or pass --base REF\n`,
+            `  note: HEAD is on ${changes.baseLabel} itself, so its commits are the baseline and only uncommitted changes are gated; work on a branch, or pass --base REF\n`,
           );
         }
         return;
@@ -155,6 +163,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     run = await runGate({
       repoRoot,
       base: values.base,
+      pushed,
       offline: values.offline,
       noCache: values['no-cache'],
       concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
@@ -176,7 +185,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
   }
 
   const input: GateReportInput = {
-    baseRef: run.changes.baseRef,
+    baseRef: run.changes.baseLabel,
     mergeBase: run.changes.mergeBase,
     findings: run.findings,
     results: run.results,

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callSiteSourceMatcher, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
 import type { CallSite } from '../core/callSites';
-import { changedCallSitePrompts, planChangedPrompts, splitNul } from '../core/gate/changedPrompts';
-import type { CallSiteChange, ChangedPromptVersion } from '../core/gate/changedPrompts';
+import { baseFromPush, changedCallSitePrompts, planChangedPrompts, splitNul } from '../core/gate/changedPrompts';
+import type { CallSiteChange, ChangedPromptVersion, PushedRef } from '../core/gate/changedPrompts';
 import { discoverPrompts } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS, fetchCommandFor } from './baseline';
@@ -17,6 +17,8 @@ import type { SourceParser } from './treeSitter';
 export interface ChangedPrompts {
   /** The ref the changes are measured against (`--base`, else `baselineRef`, else origin/main or main). */
   baseRef: string;
+  /** The base for people: the ref, or "the remote's main (3f2c1a9b0d1e)" for a push to the base branch. */
+  baseLabel: string;
   baseCommit: string;
   /** `git merge-base <baseRef> HEAD`. */
   mergeBase: string;
@@ -46,6 +48,8 @@ export interface FindChangedPromptsOptions {
   git?: GitRunner;
   /** Made only when a changed source file may hold call sites (most changes need no parser). */
   parser: () => Promise<SourceParser>;
+  /** The refs a `git push` is updating (from the pre-push hook): a push to the base branch is measured against the remote's commit of it. */
+  pushed?: readonly PushedRef[];
 }
 
 async function gitText(git: GitRunner, cwd: string, args: string[]): Promise<string> {
@@ -86,7 +90,10 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
   if (topLevel === undefined) throw new GateSetupError(`${root} is not in a git repository: the gate compares against a base ref`);
 
   const refs = options.base !== undefined ? [options.base] : options.settings.baselineRef !== undefined ? [options.settings.baselineRef] : DEFAULT_BASELINE_REFS;
-  const base = await resolveBase(git, root, refs, options.base !== undefined || options.settings.baselineRef !== undefined);
+  const fromPush = options.pushed?.length ? baseFromPush(options.pushed, refs, splitLines(await gitText(git, root, ['remote']).catch(() => ''))) : undefined;
+  // The remote's commit is usually known locally (fetched before); when it isn't, git refuses the push as non-fast-forward anyway.
+  const pushedBase = fromPush !== undefined && (await resolveCommit(git, root, fromPush)) !== undefined ? fromPush : undefined;
+  const base = pushedBase !== undefined ? { ref: pushedBase, commit: pushedBase } : await resolveBase(git, root, refs, options.base !== undefined || options.settings.baselineRef !== undefined);
   const head = await resolveCommit(git, root, 'HEAD');
   if (head === undefined) throw new GateSetupError('HEAD has no commit yet: commit something first, then the gate can compare with the base ref');
 
@@ -118,6 +125,7 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
   const callSiteChanges = await findCallSiteChanges(git, root, mergeBase, changedPaths, options);
   return {
     baseRef: base.ref,
+    baseLabel: pushedBase !== undefined ? `the remote's ${options.pushed?.find((p) => p.remoteSha === pushedBase)?.remoteRef.slice('refs/heads/'.length)} (${pushedBase.slice(0, 12)})` : base.ref,
     baseCommit: base.commit,
     mergeBase,
     onBaseBranch,

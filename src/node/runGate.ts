@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { EvalProgress } from '../core/eval/types';
 import type { FileFinding } from '../core/finding';
-import type { ChangedPromptVersion } from '../core/gate/changedPrompts';
+import type { ChangedPromptVersion, PushedRef } from '../core/gate/changedPrompts';
 import type { HistoryRecord } from '../core/gate/history';
 import { resultFromError, resultFromReport, resultRemoved, summariseGate } from '../core/gate/verdicts';
 import type { GateSummary, PromptGateResult } from '../core/gate/verdicts';
@@ -32,6 +32,8 @@ export interface RunGateOptions {
   repoRoot: string;
   /** The ref to diff against and read baselines from; default `prompt-ci.yaml` `baselineRef`, else origin/main then main. */
   base?: string;
+  /** The refs a `git push` is updating (the pre-push hook passes them): see `baseFromPush`. */
+  pushed?: readonly PushedRef[];
   offline?: boolean;
   noCache?: boolean;
   /** Calls in flight at once in each eval; default `prompt-ci.yaml` `eval.concurrency`. */
@@ -84,7 +86,7 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
   let ownParser: SourceParser | undefined;
   const parser = async (): Promise<SourceParser> => options.parser ?? (ownParser ??= await createSourceParser());
   try {
-    const changes = await findChangedPrompts({ repoRoot, base: options.base, settings, git: options.git, parser });
+    const changes = await findChangedPrompts({ repoRoot, base: options.base, pushed: options.pushed, settings, git: options.git, parser });
     options.onEvent?.({ kind: 'changes', changes });
     if (changes.prompts.length === 0) {
       return { changes, findings: null, results: [], summary: summariseGate([], 0), historyWritten: [] };

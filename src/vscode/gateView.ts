@@ -215,13 +215,13 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
               switch (event.kind) {
                 case 'changes': {
                   const { changes } = event;
-                  this.log.info(`gate: ${changesLine(changes.baseRef, changes.mergeBase, changes.prompts.length)}`);
-                  progress.report({ message: changesLine(changes.baseRef, changes.mergeBase, changes.prompts.length) });
+                  this.log.info(`gate: ${changesLine(changes.baseLabel, changes.mergeBase, changes.prompts.length)}`);
+                  progress.report({ message: changesLine(changes.baseLabel, changes.mergeBase, changes.prompts.length) });
                   for (const prompt of changes.prompts) rows.set(prompt.dir, { kind: 'prompt', repoRoot, prompt });
                   this.rows = [...rows.values()];
-                  if (rows.size === 0) this.rows = [{ kind: 'info', label: changesLine(changes.baseRef, changes.mergeBase, 0), icon: new vscode.ThemeIcon('check') }];
+                  if (rows.size === 0) this.rows = [{ kind: 'info', label: changesLine(changes.baseLabel, changes.mergeBase, 0), icon: new vscode.ThemeIcon('check') }];
                   if (changes.onBaseBranch) {
-                    this.rows.push({ kind: 'info', label: `HEAD is on ${changes.baseRef}: only uncommitted changes are gated`, icon: new vscode.ThemeIcon('info') });
+                    this.rows.push({ kind: 'info', label: `HEAD is on ${changes.baseLabel}: only uncommitted changes are gated`, icon: new vscode.ThemeIcon('info') });
                   }
                   if (unsaved.length > 0) {
                     this.rows.push({ kind: 'info', label: `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} not included: save to gate them`, icon: new vscode.ThemeIcon('info') });
@@ -270,7 +270,7 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
       const nothing = run.results.length === 0;
       this.setStatus(
         `${status === 'pass' ? '$(pass)' : status === 'blocked' ? '$(error)' : '$(warning)'} Gate: ${nothing ? 'nothing changed' : status}`,
-        nothing ? changesLine(run.changes.baseRef, run.changes.mergeBase, 0) : line,
+        nothing ? changesLine(run.changes.baseLabel, run.changes.mergeBase, 0) : line,
         status === 'blocked' ? 'error' : status === 'inconclusive' ? 'warning' : undefined,
       );
       return run;

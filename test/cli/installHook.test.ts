@@ -130,6 +130,20 @@ describe('prompt-ci install-hook', function () {
     assert.ok(remoteHas('feature'));
   });
 
+  it('blocks a push of the base branch itself, measured against the remote\'s commit of it', async () => {
+    // The example settings name `main` as the baseline ref: working on main, the local main already
+    // holds the pushed commits, so only the remote's main can show what they change.
+    git(repo, 'checkout', '-q', 'main');
+    assert.equal((await runCliAsync(['install-hook'], repo)).status, 0);
+    regressingEdit(repo);
+    git(repo, 'commit', '-qam', 'Shorter summaries, straight on main');
+    const blocked = await push(repo, 'main');
+    assert.notEqual(blocked.status, 0, blocked.stderr);
+    assert.match(blocked.stderr, /^gate: 1 prompt version changed since the remote's main \([0-9a-f]{12}\)/m);
+    assert.match(blocked.stderr, /^prompts\/summarisation\/v2: BLOCKED · win rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\)/m);
+    assert.equal(git(remote, 'rev-parse', 'main'), git(repo, 'rev-parse', 'main~1'));
+  });
+
   it('runs the project\'s own node_modules/.bin/prompt-ci, from a prompt repository below the top level', async () => {
     // A monorepo: the prompt repository is app/, node_modules/ sits at the top level.
     const mono = mkdtempSync(join(tmpdir(), 'prompt-ci-mono-'));

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changedCallSitePrompts, planChangedPrompts, splitNul } from '../../src/core/gate/changedPrompts';
+import { baseFromPush, changedCallSitePrompts, parsePushedRef, planChangedPrompts, splitNul } from '../../src/core/gate/changedPrompts';
 import type { ChangedPromptVersion } from '../../src/core/gate/changedPrompts';
 import { compareDrift, formatPoints } from '../../src/core/gate/drift';
 import { formatPromptResultText, gateAnnotations, overallLine, renderGateMarkdown } from '../../src/core/gate/gateReport';
@@ -119,6 +119,21 @@ describe('gate: what changed', () => {
         ['prompts/summarisation/v2', 1, ['src/a.py']],
       ],
     );
+  });
+
+  it('measures a push to the base branch itself against the remote\'s commit of it', () => {
+    const sha = 'a'.repeat(40);
+    const zero = '0'.repeat(40);
+    assert.deepEqual(parsePushedRef(`refs/heads/main=${sha}`), { remoteRef: 'refs/heads/main', remoteSha: sha });
+    assert.equal(parsePushedRef('main=abc'), undefined);
+    const main = [{ remoteRef: 'refs/heads/main', remoteSha: sha }];
+    assert.equal(baseFromPush(main, ['origin/main', 'main'], ['origin']), sha);
+    assert.equal(baseFromPush(main, ['main'], ['origin']), sha);
+    assert.equal(baseFromPush(main, ['upstream/main'], ['origin', 'upstream']), sha);
+    assert.equal(baseFromPush([{ remoteRef: 'refs/heads/feature', remoteSha: sha }], ['origin/main', 'main'], ['origin']), undefined);
+    assert.equal(baseFromPush([{ remoteRef: 'refs/heads/main', remoteSha: zero }], ['main'], ['origin']), undefined, 'a new remote branch has no commit to compare with');
+    assert.equal(baseFromPush([{ remoteRef: 'refs/heads/1.0', remoteSha: sha }], ['release/1.0'], ['origin']), undefined);
+    assert.equal(baseFromPush([{ remoteRef: 'refs/heads/release/1.0', remoteSha: sha }], ['release/1.0'], ['origin']), sha);
   });
 
   describe('call sites', () => {
@@ -325,7 +340,8 @@ describe('gate: the pre-push hook script', () => {
     };
     const zero = '0'.repeat(40);
     assert.equal(run(`(delete) ${zero} refs/heads/old ${'1'.repeat(40)}\n`), 0);
-    assert.equal(run(`refs/heads/f ${'2'.repeat(40)} refs/heads/f ${zero}\n`), 1);
+    assert.equal(run(`refs/heads/f ${'2'.repeat(40)} refs/heads/f ${zero}\nrefs/heads/main ${'3'.repeat(40)} refs/heads/main ${'4'.repeat(40)}\n`), 1);
+    assert.equal(readFileSync(join(dir, 'ran'), 'utf8'), `gate --pushing refs/heads/f=${zero} --pushing refs/heads/main=${'4'.repeat(40)}`);
     assert.equal(run(''), 1, 'nothing on stdin (another hook read it): gate anyway');
     assert.ok(preHookScript({ promptRoot: 'app' }).includes(`root="$top"/'app'`));
     assert.ok(preHookScript({ promptRoot: '' }).includes(HOOK_MARKER));

@@ -130,3 +130,39 @@ export function planChangedPrompts(input: {
     .map((e) => ({ ...e, files: [...new Set(e.files)].sort(), callSiteFiles: [...e.callSiteFiles].sort() }))
     .sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
 }
+
+/** One ref a `git push` updates, as git hands it to the pre-push hook. */
+export interface PushedRef {
+  /** `refs/heads/main`. */
+  remoteRef: string;
+  /** What the remote has there now; all zeros when the push creates the ref. */
+  remoteSha: string;
+}
+
+/** Reads `--pushing REMOTE_REF=REMOTE_SHA` values; undefined for one that isn't such a pair. */
+export function parsePushedRef(value: string): PushedRef | undefined {
+  const m = /^(refs\/[^\s=]+)=([0-9a-f]{40}|[0-9a-f]{64})$/.exec(value.trim());
+  return m ? { remoteRef: m[1], remoteSha: m[2] } : undefined;
+}
+
+/**
+ * When a push updates the base branch itself on the remote (a team that works on `main`), the
+ * commits being pushed are not on the remote yet, but a local base ref such as `main` already has
+ * them: measured against it, the pushed change would be its own baseline. The remote's current
+ * commit of that branch is then the base. `baseRefs` are the base refs the gate would try
+ * (`--base`, `baselineRef`, or origin/main and main), `remotes` the repository's remote names.
+ * Returns the commit to use as the base, or undefined to keep the usual one.
+ */
+export function baseFromPush(pushed: readonly PushedRef[], baseRefs: readonly string[], remotes: readonly string[]): string | undefined {
+  const branchOf = (ref: string): string => {
+    const local = ref.replace(/^refs\/heads\//, '').replace(/^refs\/remotes\//, '');
+    const slash = local.indexOf('/');
+    return slash > 0 && remotes.includes(local.slice(0, slash)) ? local.slice(slash + 1) : local;
+  };
+  const branches = new Set(baseRefs.map(branchOf));
+  for (const ref of pushed) {
+    if (!ref.remoteRef.startsWith('refs/heads/') || /^0+$/.test(ref.remoteSha)) continue;
+    if (branches.has(ref.remoteRef.slice('refs/heads/'.length))) return ref.remoteSha;
+  }
+  return undefined;
+}
