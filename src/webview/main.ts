@@ -430,12 +430,14 @@ function examplesSection(report: EvalReport): HTMLElement {
   for (const f of FILTERS) {
     const n = counts.get(f) ?? 0;
     if (f !== 'all' && n === 0) continue;
-    const chip = button(`${f === 'all' ? 'All' : OUTCOME_LABEL[f]} ${int(n)}`, undefined, () => {
+    const chip = button('', undefined, () => {
       filter = f;
       for (const other of chips.querySelectorAll('button')) other.setAttribute('aria-pressed', String(other.dataset.filter === f));
       saveState();
       renderList();
     });
+    if (f !== 'all') chip.append(el('span', { class: 'chip-symbol', text: OUTCOME_SYMBOL[f], attrs: { 'aria-hidden': 'true' } }), ' ');
+    chip.append(`${f === 'all' ? 'All' : OUTCOME_LABEL[f]} ${int(n)}`);
     chip.className = `chip${f !== 'all' ? ` outcome-${f}` : ''}`;
     chip.dataset.filter = f;
     chip.setAttribute('aria-pressed', String(f === filter));
@@ -535,7 +537,7 @@ function exampleRow(e: ExampleResult): HTMLLIElement {
     {},
     el('span', { class: `badge outcome-${e.outcome}` }, el('span', { text: OUTCOME_SYMBOL[e.outcome], attrs: { 'aria-hidden': 'true' } }), ` ${OUTCOME_LABEL[e.outcome]}`),
     el('code', { class: 'example-id', text: e.id }),
-    el('span', { class: 'scores', title: 'Median judge score, baseline → challenger', text: `${score(e.baseline)} → ${score(e.challenger)}` }),
+    el('span', { class: 'scores', title: 'Median judge score (1 to 5), baseline → challenger', text: `score ${score(e.baseline)} → ${score(e.challenger)}` }),
     e.unstable ? el('span', { class: 'flag', text: 'unstable', title: 'The judge votes disagreed' }) : null,
     ...e.tags.slice(0, 4).map((tag) => el('span', { class: 'tag', text: tag })),
     el('span', { class: 'snippet', text: snippet(e) }),
@@ -633,12 +635,12 @@ function exampleDetail(e: ExampleResult): HTMLElement {
       { class: 'detail-actions' },
       button(`Open eval.jsonl line ${e.line + 1}`, undefined, () => vscode.postMessage({ type: 'open-example', exampleId: e.id }), { class: 'link open-line' }),
     ),
-    el('h3', { text: 'Inputs' }),
-    inputs,
-    el('h3', { text: 'Reference' }),
-    e.reference === null ? el('p', { class: 'muted', text: 'No reference.' }) : el('pre', { class: 'reference', text: e.reference }),
     el('h3', {}, 'Outputs ', el('span', { class: 'muted small', text: '(words only in the baseline struck through, words only in the challenger underlined)' })),
     el('div', { class: 'outputs' }, sidePane('Baseline', e.baseline, baseline), sidePane('Challenger', e.challenger, challenger)),
+    el('h3', { text: 'Reference' }),
+    e.reference === null ? el('p', { class: 'muted', text: 'No reference.' }) : el('pre', { class: 'reference', text: e.reference }),
+    el('h3', { text: 'Inputs' }),
+    inputs,
   );
 }
 

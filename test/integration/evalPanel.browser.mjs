@@ -247,6 +247,9 @@ const ACTIONS = {
   },
 
   async screenshot(page, ctx, { prompt, out, expand: id }) {
+    // Tall enough for the verdict, the cards and one expanded example with its diff.
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: 1400, height: 1250 });
     const frame = await panel(ctx, prompt, `details.example[data-example-id="${id}"]`);
     await expand(frame, id);
     await frame.evaluate(() => window.scrollTo(0, 0));
@@ -257,6 +260,7 @@ const ACTIONS = {
     const file = path.resolve(repoRoot, out);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await page.screenshot({ path: file });
+    if (viewport) await page.setViewportSize(viewport);
     ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
   },
 };

@@ -18,8 +18,8 @@ import { signal, waitFor, waitForSignal } from './waitFor';
  *   PROMPT_CI_E2E_PLAYWRIGHT_SCRIPT=test/integration/evalPanel.browser.mjs \
  *   PROMPT_CI_TEST_GREP='Eval panel' node test/integration/runVscodeTests.mjs
  *
- * PROMPT_CI_RESULTS_SCREENSHOT=docs/images/results-dark.png (with PROMPT_CI_TEST_SETTINGS naming a
- * colour theme) also saves a screenshot of the panel.
+ * PROMPT_CI_RESULTS_SCREENSHOT=docs/images/results-dark.png PROMPT_CI_RESULTS_THEME='Default Dark Modern'
+ * also saves a screenshot of the panel in that colour theme.
  */
 
 const workspaceDir = process.env.PROMPT_CI_E2E_WORKSPACE ?? '';
@@ -258,6 +258,7 @@ const counts = (report: EvalReport) => ({
     await config().update('eval.concurrency', 1, vscode.ConfigurationTarget.Global);
     await config().update('eval.judgeRepeats', 1, vscode.ConfigurationTarget.Global);
     const editor = await openFile('prompts/ticket-summary/v2/system.md');
+    const edited = editor.document;
     await editor.edit((b) => b.insert(new vscode.Position(2, 0), 'Mention the customer by name.\n'));
     assert.ok(editor.document.isDirty);
     const start = standIn.requests.length;
@@ -287,7 +288,9 @@ const counts = (report: EvalReport) => ({
       assert.strictEqual(seen.rows, 12);
     } finally {
       delayMs = 0;
+      await vscode.window.showTextDocument(edited, { viewColumn: vscode.ViewColumn.One });
       await vscode.commands.executeCommand('workbench.action.files.revert');
+      assert.strictEqual(edited.isDirty, false, 'the edit is reverted');
       await config().update('eval.concurrency', undefined, vscode.ConfigurationTarget.Global);
       await config().update('eval.judgeRepeats', undefined, vscode.ConfigurationTarget.Global);
     }
@@ -350,6 +353,19 @@ const counts = (report: EvalReport) => ({
   it('takes a screenshot of the panel (PROMPT_CI_RESULTS_SCREENSHOT)', async function () {
     const out = process.env.PROMPT_CI_RESULTS_SCREENSHOT;
     if (!out) this.skip();
+    // The theme is set here: the test window does not apply one given in its user settings at start.
+    const theme = process.env.PROMPT_CI_RESULTS_THEME;
+    if (theme) {
+      const kind = /high contrast light/i.test(theme)
+        ? vscode.ColorThemeKind.HighContrastLight
+        : /high contrast/i.test(theme)
+          ? vscode.ColorThemeKind.HighContrast
+          : /light/i.test(theme)
+            ? vscode.ColorThemeKind.Light
+            : vscode.ColorThemeKind.Dark;
+      await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+      await waitFor(() => vscode.window.activeColorTheme.kind === kind, { events: [vscode.window.onDidChangeActiveColorTheme], description: `the ${theme} theme` });
+    }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await openFile('prompts/ticket-summary/v2/metadata.yaml');
     const report = await runEval();
