@@ -27,6 +27,14 @@ const steps = [
       PROMPT_CI_TEST_GREP: 'multi-root',
     },
   },
+  !skipVscode && existsSync(join(root, 'test/integration/evalPanel.browser.mjs')) && {
+    name: 'VS Code tests, eval results panel', cmd: process.execPath, args: ['test/integration/runVscodeTests.mjs'], counts: true,
+    env: {
+      PROMPT_CI_TEST_WORKSPACE: join(root, 'test/fixtures/workspace-eval'),
+      PROMPT_CI_E2E_PLAYWRIGHT_SCRIPT: join(root, 'test/integration/evalPanel.browser.mjs'),
+      PROMPT_CI_TEST_GREP: 'Eval panel',
+    },
+  },
   !skipVscode && existsSync(join(root, 'test/integration/packagedVsix.test.mjs')) && {
     name: 'packaged .vsix', cmd: bin('mocha'), args: ['--timeout', '600000', 'test/integration/packagedVsix.test.mjs'], counts: true,
   },
