@@ -21,6 +21,11 @@ export default async function evalPanelBrowserSide(page, ctx) {
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
+  /** What the browser refused to load or run anywhere in the page, webviews included. */
+  const refused = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) refused.push(`${message.location().url}: ${message.text()}`);
+  });
   const finished = ctx.testsFinished.then(() => 'finished');
   for (let n = 1; ; n++) {
     const next = await Promise.race([ctx.waitForSignal(`step-${n}`, 60 * 60 * 1000), finished]);
@@ -28,7 +33,7 @@ export default async function evalPanelBrowserSide(page, ctx) {
     const action = ACTIONS[next.action];
     try {
       if (!action) throw new Error(`unknown action ${next.action}`);
-      const result = await action(page, ctx, next, { dialogs });
+      const result = await action(page, ctx, next, { dialogs, refused });
       ctx.signal(`done-${n}`, { ok: true, result: result ?? null });
     } catch (error) {
       ctx.log(`${next.action} failed: ${error.stack ?? error}`);
@@ -166,7 +171,7 @@ const ACTIONS = {
     };
   },
 
-  async 'read-markup'(_page, ctx, { prompt }, { dialogs }) {
+  async 'read-markup'(_page, ctx, { prompt }, { dialogs, refused }) {
     const frame = await panel(ctx, prompt, '#verdict');
     for (const id of await frame.$$eval('details.example', (nodes) => nodes.map((node) => node.dataset.exampleId))) await expand(frame, id);
     return {
@@ -176,6 +181,7 @@ const ACTIONS = {
       images: (await frame.$$('img')).length,
       scripts: await frame.$$eval('script', (nodes) => nodes.map((node) => ({ src: node.src, text: node.textContent ?? '' }))),
       dialogs: [...dialogs],
+      refused: [...refused],
       demoBanner: await text(frame, '#demo-banner'),
     };
   },

@@ -310,7 +310,16 @@ const counts = (report: EvalReport) => ({
       assert.strictEqual(byId.get('xss-img')?.challenger.output, '<img src=x onerror=alert(1)>');
       assert.strictEqual(byId.get('xss-script')?.challenger.output, '</script><script>alert(2)</script>');
       assert.strictEqual(byId.get('xss-judge')?.outcome, 'error');
-      const seen = await browser<{ outputs: string[]; errors: string[]; tags: string[]; images: number; scripts: { src: string; text: string }[]; dialogs: string[]; demoBanner: string }>(
+      const seen = await browser<{
+        outputs: string[];
+        errors: string[];
+        tags: string[];
+        images: number;
+        scripts: { src: string; text: string }[];
+        dialogs: string[];
+        refused: string[];
+        demoBanner: string;
+      }>(
         'read-markup',
         { prompt: 'prompts/xss/v1' },
       );
@@ -326,6 +335,8 @@ const counts = (report: EvalReport) => ({
       );
       assert.ok(seen.scripts.every((script) => !script.text.includes('alert(')));
       assert.deepStrictEqual(seen.dialogs, [], 'no alert ran');
+      // Nothing even tried: markup rendered as text never asks the browser for an image or a script.
+      assert.deepStrictEqual(seen.refused, [], 'nothing was refused by the content security policy');
       assert.match(seen.demoBanner, /deterministic demo server .* not from a model/);
     } finally {
       for (const name of envNames) delete process.env[name];
