@@ -56,6 +56,8 @@ export interface RunEvalOptions {
   onCall?: (event: CallEvent) => void;
   /** Unsaved editor text of the challenger's files, over what is on disk. */
   challengerOverrides?: Partial<PromptVersionFiles>;
+  /** Judge calls per output instead of the prompt's `eval.judge.repeats` (a personal setting while iterating). */
+  judgeRepeats?: number;
   /** Run only these examples (e.g. re-run the regressed ones). */
   onlyExampleIds?: string[];
   /** Settings to use instead of reading `prompt-ci.yaml`. */
@@ -208,7 +210,7 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
   const judgeSettings = challengerMeta.eval.judge ?? { model: challengerMeta.model, repeats: 3 };
   const judge: PreparedEval['judge'] = {
     model: judgeSettings.model,
-    repeats: judgeSettings.repeats,
+    repeats: options.judgeRepeats ?? judgeSettings.repeats,
     maxTokens: DEFAULT_JUDGE_MAX_TOKENS,
     ...(challengerFiles.judge !== undefined ? { template: challengerFiles.judge } : {}),
     rubric: challengerFiles.judge !== undefined ? 'judge.md' : 'default',

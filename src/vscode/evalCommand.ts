@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import { parseDocument } from 'yaml';
 import { formatUsd } from '../core/eval/cost';
 import type { CostEstimate } from '../core/eval/cost';
 import { renderMarkdown } from '../core/eval/markdown';
@@ -61,19 +59,6 @@ export function targetOfPath(fsPath: string): EvalTarget | undefined {
 }
 
 const FIELD_OF_FILE = new Map(Object.entries(PROMPT_FILE_NAMES).map(([field, file]) => [file, field as keyof PromptVersionFiles]));
-
-/**
- * Sets the judge repeats in a metadata.yaml text, keeping everything else as written. Used for the
- * personal `promptCi.eval.judgeRepeats` setting; a text that doesn't parse is returned unchanged
- * (the engine then reports it).
- */
-export function withJudgeRepeats(metadataYaml: string, repeats: number): string {
-  const doc = parseDocument(metadataYaml);
-  if (doc.errors.length > 0) return metadataYaml;
-  if (doc.hasIn(['eval', 'judge'])) doc.setIn(['eval', 'judge', 'repeats'], repeats);
-  else doc.setIn(['eval', 'judge'], doc.createNode({ model: doc.get('model'), repeats }));
-  return doc.toString();
-}
 
 const int = (n: number): string => n.toLocaleString('en-US');
 
@@ -217,7 +202,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
     const versionDir = join(target.repoRoot, target.promptDir);
     const settings = readSettings(vscode.Uri.file(versionDir));
     const api = await resolveApiConfig(this.context.secrets, settings);
-    const overrides = await this.challengerOverrides(versionDir, settings.judgeRepeats);
+    const overrides = await this.challengerOverrides(versionDir);
     const controller = new AbortController();
     const active: ActiveRun = { target, api: api.source, controller, state: { phase: 'running', stage: 'preparing', scope: '', progress: null } };
     this.runs.set(key, active);
@@ -237,6 +222,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
             promptDir: target.promptDir,
             challengerOverrides: overrides.files,
             onlyExampleIds: request.onlyExampleIds,
+            judgeRepeats: settings.judgeRepeats,
             apiKey: api.apiKey,
             baseURL: api.baseURL,
             // Only what was resolved above: the key and base URL come from one place.
@@ -359,7 +345,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
   }
 
   /** The challenger's unsaved editor texts (they win over the files), and the judge repeats setting. */
-  private async challengerOverrides(versionDir: string, judgeRepeats: number | undefined): Promise<{ files: Partial<PromptVersionFiles>; unsaved: string[] }> {
+  private async challengerOverrides(versionDir: string): Promise<{ files: Partial<PromptVersionFiles>; unsaved: string[] }> {
     const files: Partial<PromptVersionFiles> = {};
     const unsaved: string[] = [];
     const dir = resolve(versionDir);
@@ -369,11 +355,6 @@ export class EvalController extends Disposable implements EvalStatusSource {
       if (!field) continue;
       files[field] = doc.getText();
       unsaved.push(basename(doc.uri.fsPath));
-    }
-    if (judgeRepeats !== undefined) {
-      let metadata = files.metadataYaml;
-      if (metadata === undefined) metadata = await readFile(join(dir, 'metadata.yaml'), 'utf8').catch(() => undefined);
-      if (metadata !== undefined) files.metadataYaml = withJudgeRepeats(metadata, judgeRepeats);
     }
     return { files, unsaved };
   }

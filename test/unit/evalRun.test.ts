@@ -347,6 +347,17 @@ describe('runEval against the stand-in', () => {
     await assert.rejects(runEval(opts(root, server, { onlyExampleIds: ['nope'] })), /no example with id "nope"/);
   });
 
+  it('takes the judge repeats from an option over the prompt\'s metadata', async () => {
+    const root = repo();
+    const server = await start();
+    const prepared = await prepareEval({ ...opts(root, server), judgeRepeats: 1 });
+    assert.equal(prepared.judge.repeats, 1);
+    assert.equal(prepared.estimate.calls, DOCS.length * 2 * (1 + 1));
+    const report = await prepared.run();
+    assert.equal(report.judge.repeats, 1);
+    assert.ok(report.examples.every((e) => e.challenger.votes.length === 1 && e.baseline.votes.length === 1));
+  });
+
   it('prepareEval estimates before any call, counting what the cache holds', async () => {
     const root = repo();
     const server = await start();
