@@ -1145,6 +1145,26 @@ function indexedMessages(attrs: SpanAttributes, prefix: string): RecordedMessage
     .filter(Boolean);
 }
 
+
+/** Messages recorded under an older GenAI attribute: `KEY.N.role/content`, or one JSON (or plain) string at `KEY`. */
+function olderConventionMessages(
+  attrs: SpanAttributes,
+  key: 'gen_ai.prompt' | 'gen_ai.completion',
+  role: 'user' | 'assistant',
+  sources: string[],
+): RecordedMessage[] | undefined {
+  const indexed = indexedMessages(attrs, key);
+  if (indexed) {
+    sources.push(`${key}.N`);
+    return indexed;
+  }
+  const raw = attrs[key];
+  if (typeof raw !== 'string') return undefined;
+  const parsed = structured(raw);
+  sources.push(key);
+  return Array.isArray(parsed) ? parsed.map(messageOf).filter((m): m is RecordedMessage => !!m) : [{ role, content: raw }];
+}
+
 function readRecordedCall(attrs: SpanAttributes, warnings: string[]): RecordedCall | undefined {
   const sources: string[] = [];
   let input: RecordedMessage[] | undefined;
@@ -1178,28 +1198,8 @@ function readRecordedCall(attrs: SpanAttributes, warnings: string[]): RecordedCa
   }
 
   // The older conventions: gen_ai.prompt.N.role/content, gen_ai.completion.N.role/content, or one JSON string.
-  if (!input) {
-    input = indexedMessages(attrs, 'gen_ai.prompt');
-    if (input) sources.push('gen_ai.prompt.N');
-    else if (typeof attrs['gen_ai.prompt'] === 'string') {
-      const parsed = structured(attrs['gen_ai.prompt']);
-      input = Array.isArray(parsed)
-        ? parsed.map(messageOf).filter((m): m is RecordedMessage => !!m)
-        : [{ role: 'user', content: attrs['gen_ai.prompt'] as string }];
-      sources.push('gen_ai.prompt');
-    }
-  }
-  if (!output) {
-    output = indexedMessages(attrs, 'gen_ai.completion');
-    if (output) sources.push('gen_ai.completion.N');
-    else if (typeof attrs['gen_ai.completion'] === 'string') {
-      const parsed = structured(attrs['gen_ai.completion']);
-      output = Array.isArray(parsed)
-        ? parsed.map(messageOf).filter((m): m is RecordedMessage => !!m)
-        : [{ role: 'assistant', content: attrs['gen_ai.completion'] as string }];
-      sources.push('gen_ai.completion');
-    }
-  }
+  input ??= olderConventionMessages(attrs, 'gen_ai.prompt', 'user', sources);
+  output ??= olderConventionMessages(attrs, 'gen_ai.completion', 'assistant', sources);
   if (!input && !output && system === undefined) return undefined;
 
   const recorded: RecordedCall = { sources };
