@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoAnswer, startStandIn } from '../../src/node/anthropicStandIn';
 import type { StandIn, StandInRequest } from '../../src/node/anthropicStandIn';
-import { EVAL_EXAMPLES, SUMMARISATION_V2, git, harmlessEdit, makeGateRepo, runCliAsync } from './gateRepo';
+import { EVAL_EXAMPLES, SUMMARISATION_V2, git, harmlessEdit, runCliAsync, useGateRepo } from './gateRepo';
 
 const KEY = 'drift-test-key';
 
@@ -48,18 +48,9 @@ describe('prompt-ci drift', function () {
   let repo: string;
   let env: Record<string, string>;
 
-  before(async () => {
-    standIn = await startStandIn({ port: 0, apiKey: KEY, latencyMs: 0 });
-  });
-  after(async () => {
-    await standIn.close();
-  });
+  const shared = useGateRepo(KEY);
   beforeEach(() => {
-    repo = makeGateRepo();
-    env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: standIn.url };
-  });
-  afterEach(() => {
-    rmSync(repo, { recursive: true, force: true });
+    ({ standIn, repo, env } = shared);
   });
 
   it('re-runs without the cache and finds no drift against the run the gate recorded', async () => {

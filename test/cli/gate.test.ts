@@ -2,9 +2,8 @@ import * as assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStandIn } from '../../src/node/anthropicStandIn';
 import type { StandIn } from '../../src/node/anthropicStandIn';
-import { EVAL_EXAMPLES, SUMMARISATION_V2, git, harmlessEdit, makeGateRepo, regressingEdit, runCliAsync } from './gateRepo';
+import { EVAL_EXAMPLES, SUMMARISATION_V2, git, harmlessEdit, regressingEdit, runCliAsync, useGateRepo } from './gateRepo';
 
 const KEY = 'gate-test-key';
 
@@ -14,18 +13,9 @@ describe('prompt-ci gate', function () {
   let repo: string;
   let env: Record<string, string>;
 
-  before(async () => {
-    standIn = await startStandIn({ port: 0, apiKey: KEY, latencyMs: 0 });
-  });
-  after(async () => {
-    await standIn.close();
-  });
+  const shared = useGateRepo(KEY);
   beforeEach(() => {
-    repo = makeGateRepo();
-    env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: standIn.url };
-  });
-  afterEach(() => {
-    rmSync(repo, { recursive: true, force: true });
+    ({ standIn, repo, env } = shared);
   });
 
   it('says so and exits 0 at once when no prompt changed', async () => {

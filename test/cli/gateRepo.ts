@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTemplate } from '../../src/core/template/template';
-import { demoAnswer } from '../../src/node/anthropicStandIn';
+import { demoAnswer, startStandIn } from '../../src/node/anthropicStandIn';
+import type { StandIn } from '../../src/node/anthropicStandIn';
 import { CLI } from './cliHarness';
 import type { CliRun } from './cliHarness';
 
@@ -105,4 +106,33 @@ export function runAsync(command: string, args: string[], cwd: string, env: Reco
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
   });
+}
+
+/** What `useGateRepo` gives each test: a fresh gate repository and the environment pointing at the stand-in. */
+export interface GateRepoContext {
+  standIn: StandIn;
+  repo: string;
+  env: Record<string, string>;
+}
+
+/**
+ * Mocha hooks shared by the gate, drift and hook tests: one stand-in for the suite, a fresh gate
+ * repository per test (removed after it), and an environment with the stand-in's URL and key.
+ */
+export function useGateRepo(key: string): GateRepoContext {
+  const context = {} as GateRepoContext;
+  before(async () => {
+    context.standIn = await startStandIn({ port: 0, apiKey: key, latencyMs: 0 });
+  });
+  after(async () => {
+    await context.standIn.close();
+  });
+  beforeEach(() => {
+    context.repo = makeGateRepo();
+    context.env = { ANTHROPIC_API_KEY: key, ANTHROPIC_BASE_URL: context.standIn.url };
+  });
+  afterEach(() => {
+    rmSync(context.repo, { recursive: true, force: true });
+  });
+  return context;
 }

@@ -3,10 +3,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HOOK_MARKER } from '../../src/core/gate/hookScript';
-import { startStandIn } from '../../src/node/anthropicStandIn';
 import type { StandIn } from '../../src/node/anthropicStandIn';
 import { CLI } from './cliHarness';
-import { git, gitEnv, harmlessEdit, makeGateRepo, regressingEdit, runAsync, runCliAsync } from './gateRepo';
+import { git, gitEnv, harmlessEdit, regressingEdit, runAsync, runCliAsync, useGateRepo } from './gateRepo';
 
 const KEY = 'hook-test-key';
 const FOREIGN_HOOK = '#!/bin/sh\n# the team\'s own checks\necho "lint ok"\n';
@@ -21,21 +20,15 @@ describe('prompt-ci install-hook', function () {
   let repo: string;
   let remote: string;
 
-  before(async () => {
-    standIn = await startStandIn({ port: 0, apiKey: KEY, latencyMs: 0 });
-  });
-  after(async () => {
-    await standIn.close();
-  });
+  const shared = useGateRepo(KEY);
   beforeEach(() => {
-    repo = makeGateRepo();
+    ({ standIn, repo } = shared);
     remote = mkdtempSync(join(tmpdir(), 'prompt-ci-remote-'));
     git(remote, 'init', '-q', '--bare');
     git(repo, 'remote', 'add', 'origin', remote);
     git(repo, 'push', '-q', 'origin', 'main');
   });
   afterEach(() => {
-    rmSync(repo, { recursive: true, force: true });
     rmSync(remote, { recursive: true, force: true });
   });
 
