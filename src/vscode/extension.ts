@@ -28,7 +28,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(new GateView(context, log, parser));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
-  await diagnostics.refreshAll('start-up');
+  // Indexing a large repository takes seconds: activation doesn't wait for it, the Problems panel fills when it ends.
+  diagnostics.refreshAll('start-up').catch((error: unknown) => log.error(`start-up check failed: ${(error as Error).stack ?? String(error)}`));
 }
 
 /** Waits for the clean-ups that can't run in a synchronous dispose (replay worktrees); `context.subscriptions` go with VS Code's disposal. */
