@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, runCli } from './cliHarness';
 
@@ -147,5 +147,32 @@ describe('prompt-ci check on the example workspaces', () => {
     const { diagnostics } = JSON.parse(run.stdout) as { diagnostics: JsonDiagnostic[] };
     const found = diagnostics.map((d) => `${d.file}:${d.range.start.line + 1} ${d.severity}`).sort();
     assert.deepEqual(found, expected);
+  });
+});
+
+describe('prompt-ci check with call-site settings from prompt-ci.yaml', () => {
+  function repoWithCallers(settings: string): string {
+    const repo = copyFixture('test/fixtures/repos/mistakes');
+    writeFileSync(join(repo, 'prompt-ci.yaml'), settings);
+    mkdirSync(join(repo, 'app', 'vendored'), { recursive: true });
+    // Every call passes `text` where triage's template wants {body}; only the configured function
+    // names count, only in included files.
+    const call = 'def reply(c):\n    return make_prompt("triage", text=c)\n\nrender_prompt("triage", text=c)\n';
+    writeFileSync(join(repo, 'app', 'replies.py'), call);
+    writeFileSync(join(repo, 'app', 'vendored', 'old.py'), call);
+    return repo;
+  }
+  const missing = (repo: string): string[] => {
+    const { diagnostics } = JSON.parse(runCli(['check', 'app', '--format', 'json'], repo).stdout) as { diagnostics: JsonDiagnostic[] };
+    return diagnostics.filter((d) => d.code === 'callsite/missing-variable').map((d) => `${d.file}:${d.range.start.line + 1}`);
+  };
+
+  it('counts the default render functions when the file says nothing', () => {
+    assert.deepEqual(missing(repoWithCallers('baselineRef: main\n')), ['app/replies.py:4', 'app/vendored/old.py:4']);
+  });
+
+  it('counts only callSites.functions, in callSites.include minus callSites.exclude', () => {
+    const repo = repoWithCallers('callSites:\n  functions: [make_prompt]\n  include: ["app/**/*.py"]\n  exclude: ["**/vendored/**"]\n');
+    assert.deepEqual(missing(repo), ['app/replies.py:2']);
   });
 });
