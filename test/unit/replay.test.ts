@@ -1,9 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { devNull, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CliIo } from '../../src/cli/cliIo';
 import { runReplayCommand } from '../../src/cli/replayCommand';
 import type { ReplayCommandDeps } from '../../src/cli/replayCommand';
@@ -21,77 +19,10 @@ import type { PromptSnapshot, ReplayErrorCode } from '../../src/core/replay';
 import { parseSpan } from '../../src/core/span';
 import { startStandIn } from '../../src/node/anthropicStandIn';
 import { replaySpanText } from '../../src/node/replayRunner';
+import { SHA, commitHistory, fileAt, git, repoState } from './promptHistory';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'spans');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
-
-interface History {
-  author: { name: string; email: string };
-  committer: { name: string; email: string };
-  commits: { date: string; message: string; files: Record<string, string | null> }[];
-}
-const HISTORY: History = JSON.parse(fixture('prompt-history.json'));
-const SHA = {
-  a: '1754a881f90c9d249853440fffe3f27ab4c0d5d9',
-  b: 'f5ab86dcbfb5a5c3fd2f78f399a681931f694b45',
-  c: 'bcf22543399ea9fb7b3bcaf0507a9caddd5623eb',
-  d: '27e1c51d51981f01ddf5d0bf7de4b8eea668cc3c',
-};
-
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: devNull, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' };
-const git = (cwd: string, args: string[], env: Record<string, string> = {}): string =>
-  execFileSync('git', args, { cwd, env: { ...GIT_ENV, ...env }, encoding: 'utf8' });
-
-/** Writes the fixed history into a new repository at `dir`; the SHAs are those the span fixtures name. */
-function commitHistory(dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  git(dir, ['init', '-q', '-b', 'main']);
-  return HISTORY.commits.map((commit) => {
-    for (const [path, text] of Object.entries(commit.files)) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      if (text !== null) writeFileSync(join(dir, path), text);
-    }
-    git(dir, ['add', '-A']);
-    git(dir, ['-c', 'commit.gpgsign=false', 'commit', '-q', '--no-verify', '-m', commit.message], {
-      GIT_AUTHOR_NAME: HISTORY.author.name,
-      GIT_AUTHOR_EMAIL: HISTORY.author.email,
-      GIT_AUTHOR_DATE: commit.date,
-      GIT_COMMITTER_NAME: HISTORY.committer.name,
-      GIT_COMMITTER_EMAIL: HISTORY.committer.email,
-      GIT_COMMITTER_DATE: commit.date,
-    });
-    return git(dir, ['rev-parse', 'HEAD']).trim();
-  });
-}
-
-function repoState(dir: string): Record<string, string> {
-  const hash = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
-  const files: string[] = [];
-  const walk = (abs: string, rel: string) => {
-    for (const entry of readdirSync(abs, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
-      if (rel === '' && entry.name === '.git') continue;
-      if (entry.isDirectory()) walk(join(abs, entry.name), `${rel}${entry.name}/`);
-      else files.push(`${rel}${entry.name} ${hash(readFileSync(join(abs, entry.name)))} ${statSync(join(abs, entry.name)).mtimeMs}`);
-    }
-  };
-  walk(dir, '');
-  return {
-    headFile: readFileSync(join(dir, '.git', 'HEAD'), 'utf8'),
-    head: git(dir, ['rev-parse', 'HEAD']),
-    refs: git(dir, ['for-each-ref']),
-    index: hash(readFileSync(join(dir, '.git', 'index'))),
-    status: git(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all']),
-    worktrees: git(dir, ['worktree', 'list', '--porcelain']),
-    files: files.join('\n'),
-  };
-}
-
-const fileAt = (commitIndex: number, path: string): string => {
-  let text: string | undefined;
-  for (const commit of HISTORY.commits.slice(0, commitIndex + 1)) if (path in commit.files) text = commit.files[path] ?? undefined;
-  assert.ok(text !== undefined);
-  return text;
-};
 
 /** A prompt snapshot at commit B of the history, built in memory (no git). */
 function snapshotAtB(overrides: Partial<PromptSnapshot> = {}): PromptSnapshot {
