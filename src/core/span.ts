@@ -1146,6 +1146,25 @@ function indexedMessages(attrs: SpanAttributes, prefix: string): RecordedMessage
 }
 
 
+/** Messages recorded as a JSON array under `gen_ai.input.messages` / `gen_ai.output.messages`; anything else is a warning. */
+function messagesAttribute(
+  attrs: SpanAttributes,
+  key: 'gen_ai.input.messages' | 'gen_ai.output.messages',
+  what: 'input' | 'output',
+  sources: string[],
+  warnings: string[],
+): RecordedMessage[] | undefined {
+  const raw = attrs[key];
+  if (raw === undefined || raw === null) return undefined;
+  const parsed = structured(raw);
+  if (!Array.isArray(parsed)) {
+    warnings.push(`${key} is not a JSON array of messages; the recorded ${what} is ignored`);
+    return undefined;
+  }
+  sources.push(key);
+  return parsed.map(messageOf).filter((m): m is RecordedMessage => !!m);
+}
+
 /** Messages recorded under an older GenAI attribute: `KEY.N.role/content`, or one JSON (or plain) string at `KEY`. */
 function olderConventionMessages(
   attrs: SpanAttributes,
@@ -1167,26 +1186,10 @@ function olderConventionMessages(
 
 function readRecordedCall(attrs: SpanAttributes, warnings: string[]): RecordedCall | undefined {
   const sources: string[] = [];
-  let input: RecordedMessage[] | undefined;
-  let output: RecordedMessage[] | undefined;
   let system: string | undefined;
 
-  const inputRaw = attrs['gen_ai.input.messages'];
-  if (inputRaw !== undefined && inputRaw !== null) {
-    const parsed = structured(inputRaw);
-    if (Array.isArray(parsed)) {
-      input = parsed.map(messageOf).filter((m): m is RecordedMessage => !!m);
-      sources.push('gen_ai.input.messages');
-    } else warnings.push('gen_ai.input.messages is not a JSON array of messages; the recorded input is ignored');
-  }
-  const outputRaw = attrs['gen_ai.output.messages'];
-  if (outputRaw !== undefined && outputRaw !== null) {
-    const parsed = structured(outputRaw);
-    if (Array.isArray(parsed)) {
-      output = parsed.map(messageOf).filter((m): m is RecordedMessage => !!m);
-      sources.push('gen_ai.output.messages');
-    } else warnings.push('gen_ai.output.messages is not a JSON array of messages; the recorded output is ignored');
-  }
+  let input = messagesAttribute(attrs, 'gen_ai.input.messages', 'input', sources, warnings);
+  let output = messagesAttribute(attrs, 'gen_ai.output.messages', 'output', sources, warnings);
   const systemRaw = attrs['gen_ai.system_instructions'];
   if (systemRaw !== undefined && systemRaw !== null) {
     const parsed = structured(systemRaw);
