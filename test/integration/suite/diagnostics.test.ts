@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { waitForDiagnostics } from './waitFor';
+import { hasCode, summary, waitForDiagnostics } from './waitFor';
 
 const folder = (): vscode.Uri => {
   const first = vscode.workspace.workspaceFolders?.[0];
@@ -9,15 +9,6 @@ const folder = (): vscode.Uri => {
 };
 const uri = (relative: string): vscode.Uri => vscode.Uri.joinPath(folder(), relative);
 
-/** `line:start-end code` of prompt-ci diagnostics, 0-based, sorted. */
-function summary(diagnostics: readonly vscode.Diagnostic[]): string[] {
-  return diagnostics
-    .filter((d) => d.source === 'prompt-ci')
-    .map((d) => `${d.range.start.line}:${d.range.start.character}-${d.range.end.character} ${String(d.code)}`)
-    .sort();
-}
-
-const hasCode = (code: string) => (diagnostics: readonly vscode.Diagnostic[]) => diagnostics.some((d) => d.code === code);
 
 describe('Diagnostics in the Problems panel', () => {
   const metadata = () => uri('prompts/support/v1/metadata.yaml');

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { waitForDiagnostics } from './waitFor';
+import { hasCode, summary, waitForDiagnostics } from './waitFor';
 
 const folder = (): vscode.Uri => {
   const first = vscode.workspace.workspaceFolders?.[0];
@@ -13,15 +13,6 @@ const evalSet = () => uri('prompts/support/v1/eval.jsonl');
 const python = () => uri('src/support/replies.py');
 const typescript = () => uri('src/support/inbox.ts');
 
-/** `line:start-end code` of prompt-ci diagnostics, 0-based, sorted. */
-function summary(diagnostics: readonly vscode.Diagnostic[]): string[] {
-  return diagnostics
-    .filter((d) => d.source === 'prompt-ci')
-    .map((d) => `${d.range.start.line}:${d.range.start.character}-${d.range.end.character} ${String(d.code)}`)
-    .sort();
-}
-
-const hasCode = (code: string) => (diagnostics: readonly vscode.Diagnostic[]) => diagnostics.some((d) => d.code === code);
 const lacksCode = (code: string) => (diagnostics: readonly vscode.Diagnostic[]) => !hasCode(code)(diagnostics);
 
 /** The fixture's own findings on the files these tests edit: each test starts from them. */

@@ -142,3 +142,14 @@ export function waitForSignal<T = unknown>(name: string, timeoutMs = 60_000): Pr
     check();
   });
 }
+
+/** `line:start-end code` of prompt-ci diagnostics, 0-based, sorted: a compact form to assert on. */
+export function summary(diagnostics: readonly vscode.Diagnostic[]): string[] {
+  return diagnostics
+    .filter((d) => d.source === 'prompt-ci')
+    .map((d) => `${d.range.start.line}:${d.range.start.character}-${d.range.end.character} ${String(d.code)}`)
+    .sort();
+}
+
+/** A predicate for `waitForDiagnostics`: some diagnostic has `code`. */
+export const hasCode = (code: string) => (diagnostics: readonly vscode.Diagnostic[]): boolean => diagnostics.some((d) => d.code === code);
