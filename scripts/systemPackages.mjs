@@ -1,10 +1,11 @@
 // Installs the Debian packages that running VS Code (code-server) here needs, when they are missing:
 // chromium (the browser the tests drive), ripgrep (VS Code's search), libkrb5-dev (headers for a
-// native module of code-server), git and python3. As root with apt-get it installs them; otherwise it
+// native module of code-server), git and python3, and postgresql (the control-plane tests start a
+// throwaway server of their own). As root with apt-get it installs them; otherwise it
 // prints the command to run and exits 1.
 //   node scripts/systemPackages.mjs [--browser]   (--browser: chromium too; `npm start` needs no browser)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const wanted = [
@@ -14,6 +15,7 @@ const wanted = [
   ['python3', () => has('python3')],
   ['make', () => has('make')],
   ['g++', () => has('g++')],
+  ['postgresql', () => existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))],
 ];
 if (process.argv.includes('--browser')) wanted.push(['chromium', () => has('chromium')]);
 
