@@ -8,8 +8,8 @@
  * `--rate-limit-every N` answers every Nth request with a 429 and `retry-after: 1`,
  * to show retries in the demo.
  */
-import { startStandIn } from '../src/node/anthropicStandIn';
-import type { StandInOptions } from '../src/node/anthropicStandIn';
+import { startStandIn } from '../test/support/standIn/server';
+import type { StandInOptions } from '../test/support/standIn/server';
 
 const USAGE = 'usage: standIn.ts [--port N] [--api-key KEY] [--latency-ms N] [--rate-limit-every N]';
 

@@ -80,8 +80,8 @@ export async function demoEnvironment({ standIn, env = process.env } = {}) {
   if (standIn === undefined && env.ANTHROPIC_API_KEY) {
     return { env: {}, close: async () => {}, description: 'the real Anthropic API: ANTHROPIC_API_KEY is set (--stand-in uses the demo server instead)' };
   }
-  const source = path.join(repoRoot, 'src', 'node', 'anthropicStandIn.ts');
-  if (!fs.existsSync(source)) return { env: {}, close: async () => {}, description: 'no stand-in (src/node/anthropicStandIn.ts not found)' };
+  const source = path.join(repoRoot, 'test', 'support', 'standIn', 'server.ts');
+  if (!fs.existsSync(source)) return { env: {}, close: async () => {}, description: 'no stand-in (test/support/standIn/server.ts not found)' };
   const { tsImport } = await import('tsx/esm/api');
   const { startStandIn } = await tsImport(source, import.meta.url);
   const apiKey = 'prompt-ci-demo-key';

@@ -2,8 +2,9 @@ import * as assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoAnswer, startStandIn } from '../../src/node/anthropicStandIn';
-import type { StandIn, StandInRequest } from '../../src/node/anthropicStandIn';
+import { startStandIn } from '../support/standIn/server';
+import { demoAnswer } from '../support/standIn/demoAnswers';
+import type { StandIn, StandInRequest } from '../support/standIn/server';
 import { EVAL_EXAMPLES, SUMMARISATION_V2, git, harmlessEdit, runCliAsync, useGateRepo } from './gateRepo';
 
 const KEY = 'drift-test-key';

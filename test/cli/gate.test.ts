@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StandIn } from '../../src/node/anthropicStandIn';
+import type { StandIn } from '../support/standIn/server';
 import { EVAL_EXAMPLES, SUMMARISATION_V2, git, harmlessEdit, regressingEdit, runCliAsync, useGateRepo } from './gateRepo';
 
 const KEY = 'gate-test-key';

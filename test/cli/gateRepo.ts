@@ -3,8 +3,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTemplate } from '../../src/core/template/template';
-import { demoAnswer, startStandIn } from '../../src/node/anthropicStandIn';
-import type { StandIn } from '../../src/node/anthropicStandIn';
+import { startStandIn } from '../support/standIn/server';
+import { demoAnswer } from '../support/standIn/demoAnswers';
+import type { StandIn } from '../support/standIn/server';
 import { CLI } from './cliHarness';
 import type { CliRun } from './cliHarness';
 

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HOOK_MARKER } from '../../src/core/gate/hookScript';
-import type { StandIn } from '../../src/node/anthropicStandIn';
+import type { StandIn } from '../support/standIn/server';
 import { CLI } from './cliHarness';
 import { git, gitEnv, harmlessEdit, regressingEdit, runAsync, runCliAsync, useGateRepo } from './gateRepo';
 

@@ -10,8 +10,9 @@ import Anthropic, {
   NotFoundError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
-import { demoAnswer, startStandIn } from '../../src/node/anthropicStandIn';
-import type { StandIn, StandInOptions, StandInRequest } from '../../src/node/anthropicStandIn';
+import { startStandIn } from '../support/standIn/server';
+import { demoAnswer } from '../support/standIn/demoAnswers';
+import type { StandIn, StandInOptions, StandInRequest } from '../support/standIn/server';
 
 const MODEL = 'claude-sonnet-4-6';
 const DOCUMENT =

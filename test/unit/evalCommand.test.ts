@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from '../../src/cli/cliIo';
 import { runEvalCommand } from '../../src/cli/evalCommand';
-import { startStandIn } from '../../src/node/anthropicStandIn';
-import type { StandIn, StandInOptions } from '../../src/node/anthropicStandIn';
+import { startStandIn } from '../support/standIn/server';
+import type { StandIn, StandInOptions } from '../support/standIn/server';
 import { evalReportSchema } from '../../src/shared/evalReport';
 
 function git(cwd: string, ...args: string[]): void {

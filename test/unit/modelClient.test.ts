@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer } from 'node:net';
-import { startStandIn } from '../../src/node/anthropicStandIn';
-import type { StandIn, StandInBehaviour, StandInOptions } from '../../src/node/anthropicStandIn';
+import { startStandIn } from '../support/standIn/server';
+import type { StandIn, StandInBehaviour, StandInOptions } from '../support/standIn/server';
 import { CallPool, MissingApiKeyError, ModelCallError, ModelClient, retryAfterMs } from '../../src/node/modelClient';
 import type { ModelClientOptions, RetryEvent } from '../../src/node/modelClient';
 import type { ModelRequest } from '../../src/core/eval/types';

@@ -17,7 +17,7 @@ import {
 } from '../../src/core/replay';
 import type { PromptSnapshot, ReplayErrorCode } from '../../src/core/replay';
 import { parseSpan } from '../../src/core/span';
-import { startStandIn } from '../../src/node/anthropicStandIn';
+import { startStandIn } from '../support/standIn/server';
 import { replaySpanText } from '../../src/node/replayRunner';
 import { SHA, commitHistory, fileAt, git, repoState } from './promptHistory';
 

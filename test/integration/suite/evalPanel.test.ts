@@ -3,8 +3,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { demoAnswer, startStandIn } from '../../../src/node/anthropicStandIn';
-import type { StandIn, StandInRequest } from '../../../src/node/anthropicStandIn';
+import { startStandIn } from '../../support/standIn/server';
+import { demoAnswer } from '../../support/standIn/demoAnswers';
+import type { StandIn, StandInRequest } from '../../support/standIn/server';
 import type { EvalReport } from '../../../src/shared/evalReport';
 import { signal, waitFor, waitForSignal } from './waitFor';
 

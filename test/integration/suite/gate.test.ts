@@ -3,8 +3,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { StandIn } from '../../../src/node/anthropicStandIn';
-import { startStandIn } from '../../../src/node/anthropicStandIn';
+import type { StandIn } from '../../support/standIn/server';
+import { startStandIn } from '../../support/standIn/server';
 import type { GateRun } from '../../../src/node/runGate';
 
 /*

@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { StandIn } from '../../../src/node/anthropicStandIn';
-import { startStandIn } from '../../../src/node/anthropicStandIn';
+import type { StandIn } from '../../support/standIn/server';
+import { startStandIn } from '../../support/standIn/server';
 import type { ReplayActionOutcome, ReplayTraceOutcome } from '../../../src/vscode/replayTrace';
 import { waitFor } from './waitFor';
 
