@@ -5,6 +5,7 @@ import { DRIFT_USAGE, runDriftCommand } from './driftCommand';
 import { EVAL_USAGE, runEvalCommand } from './evalCommand';
 import { GATE_USAGE, runGateCommand } from './gateCommand';
 import { INSTALL_HOOK_USAGE, runInstallHookCommand } from './installHookCommand';
+import { NEW_USAGE, runNewCommand } from './newCommand';
 import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
 
 /** A subcommand: its usage line and what runs it. */
@@ -36,6 +37,11 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: INSTALL_HOOK_USAGE,
     summary: 'install a git pre-push hook that runs the gate (never overwrites a hook it did not write)',
     run: (argv, io) => runInstallHookCommand(argv, io),
+  },
+  new: {
+    usage: NEW_USAGE,
+    summary: 'copy a prompt version vN to vN+1 with version bumped (released versions are immutable; change a new one)',
+    run: runNewCommand,
   },
   replay: {
     usage: REPLAY_USAGE,

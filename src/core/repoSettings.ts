@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
+import { catalogPricing } from './modelCatalog';
 
 /** Default render functions whose calls count as call sites (DESIGN.md section 3). */
 export const DEFAULT_RENDER_FUNCTIONS = [
@@ -11,12 +12,11 @@ export const DEFAULT_RENDER_FUNCTIONS = [
   'renderUserTemplate',
 ];
 
-/** Default prices in USD per million tokens; a team overrides them in `prompt-ci.yaml` `pricing:`. */
-export const DEFAULT_PRICING: Record<string, { input: number; output: number }> = {
-  'claude-opus-4-7': { input: 15, output: 75 },
-  'claude-sonnet-4-6': { input: 3, output: 15 },
-  'claude-haiku-4-5': { input: 1, output: 5 },
-};
+/**
+ * Default prices in USD per million tokens: the model catalog's list prices. A team overrides them
+ * in `prompt-ci.yaml` `pricing:`.
+ */
+export const DEFAULT_PRICING: Record<string, { input: number; output: number }> = catalogPricing();
 
 const priceSchema = z.object({ input: z.number().min(0), output: z.number().min(0) }).strict();
 

@@ -56,7 +56,8 @@ describe('eval cost', () => {
     assert.equal(estimate.cachedCalls, 1);
     assert.equal(estimate.inputTokens, 600 + 2 * plan.judge[0].inputTokens);
     assert.equal(estimate.outputTokensMax, 800 + 2 * 512);
-    const usdTypical = (600 * 3 + 100 * 15 + 2 * (plan.judge[0].inputTokens * 15 + 40 * 75)) / 1e6;
+    // The catalog's list prices: claude-sonnet-4-6 $3/$15, claude-opus-4-7 $5/$25 per million tokens.
+    const usdTypical = (600 * 3 + 100 * 15 + 2 * (plan.judge[0].inputTokens * 5 + 40 * 25)) / 1e6;
     assert.ok(Math.abs((estimate.usdTypical ?? 0) - usdTypical) < 1e-12);
     assert.ok((estimate.usdMax ?? 0) > (estimate.usdTypical ?? 0));
     assert.deepEqual(estimate.unpricedModels, []);

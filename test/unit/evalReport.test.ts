@@ -138,9 +138,9 @@ describe('eval report', () => {
   });
 
   it('prices the API calls made and the whole run uncached', () => {
-    // sonnet: 1M in x $3 + 0.1M out x $15 = 4.5; opus: 0.2M x $15 + 0.01M x $75 = 3.75
-    assert.equal(report.cost.usd, 8.25);
-    assert.equal(report.cost.uncached.usd, 3 * 2 + 15 * 0.2 + 3.75);
+    // The catalog's list prices. sonnet: 1M in x $3 + 0.1M out x $15 = 4.5; opus: 0.2M x $5 + 0.01M x $25 = 1.25
+    assert.equal(report.cost.usd, 5.75);
+    assert.equal(report.cost.uncached.usd, 3 * 2 + 15 * 0.2 + 1.25);
     assert.equal(report.cost.apiCalls, 10);
     assert.equal(report.cost.cacheHits, 5);
     assert.equal(report.cost.inputTokens, 1_200_000);

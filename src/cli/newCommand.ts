@@ -1,0 +1,65 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createNextVersion, NewVersionError } from '../node/newVersion';
+import { findRepoRoot, toRepoPath } from '../node/repoFiles';
+import type { CliIo } from './cliIo';
+import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
+
+/** Usage line of `prompt-ci new`. */
+export const NEW_USAGE = 'prompt-ci new PROMPT_DIR [--json]';
+
+/** Where PROMPT_DIR points: a prompt (`prompts/<name>`: copy its highest version) or one version (`prompts/<name>/v<N>`). */
+function promptOf(rel: string): { name: string; version?: number } | undefined {
+  const parts = rel.split('/');
+  if (parts[0] !== 'prompts' || parts.length < 2 || parts.length > 3) return undefined;
+  if (parts.length === 2) return { name: parts[1] };
+  const match = /^v([1-9][0-9]*)$/.exec(parts[2]);
+  return match ? { name: parts[1], version: Number(match[1]) } : undefined;
+}
+
+/**
+ * `prompt-ci new PROMPT_DIR`: copies `prompts/<name>/v<N>` to `v<N+1>` with `version` bumped
+ * (the highest version when PROMPT_DIR is the prompt itself). Exit 0 created, 1 refused (the target
+ * exists, the metadata is unreadable), 2 usage.
+ */
+export async function runNewCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout(`usage: ${NEW_USAGE}\n  copies prompts/<name>/v<N> (the highest version when PROMPT_DIR is prompts/<name>) to v<N+1> with version bumped; never overwrites\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'PROMPT_DIR is required' : `unexpected argument "${positionals[1]}"`);
+  const arg = positionals[0];
+  const abs = resolve(io.cwd, arg);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new UsageError(`${arg}: no such directory`);
+  const root = findRepoRoot(abs);
+  const rel = root === undefined ? undefined : toRepoPath(root, abs);
+  const target = rel === undefined ? undefined : promptOf(rel);
+  if (!root || !target) {
+    throw new UsageError(`${arg} is not a prompt (prompts/<name>) or prompt version (prompts/<name>/v<N>) directory of a repository`);
+  }
+  try {
+    const created = await createNextVersion(root, target.name, { fromVersion: target.version });
+    if (values.json) {
+      io.stdout(`${JSON.stringify({ from: created.fromDir, to: created.toDir, version: created.toVersion, files: created.files })}\n`);
+    } else {
+      io.stdout(
+        `created ${created.toDir} from ${created.fromDir} (version: ${created.toVersion}; ${created.files.join(', ')})\n` +
+          `next: edit ${created.toDir}/system.md, then prompt-ci eval ${created.toDir}\n`,
+      );
+    }
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof NewVersionError) {
+      io.stderr(`prompt-ci new: ${error.message}\n`);
+      return EXIT_FAIL;
+    }
+    throw error;
+  }
+}
