@@ -51,6 +51,14 @@ export const repoSettingsSchema = z
       .object({ thresholdPoints: z.number().positive().default(3) })
       .strict()
       .default(() => ({ thresholdPoints: 3 })),
+    controlPlane: z
+      .object({ url: z.string().min(1).optional().describe('Postgres URL of the rollout control plane; PROMPT_CI_DATABASE_URL overrides it; default: the embedded store in .prompt-ci/control/.') })
+      .strict()
+      .default(() => ({})),
+    rollout: z
+      .object({ soakHours: z.number().min(0).default(24) })
+      .strict()
+      .default(() => ({ soakHours: 24 })),
   })
   .strict();
 
