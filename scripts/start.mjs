@@ -30,15 +30,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  ensureCodeServer,
-  installVsix,
-  isPortInUse,
-  prepareGitWorkspace,
-  repoRoot,
-  startCodeServer,
-  workbenchUrl,
-} from './codeServer.mjs';
+import { ensureCodeServer } from '../test/harness/codeServerInstall.mjs';
+import { isPortInUse, startCodeServer, workbenchUrl } from '../test/harness/codeServerProcess.mjs';
+import { prepareGitWorkspace } from '../test/harness/fixtureRepos.mjs';
+import { repoRoot } from '../test/harness/paths.mjs';
+import { installVsix } from '../test/harness/vsixInstall.mjs';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 /** Where `start` keeps the extension VS Code loads: gitignored, recreated on each start. */

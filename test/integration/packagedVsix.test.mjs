@@ -18,15 +18,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  ensureCodeServer,
-  installVsix,
-  launchChromium,
-  prepareGitWorkspace,
-  repoRoot,
-  startCodeServer,
-  workbenchUrl,
-} from '../../scripts/codeServer.mjs';
+import { launchChromium } from '../harness/browser.mjs';
+import { ensureCodeServer } from '../harness/codeServerInstall.mjs';
+import { startCodeServer, workbenchUrl } from '../harness/codeServerProcess.mjs';
+import { prepareGitWorkspace } from '../harness/fixtureRepos.mjs';
+import { repoRoot } from '../harness/paths.mjs';
+import { installVsix } from '../harness/vsixInstall.mjs';
 import { screenshotInto } from './runVscodeTests.mjs';
 
 const execFileAsync = promisify(execFile);

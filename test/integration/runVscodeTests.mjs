@@ -54,15 +54,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import {
-  ensureCodeServer,
-  launchChromium,
-  prepareGitWorkspace,
-  remoteUri,
-  repoRoot,
-  startCodeServer,
-  workbenchUrl,
-} from '../../scripts/codeServer.mjs';
+import { launchChromium } from '../harness/browser.mjs';
+import { ensureCodeServer } from '../harness/codeServerInstall.mjs';
+import { remoteUri, startCodeServer, workbenchUrl } from '../harness/codeServerProcess.mjs';
+import { prepareGitWorkspace } from '../harness/fixtureRepos.mjs';
+import { repoRoot } from '../harness/paths.mjs';
 
 export const resultsDir = path.join(repoRoot, 'test-results');
 const SCRIPT_GRACE_MS = 15_000;

@@ -24,7 +24,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, remoteUri, repoRoot, workbenchUrl } from '../../scripts/codeServer.mjs';
+import { launchChromium } from '../harness/browser.mjs';
+import { remoteUri, workbenchUrl } from '../harness/codeServerProcess.mjs';
+import { repoRoot } from '../harness/paths.mjs';
 import { startWorkbench } from '../../scripts/start.mjs';
 
 function parseArgs(argv) {
