@@ -1,6 +1,7 @@
 import type { Node } from 'web-tree-sitter';
 import picomatch from 'picomatch/posix';
 import type { Position, Range } from './finding';
+import { versionOfDirName } from './promptLayout';
 import type { RepoSettings } from './repoSettings';
 
 /** The source languages whose calls are read as call sites. `tsx` is TypeScript with JSX. */
@@ -157,8 +158,9 @@ export interface PromptReference {
 
 /** Splits `name/vN` into name and version; any other text is the name as written. */
 export function parsePromptReference(literal: string): PromptReference {
-  const m = /^(.*)\/v([1-9][0-9]*)$/.exec(literal);
-  if (m && m[1] !== '') return { promptName: m[1], version: Number(m[2]), versionOffset: m[1].length + 1 };
+  const slash = literal.lastIndexOf('/');
+  const version = slash > 0 ? versionOfDirName(literal.slice(slash + 1)) : undefined;
+  if (version !== undefined) return { promptName: literal.slice(0, slash), version, versionOffset: slash + 1 };
   return { promptName: literal };
 }
 

@@ -1,14 +1,98 @@
 import type { FileFinding } from './finding';
 import { START_OF_FILE } from './finding';
 
+/**
+ * The layout of a prompt repository (DESIGN.md section 2): `prompts/<name>/v<N>/` and the files
+ * in it. This module is the one owner of the directory patterns and of the list of a version's
+ * files; everything else asks it.
+ */
+
 /** The four files every prompt version holds. */
 export const PROMPT_FILES = ['system.md', 'user.template.md', 'eval.jsonl', 'metadata.yaml'] as const;
+/** A file a prompt version may hold: `judge.md` replaces the default judge rubric. */
+export const OPTIONAL_PROMPT_FILES = ['judge.md'] as const;
 /** A file of a prompt version. */
-export type PromptFileName = (typeof PROMPT_FILES)[number] | 'judge.md';
+export type PromptFileName = (typeof PROMPT_FILES)[number] | (typeof OPTIONAL_PROMPT_FILES)[number];
+/** The files a model request is rendered from (the eval set and the judge rubric are not part of it). */
+export const REQUEST_FILES = ['system.md', 'user.template.md', 'metadata.yaml'] as const satisfies readonly PromptFileName[];
+
+/** The texts of one prompt version directory, by field. */
+export interface PromptVersionFiles {
+  system: string;
+  userTemplate: string;
+  evalJsonl: string;
+  metadataYaml: string;
+  /** `judge.md`, when the directory has one: it replaces the default judge rubric. */
+  judge?: string;
+}
+
+/** File names of a prompt version, by field of {@link PromptVersionFiles}. */
+export const PROMPT_FILE_NAMES: Record<keyof PromptVersionFiles, PromptFileName> = {
+  system: 'system.md',
+  userTemplate: 'user.template.md',
+  evalJsonl: 'eval.jsonl',
+  metadataYaml: 'metadata.yaml',
+  judge: 'judge.md',
+};
+
+/** The field of {@link PromptVersionFiles} a file name holds, or undefined for a file that is not one of them. */
+export function fieldOfPromptFile(name: string): keyof PromptVersionFiles | undefined {
+  return (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]).find((field) => PROMPT_FILE_NAMES[field] === name);
+}
+
+/** True for the name of a file of a prompt version (the four required ones and judge.md). */
+export function isPromptFileName(name: string): name is PromptFileName {
+  return (PROMPT_FILES as readonly string[]).includes(name) || (OPTIONAL_PROMPT_FILES as readonly string[]).includes(name);
+}
 
 /** A `prompts/<name>/` directory segment: lower-case, digits, `_` and `-`, not starting with either. */
 export const PROMPT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-const VERSION_DIR_PATTERN = /^v([1-9][0-9]*)$/;
+/** A version directory segment, `v<N>` with N a positive integer written without leading zeros. */
+export const VERSION_DIR_PATTERN = /^v([1-9][0-9]*)$/;
+
+/** The version number of a `v<N>` directory segment, or undefined when it is not one. */
+export function versionOfDirName(segment: string): number | undefined {
+  const match = VERSION_DIR_PATTERN.exec(segment);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The directory segment of a version: `v<N>`. */
+export function versionDirName(version: number): string {
+  return `v${version}`;
+}
+
+/** The repo-relative POSIX directory of a prompt version: `prompts/<name>/v<N>`. */
+export function promptVersionDir(name: string, version: number): string {
+  return `prompts/${name}/${versionDirName(version)}`;
+}
+
+/** The version numbers among directory names (a listing of `prompts/<name>/`), sorted ascending. */
+export function versionNumbersIn(dirNames: Iterable<string>): number[] {
+  const versions: number[] = [];
+  for (const name of dirNames) {
+    const version = versionOfDirName(name);
+    if (version !== undefined) versions.push(version);
+  }
+  return versions.sort((a, b) => a - b);
+}
+
+/**
+ * The prompt version an absolute or relative path is in, from the path alone:
+ * `<root>/prompts/<name>/v<N>` or a file directly in it, with either separator.
+ * `root` is what precedes `prompts/` (empty for a repo-relative path).
+ */
+export function promptVersionOfPath(path: string): { root: string; name: string; version: number; dir: string } | undefined {
+  const parts = path.split(/[\\/]/);
+  for (const back of [3, 4]) {
+    const at = parts.length - back;
+    if (at < 0 || parts[at] !== 'prompts') continue;
+    const name = parts[at + 1];
+    const version = versionOfDirName(parts[at + 2]);
+    if (!PROMPT_NAME_PATTERN.test(name) || version === undefined) continue;
+    return { root: path.slice(0, parts.slice(0, at).join('/').length), name, version, dir: promptVersionDir(name, version) };
+  }
+  return undefined;
+}
 
 /** One `prompts/<name>/v<N>/` directory and what it holds. */
 export interface PromptVersion {
@@ -56,8 +140,8 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
       continue;
     }
     if (parts.length === 3) continue; // a file directly under prompts/<name>/ (a README, say)
-    const match = VERSION_DIR_PATTERN.exec(versionDir);
-    if (!match) {
+    const versionNumber = versionOfDirName(versionDir);
+    if (versionNumber === undefined) {
       const dir = `prompts/${name}/${versionDir}`;
       if (!reported.has(dir)) {
         reported.add(dir);
@@ -74,12 +158,12 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
     const dir = `prompts/${name}/${versionDir}`;
     let version = byDir.get(dir);
     if (!version) {
-      version = { name, version: Number(match[1]), dir, files: {}, missing: [] };
+      version = { name, version: versionNumber, dir, files: {}, missing: [] };
       byDir.set(dir, version);
     }
     if (parts.length === 4) {
-      const file = parts[3] as PromptFileName;
-      if ((PROMPT_FILES as readonly string[]).includes(file) || file === 'judge.md') version.files[file] = path;
+      const file = parts[3];
+      if (isPromptFileName(file)) version.files[file] = path;
     }
   }
 

@@ -1,8 +1,9 @@
 import { diffLines } from 'diff';
+import type { CommitInfo, TreeEntry } from './gitOutput';
 import type { PromptMetadata } from './metadataSchema';
 import { validateMetadata } from './metadata';
 import type { ParsedSpanInfo, RecordedMessage } from './span';
-import { quoteForMessage, spanShapeLabel } from './span';
+import { spanShapeLabel } from './span';
 import { parseTemplate, renderTemplate } from './template/template';
 
 /**
@@ -32,27 +33,6 @@ export class ReplayError extends Error {
     super(message);
     this.name = 'ReplayError';
   }
-}
-
-/** A commit as `git show -s` describes it. */
-export interface CommitInfo {
-  sha: string;
-  author: string;
-  authorEmail: string;
-  /** ISO 8601 with the author's offset, as git prints `%aI`. */
-  authorDate: string;
-  committer: string;
-  commitDate: string;
-  subject: string;
-}
-
-/** One entry of a `git ls-tree` listing. */
-export interface TreeEntry {
-  mode: string;
-  type: 'blob' | 'tree' | 'commit';
-  object: string;
-  /** Path as listed (relative to the tree listed). */
-  path: string;
 }
 
 /** A prompt version as it was at one commit: what `readPromptAtCommit` reads from git. */
@@ -159,43 +139,7 @@ export interface ReplayCallOutcome {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Git output
-
-/** The `--format` of `git show -s` that `parseCommitInfo` reads: NUL-separated fields. */
-export const COMMIT_INFO_FORMAT = '%H%x00%an%x00%ae%x00%aI%x00%cn%x00%cI%x00%s';
-
-/** Reads the output of `git show -s --format=COMMIT_INFO_FORMAT`. */
-export function parseCommitInfo(output: string): CommitInfo {
-  const fields = output.replace(/\n$/, '').split('\0');
-  if (fields.length < 7 || !/^[0-9a-f]{40,64}$/.test(fields[0])) {
-    throw new Error(`unexpected git show output: ${quoteForMessage(output, 120)}`);
-  }
-  const [sha, author, authorEmail, authorDate, committer, commitDate, ...subject] = fields;
-  return { sha, author, authorEmail, authorDate, committer, commitDate, subject: subject.join('\0') };
-}
-
-/** Reads `git ls-tree -z` output (`<mode> SP <type> SP <object> TAB <path> NUL`). */
-export function parseLsTree(output: string): TreeEntry[] {
-  const entries: TreeEntry[] = [];
-  for (const record of output.split('\0')) {
-    if (record === '') continue;
-    const tab = record.indexOf('\t');
-    const [mode, type, object] = record.slice(0, tab).split(' ');
-    if (tab < 0 || !mode || !object || (type !== 'blob' && type !== 'tree' && type !== 'commit')) {
-      throw new Error(`unexpected git ls-tree output: ${quoteForMessage(record, 120)}`);
-    }
-    entries.push({ mode, type, object, path: record.slice(tab + 1) });
-  }
-  return entries;
-}
-
-/** The `vN` directories of a `git ls-tree` listing of `prompts/<name>`, as sorted version numbers. */
-export function versionsInListing(entries: TreeEntry[]): number[] {
-  return entries
-    .filter((e) => e.type === 'tree' && /^v[1-9][0-9]*$/.test(e.path))
-    .map((e) => Number(e.path.slice(1)))
-    .sort((a, b) => a - b);
-}
+// Metadata at a commit
 
 /**
  * The metadata.yaml of a prompt version at a commit, validated with the same rules as `check`:

@@ -2,8 +2,11 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import type { GitRunner } from './git';
 import { GitError, gitTopLevel, resolveCommit, runGit } from './git';
-import { listTree, readPromptVersionFromDisk, readPromptVersionFromGit } from './promptFiles';
-import type { PromptVersionFiles } from './promptFiles';
+import type { TreeEntry } from '../core/gitOutput';
+import type { PromptVersionFiles } from '../core/promptLayout';
+import { versionDirName, versionNumbersIn, versionOfDirName } from '../core/promptLayout';
+import { listTreeAt, readPromptVersionFromGit } from './promptAtCommit';
+import { readPromptVersionFromDisk } from './promptFiles';
 
 /** The refs tried, in order, when `prompt-ci.yaml` names no `baselineRef`. */
 export const DEFAULT_BASELINE_REFS = ['origin/main', 'main'];
@@ -66,6 +69,10 @@ function inside(root: string, path: string): string | undefined {
   const rel = relative(real(root), real(path));
   if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
   return toPosix(rel);
+}
+
+function hasMetadata(entries: TreeEntry[] | undefined): boolean {
+  return entries?.some((e) => e.path === 'metadata.yaml' && e.type === 'blob') ?? false;
 }
 
 /** The `git fetch` that makes `ref` available locally. */
@@ -154,8 +161,8 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
     const path = toTop(options.override.slice(colon + 1).replace(/^\.\//, ''));
     const commit = await resolveCommit(git, topLevel, ref);
     if (commit === undefined) throw await missingRefError(git, topLevel, [ref], true);
-    const entries = await listTree(git, topLevel, commit, path);
-    if (entries.size === 0) {
+    const entries = await listTreeAt(git, topLevel, commit, path);
+    if (!entries?.length) {
       throw new BaselineError(`--baseline ${options.override}: ${path} is not a directory at ${ref} (${commit.slice(0, 12)})`);
     }
     const files = await readPromptVersionFromGit(git, topLevel, commit, path, { requireEval: false });
@@ -181,30 +188,27 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
   if (ref === undefined || commit === undefined) throw await missingRefError(git, topLevel, refs, options.baselineRef !== undefined);
   const at = `${ref} (${commit.slice(0, 12)})`;
 
-  const same = await listTree(git, topLevel, commit, challengerInTop);
-  if (same.get('metadata.yaml') === 'blob') {
+  const same = await listTreeAt(git, topLevel, commit, challengerInTop);
+  if (hasMetadata(same)) {
     const files = await readPromptVersionFromGit(git, topLevel, commit, challengerInTop, { requireEval: false });
     const dir = fromTop(challengerInTop);
     return { source: 'git', files, dir, ref, commit, how: 'same-path', description: `${dir} at ${at}` };
   }
 
   const parent = posix.dirname(challengerInTop);
-  const version = /^v([1-9][0-9]*)$/.exec(posix.basename(challengerInTop));
-  if (!version) {
+  const n = versionOfDirName(posix.basename(challengerInTop));
+  if (n === undefined) {
     throw new BaselineError(
       `no baseline: ${fromTop(challengerInTop)} does not exist at ${at}, and it is not a v<N> directory, so there is no lower version to fall back to; pass --baseline DIR|REF:PATH`,
     );
   }
-  const n = Number(version[1]);
-  const siblings = await listTree(git, topLevel, commit, parent);
-  const lower = [...siblings.entries()]
-    .filter(([name, type]) => type === 'tree' && /^v[1-9][0-9]*$/.test(name) && Number(name.slice(1)) < n)
-    .map(([name]) => Number(name.slice(1)))
-    .sort((a, b) => b - a);
+  const siblings = (await listTreeAt(git, topLevel, commit, parent)) ?? [];
+  const lower = versionNumbersIn(siblings.filter((e) => e.type === 'tree').map((e) => e.path))
+    .filter((m) => m < n)
+    .reverse();
   for (const m of lower) {
-    const path = `${parent}/v${m}`;
-    const entries = await listTree(git, topLevel, commit, path);
-    if (entries.get('metadata.yaml') !== 'blob') continue;
+    const path = `${parent}/${versionDirName(m)}`;
+    if (!hasMetadata(await listTreeAt(git, topLevel, commit, path))) continue;
     const files = await readPromptVersionFromGit(git, topLevel, commit, path, { requireEval: false });
     const dir = fromTop(path);
     return { source: 'git', files, dir, ref, commit, how: 'lower-version', description: `${dir} at ${at}, the highest version below v${n} there` };

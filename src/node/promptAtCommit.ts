@@ -1,18 +1,102 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommitInfo, PromptSnapshot, TreeEntry } from '../core/replay';
-import { COMMIT_INFO_FORMAT, ReplayError, parseCommitInfo, parseLsTree, readMetadataAtCommit, versionsInListing } from '../core/replay';
+import type { CommitInfo, TreeEntry } from '../core/gitOutput';
+import { COMMIT_INFO_FORMAT, parseCommitInfo, parseLsTree } from '../core/gitOutput';
+import type { PromptVersionFiles } from '../core/promptLayout';
+import { PROMPT_FILE_NAMES, promptVersionDir, versionNumbersIn } from '../core/promptLayout';
+import type { PromptSnapshot } from '../core/replay';
+import { ReplayError, readMetadataAtCommit } from '../core/replay';
 import { validateCommitSha, validatePromptName, validatePromptVersion } from '../core/span';
 import type { GitRunner } from './git';
 import { GitError, resolveCommit, runGit } from './git';
+import { assemblePromptFiles } from './promptFiles';
+import type { ReadPromptOptions as RequiredPromptFiles } from './promptFiles';
 
 /**
  * Reading a prompt version as it was at a commit, from the object database only: `git rev-parse`,
  * `git ls-tree`, `git cat-file` and `git show -s`. Nothing here checks out, so the user's HEAD,
  * index and working tree are never touched; `openWorktree` is the one exception, and it works in
  * a detached worktree in a temporary directory.
+ *
+ * The one reader of prompt files from git: baseline resolution, the gate and replay all list and
+ * read through `listTreeAt` and `readPromptFilesAt`.
  */
+
+/**
+ * The entries of `<commit>:<dir>` (`dir` relative to the top level of the repository `cwd` is in),
+ * or undefined when that isn't a directory at the commit.
+ */
+export async function listTreeAt(git: GitRunner, cwd: string, commit: string, dir: string, signal?: AbortSignal): Promise<TreeEntry[] | undefined> {
+  try {
+    return parseLsTree((await git(['ls-tree', '-z', '--end-of-options', `${commit}:${dir}`], { cwd, signal })).toString('utf8'));
+  } catch (error) {
+    if (error instanceof GitError) return undefined;
+    throw error;
+  }
+}
+
+/** The prompt files of a version directory at a commit, as `readPromptFilesAt` found them. */
+export interface PromptFilesAtCommit {
+  /** Every entry of the directory at the commit. */
+  listing: TreeEntry[];
+  /** The texts of the prompt files it holds, by field. */
+  texts: Partial<PromptVersionFiles>;
+  /** What the reader noticed about the files (a symbolic link, bytes that are not UTF-8). */
+  warnings: string[];
+}
+
+/**
+ * Lists `dir` at `commit` and reads the prompt files in it (system.md, user.template.md,
+ * eval.jsonl, metadata.yaml, judge.md; `fields` narrows that), decoded as UTF-8.
+ * Undefined when `dir` is not a directory at the commit.
+ */
+export async function readPromptFilesAt(
+  git: GitRunner,
+  cwd: string,
+  commit: string,
+  dir: string,
+  options: { signal?: AbortSignal; fields?: readonly (keyof PromptVersionFiles)[] } = {},
+): Promise<PromptFilesAtCommit | undefined> {
+  const listing = await listTreeAt(git, cwd, commit, dir, options.signal);
+  if (!listing) return undefined;
+  const shortSha = commit.slice(0, 12);
+  const warnings: string[] = [];
+  const texts: Partial<PromptVersionFiles> = {};
+  const fields = options.fields ?? (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]);
+  await Promise.all(
+    fields.map(async (field) => {
+      const file = PROMPT_FILE_NAMES[field];
+      const entry = listing.find((e) => e.path === file && e.type === 'blob');
+      if (!entry) return;
+      if (entry.mode === '120000') warnings.push(`${dir}/${file} is a symbolic link at ${shortSha}; its target's text was not followed`);
+      const bytes = await git(['cat-file', 'blob', entry.object], { cwd, signal: options.signal });
+      try {
+        texts[field] = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+      } catch {
+        warnings.push(`${dir}/${file} at ${shortSha} is not valid UTF-8; undecodable bytes were replaced`);
+        texts[field] = bytes.toString('utf8');
+      }
+    }),
+  );
+  return { listing, texts, warnings };
+}
+
+/**
+ * Reads a prompt version directory at a commit (never a checkout: the working tree, index and
+ * HEAD are untouched). `path` is relative to the repository's top level.
+ * @throws PromptFilesError naming the missing files.
+ */
+export async function readPromptVersionFromGit(
+  git: GitRunner,
+  topLevel: string,
+  commit: string,
+  path: string,
+  options: RequiredPromptFiles = {},
+): Promise<PromptVersionFiles> {
+  const read = await readPromptFilesAt(git, topLevel, commit, path);
+  return assemblePromptFiles(`${path} at ${commit.slice(0, 12)}`, read?.texts ?? {}, options);
+}
 
 /** Which prompt version, at which commit. Validated again here: these become a revision and a path. */
 export interface PromptAtCommitRequest {
@@ -47,33 +131,15 @@ export async function readPromptAtCommit(
   const commit = await resolveCommit(git, repoRoot, sha);
   if (!commit) throw await commitNotFound(git, repoRoot, sha);
   const shortSha = commit.slice(0, 12);
-  const dir = `prompts/${name}/v${version}`;
+  const dir = promptVersionDir(name, version);
 
-  const [listing, commitInfo] = await Promise.all([
-    listTree(git, repoRoot, commit, dir, options.signal),
+  const [read, commitInfo] = await Promise.all([
+    readPromptFilesAt(git, repoRoot, commit, dir, { signal: options.signal, fields: ['system', 'userTemplate', 'metadataYaml'] }),
     run(['show', '-s', '--no-show-signature', `--format=${COMMIT_INFO_FORMAT}`, commit]).then((out) => parseCommitInfo(out.toString('utf8'))),
   ]);
-  if (!listing) throw await promptNotAtCommit(git, repoRoot, commit, name, version, options.signal);
-
-  const blob = (file: string): TreeEntry | undefined => listing.find((e) => e.path === file && e.type === 'blob');
-  const warnings: string[] = [];
-  const readBlob = async (file: string): Promise<string | undefined> => {
-    const entry = blob(file);
-    if (!entry) return undefined;
-    if (entry.mode === '120000') warnings.push(`${dir}/${file} is a symbolic link at ${shortSha}; its target's text was not followed`);
-    const bytes = await run(['cat-file', 'blob', entry.object]);
-    try {
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-    } catch {
-      warnings.push(`${dir}/${file} at ${shortSha} is not valid UTF-8; undecodable bytes were replaced`);
-      return bytes.toString('utf8');
-    }
-  };
-  const [system, userTemplate, metadataText] = await Promise.all([
-    readBlob('system.md'),
-    readBlob('user.template.md'),
-    readBlob('metadata.yaml'),
-  ]);
+  if (!read) throw await promptNotAtCommit(git, repoRoot, commit, name, version, options.signal);
+  const { listing, warnings } = read;
+  const { system, userTemplate, metadataYaml: metadataText } = read.texts;
   const present = listing.map((e) => e.path).join(', ') || 'nothing';
   if (userTemplate === undefined) {
     throw new ReplayError('file-missing-at-commit', `${dir} at commit ${shortSha} has no user.template.md (it holds: ${present})`);
@@ -105,16 +171,6 @@ export async function readCommitInfo(git: GitRunner, repoRoot: string, commit: s
   return parseCommitInfo(out.toString('utf8'));
 }
 
-/** The entries of `<commit>:<dir>`, or undefined when that isn't a directory at the commit. */
-async function listTree(git: GitRunner, cwd: string, commit: string, dir: string, signal?: AbortSignal): Promise<TreeEntry[] | undefined> {
-  try {
-    return parseLsTree((await git(['ls-tree', '-z', `${commit}:${dir}`], { cwd, signal })).toString('utf8'));
-  } catch (error) {
-    if (error instanceof GitError) return undefined;
-    throw error;
-  }
-}
-
 async function promptNotAtCommit(
   git: GitRunner,
   cwd: string,
@@ -124,21 +180,21 @@ async function promptNotAtCommit(
   signal?: AbortSignal,
 ): Promise<ReplayError> {
   const shortSha = commit.slice(0, 12);
-  const versions = await listTree(git, cwd, commit, `prompts/${name}`, signal);
+  const versions = await listTreeAt(git, cwd, commit, `prompts/${name}`, signal);
   if (versions) {
-    const there = versionsInListing(versions);
+    const there = versionNumbersIn(versions.filter((e) => e.type === 'tree').map((e) => e.path));
     return new ReplayError(
       'prompt-not-at-commit',
-      `prompts/${name}/v${version} does not exist at commit ${shortSha}; versions of "${name}" there: ${there.length ? there.map((v) => `v${v}`).join(', ') : 'none'}`,
+      `${promptVersionDir(name, version)} does not exist at commit ${shortSha}; versions of "${name}" there: ${there.length ? there.map((v) => `v${v}`).join(', ') : 'none'}`,
     );
   }
-  const prompts = await listTree(git, cwd, commit, 'prompts', signal);
+  const prompts = await listTreeAt(git, cwd, commit, 'prompts', signal);
   const names = (prompts ?? []).filter((e) => e.type === 'tree').map((e) => e.path);
   return new ReplayError(
     'prompt-not-at-commit',
     prompts
       ? `prompts/${name} does not exist at commit ${shortSha}; prompts there: ${names.length ? names.join(', ') : 'none'}`
-      : `commit ${shortSha} has no prompts/ directory, so prompts/${name}/v${version} is not there`,
+      : `commit ${shortSha} has no prompts/ directory, so ${promptVersionDir(name, version)} is not there`,
   );
 }
 

@@ -13,6 +13,8 @@ import { parseEvalJsonl } from '../core/evalSet';
 import type { EvalExample } from '../core/evalSet';
 import { validateMetadata } from '../core/metadata';
 import type { PromptMetadata } from '../core/metadataSchema';
+import { versionOfDirName } from '../core/promptLayout';
+import type { PromptVersionFiles } from '../core/promptLayout';
 import { parseRepoSettings } from '../core/repoSettings';
 import type { RepoSettings } from '../core/repoSettings';
 import type { EvalReport } from '../shared/evalReport';
@@ -23,7 +25,7 @@ import { resolveCommit, runGit } from './git';
 import { ModelClient } from './modelClient';
 import type { ModelClientOptions } from './modelClient';
 import { readPromptVersionFromDisk } from './promptFiles';
-import type { PromptVersionFiles } from './promptFiles';
+
 import { CACHE_DIR, ResponseCache, cachedGateway, normaliseEndpoint } from './responseCache';
 import type { CacheMode } from './responseCache';
 
@@ -105,8 +107,8 @@ async function readSettings(repoRoot: string): Promise<RepoSettings> {
 
 /** Layout facts of a version directory: `<...>/<name>/v<N>`; falls back to the metadata's own. */
 function layoutOf(dir: string): { promptName: string; version: number } | undefined {
-  const m = /^v([1-9][0-9]*)$/.exec(basename(dir));
-  return m ? { promptName: basename(dirname(dir)), version: Number(m[1]) } : undefined;
+  const version = versionOfDirName(basename(dir));
+  return version !== undefined ? { promptName: basename(dirname(dir)), version } : undefined;
 }
 
 function parseMetadata(text: string, where: string, dir: string): PromptMetadata {

@@ -7,8 +7,9 @@ import type { CallEvent } from '../core/eval/runner';
 import type { EvalProgress } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
-import { PROMPT_FILE_NAMES, PromptFilesError } from '../node/promptFiles';
-import type { PromptVersionFiles } from '../node/promptFiles';
+import { fieldOfPromptFile, promptVersionOfPath } from '../core/promptLayout';
+import type { PromptVersionFiles } from '../core/promptLayout';
+import { PromptFilesError } from '../node/promptFiles';
 import { EvalSetupError, prepareEval } from '../node/runEval';
 import type { PreparedEval } from '../node/runEval';
 import type { EvalReport } from '../shared/evalReport';
@@ -49,16 +50,12 @@ export interface EvalStatusSource {
   running(target: EvalTarget): Extract<RunState, { phase: 'running' }> | undefined;
 }
 
-const VERSION_PATH = /^(.*)[\\/]prompts[\\/]([a-z0-9][a-z0-9_-]*)[\\/]v([1-9][0-9]*)(?:[\\/][^\\/]*)?$/;
-
 /** The prompt version a file (or version directory) belongs to, from its path: `<repo>/prompts/<name>/v<N>/<file>`. */
 export function targetOfPath(fsPath: string): EvalTarget | undefined {
-  const match = VERSION_PATH.exec(fsPath);
-  if (!match || match[1] === '') return undefined;
-  return { repoRoot: match[1], promptDir: `prompts/${match[2]}/v${match[3]}`, name: match[2], version: Number(match[3]) };
+  const found = promptVersionOfPath(fsPath);
+  if (!found || found.root === '') return undefined;
+  return { repoRoot: found.root, promptDir: found.dir, name: found.name, version: found.version };
 }
-
-const FIELD_OF_FILE = new Map(Object.entries(PROMPT_FILE_NAMES).map(([field, file]) => [file, field as keyof PromptVersionFiles]));
 
 const int = (n: number): string => n.toLocaleString('en-US');
 
@@ -351,7 +348,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
     const dir = resolve(versionDir);
     for (const doc of vscode.workspace.textDocuments) {
       if (doc.uri.scheme !== 'file' || doc.isClosed || !doc.isDirty || resolve(dirname(doc.uri.fsPath)) !== dir) continue;
-      const field = FIELD_OF_FILE.get(basename(doc.uri.fsPath));
+      const field = fieldOfPromptFile(basename(doc.uri.fsPath));
       if (!field) continue;
       files[field] = doc.getText();
       unsaved.push(basename(doc.uri.fsPath));

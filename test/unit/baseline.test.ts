@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaselineError, fetchCommandFor, resolveBaseline } from '../../src/node/baseline';
-import { parseLsTree } from '../../src/core/eval/lsTree';
+import { parseLsTree } from '../../src/core/gitOutput';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
@@ -206,7 +206,7 @@ describe('baseline resolution', () => {
 
   it('parseLsTree reads -z output, names verbatim', () => {
     const out = '100644 blob 1111111111111111111111111111111111111111\tmetadata.yaml\x00040000 tree 2222222222222222222222222222222222222222\tv1\x00100644 blob 3333333333333333333333333333333333333333\tname with\ttab\x00';
-    assert.deepEqual(parseLsTree(out).map((e) => [e.type, e.name]), [
+    assert.deepEqual(parseLsTree(out).map((e) => [e.type, e.path]), [
       ['blob', 'metadata.yaml'],
       ['tree', 'v1'],
       ['blob', 'name with\ttab'],

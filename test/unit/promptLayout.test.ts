@@ -1,5 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { discoverPrompts, versionDirOf } from '../../src/core/promptLayout';
+import {
+  PROMPT_FILE_NAMES,
+  discoverPrompts,
+  fieldOfPromptFile,
+  isPromptFileName,
+  promptVersionDir,
+  promptVersionOfPath,
+  versionDirOf,
+  versionNumbersIn,
+  versionOfDirName,
+} from '../../src/core/promptLayout';
 
 describe('discoverPrompts', () => {
   it('finds every version with what it holds and what it lacks', () => {
@@ -58,5 +68,36 @@ describe('discoverPrompts', () => {
     assert.equal(versionDirOf('prompts/a/v3'), 'prompts/a/v3');
     assert.equal(versionDirOf('prompts/a/draft/x'), undefined);
     assert.equal(versionDirOf('src/prompts/a/v3/x'), undefined);
+  });
+});
+
+describe('the layout facts everything else asks for', () => {
+  it('reads and writes version directory names', () => {
+    assert.equal(versionOfDirName('v12'), 12);
+    for (const bad of ['v0', 'v01', 'V1', 'v1a', 'latest', '12', 'v']) assert.equal(versionOfDirName(bad), undefined, bad);
+    assert.equal(promptVersionDir('summarisation', 3), 'prompts/summarisation/v3');
+    assert.deepEqual(versionNumbersIn(['v10', 'v2', 'draft', 'v01', 'v1']), [1, 2, 10]);
+  });
+
+  it('names the files of a version, by field and by name', () => {
+    assert.equal(fieldOfPromptFile('user.template.md'), 'userTemplate');
+    assert.equal(fieldOfPromptFile('judge.md'), 'judge');
+    assert.equal(fieldOfPromptFile('README.md'), undefined);
+    assert.ok(Object.values(PROMPT_FILE_NAMES).every(isPromptFileName));
+    assert.equal(isPromptFileName('notes.md'), false);
+  });
+
+  it('finds the prompt version of a path with either separator', () => {
+    assert.deepEqual(promptVersionOfPath('/repo/prompts/summarisation/v2/system.md'), {
+      root: '/repo',
+      name: 'summarisation',
+      version: 2,
+      dir: 'prompts/summarisation/v2',
+    });
+    assert.deepEqual(promptVersionOfPath('C:\\work\\repo\\prompts\\a\\v1'), { root: 'C:\\work\\repo', name: 'a', version: 1, dir: 'prompts/a/v1' });
+    assert.equal(promptVersionOfPath('prompts/a/v1/system.md')?.root, '');
+    assert.equal(promptVersionOfPath('/repo/prompts/Bad/v1/system.md'), undefined);
+    assert.equal(promptVersionOfPath('/repo/prompts/a/v1/sub/system.md'), undefined);
+    assert.equal(promptVersionOfPath('/repo/prompts/a/v0'), undefined);
   });
 });

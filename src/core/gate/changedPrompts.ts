@@ -2,11 +2,6 @@ import type { CallSite } from '../callSites';
 import { LineIndex } from '../lineIndex';
 import { versionDirOf } from '../promptLayout';
 
-/** Splits the output of a git command run with `-z` into its paths (empty entries dropped). */
-export function splitNul(output: string): string[] {
-  return output.split('\0').filter((p) => p !== '');
-}
-
 /**
  * What a call site is, for deciding whether it changed: the prompt and version it names, the
  * variables it passes and the text of the call with its whitespace collapsed. Where the call sits
