@@ -66,6 +66,11 @@ export function promptVersionDir(name: string, version: number): string {
   return `prompts/${name}/${versionDirName(version)}`;
 }
 
+/** A glob (VS Code document filters, file watchers) for one file of every prompt version, at any depth. */
+export function promptFileGlob(file: PromptFileName): string {
+  return `**/prompts/*/v*/${file}`;
+}
+
 /** The version numbers among directory names (a listing of `prompts/<name>/`), sorted ascending. */
 export function versionNumbersIn(dirNames: Iterable<string>): number[] {
   const versions: number[] = [];

@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
+import { REQUEST_FILES, promptFileGlob } from '../core/promptLayout';
 import { COMMANDS } from './commandTable';
-import type { EvalStatusSource } from './evalCommand';
-import { targetOfPath } from './evalCommand';
+import { targetOfPath } from './evalResults';
+import type { EvalStatusSource } from './evalResults';
 
 /** The files that get the CodeLens: the ones an author edits to change a prompt. */
-const SELECTOR: vscode.DocumentFilter[] = ['metadata.yaml', 'system.md', 'user.template.md'].map((file) => ({
+const SELECTOR: vscode.DocumentFilter[] = REQUEST_FILES.map((file) => ({
   scheme: 'file',
-  pattern: `**/prompts/*/v*/${file}`,
+  pattern: promptFileGlob(file),
 }));
 
 /**

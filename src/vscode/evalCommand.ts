@@ -7,7 +7,7 @@ import type { CallEvent } from '../core/eval/runner';
 import type { EvalProgress } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
-import { fieldOfPromptFile, promptVersionOfPath } from '../core/promptLayout';
+import { fieldOfPromptFile, promptFileGlob } from '../core/promptLayout';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { PromptFilesError } from '../node/promptFiles';
 import { EvalSetupError, prepareEval } from '../node/runEval';
@@ -19,8 +19,8 @@ import { clearApiKey, promptForApiKey, resolveApiConfig } from './apiKey';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
 import { registerEvalCodeLens } from './evalCodeLens';
-import { EvalResults, targetKey, targetLabel } from './evalResults';
-import type { EvalSummary, EvalTarget } from './evalResults';
+import { EvalResults, targetKey, targetLabel, targetOfPath } from './evalResults';
+import type { EvalStatusSource, EvalSummary, EvalTarget } from './evalResults';
 import { ResultsPanels } from './resultsPanel';
 import { readSettings } from './settings';
 import { EvalStatusBar } from './statusBar';
@@ -39,22 +39,6 @@ interface ActiveRun {
   api: ApiSource;
   controller: AbortController;
   state: Extract<RunState, { phase: 'running' }>;
-}
-
-/** What the status bar and CodeLens read. */
-export interface EvalStatusSource {
-  /** Fires when a run starts, progresses, ends, or a report is stored. */
-  readonly onDidChange: vscode.Event<void>;
-  summary(target: EvalTarget): EvalSummary | undefined;
-  /** The run of `target` in progress, if any. */
-  running(target: EvalTarget): Extract<RunState, { phase: 'running' }> | undefined;
-}
-
-/** The prompt version a file (or version directory) belongs to, from its path: `<repo>/prompts/<name>/v<N>/<file>`. */
-export function targetOfPath(fsPath: string): EvalTarget | undefined {
-  const found = promptVersionOfPath(fsPath);
-  if (!found || found.root === '') return undefined;
-  return { repoRoot: found.root, promptDir: found.dir, name: found.name, version: found.version };
 }
 
 const int = (n: number): string => n.toLocaleString('en-US');
@@ -363,7 +347,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
       const target = targetOfPath(from.fsPath);
       if (target) return target;
     }
-    const found = await vscode.workspace.findFiles('**/prompts/*/v*/metadata.yaml', '**/node_modules/**', 5000);
+    const found = await vscode.workspace.findFiles(promptFileGlob('metadata.yaml'), '**/node_modules/**', 5000);
     const targets = found
       .filter((u) => u.scheme === 'file')
       .map((u) => targetOfPath(u.fsPath))

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { evalReportSchema } from '../shared/evalReport';
 import type { EvalReport } from '../shared/evalReport';
-import type { ApiSource } from '../shared/webviewProtocol';
+import { promptVersionOfPath } from '../core/promptLayout';
+import type { ApiSource, RunState } from '../shared/webviewProtocol';
 import { Disposable } from './disposable';
 
 /** One prompt version an eval runs on: where its repository is and which directory it is. */
@@ -31,6 +32,22 @@ export interface EvalSummary {
   improved: number;
   savedAt: string;
   api: ApiSource | null;
+}
+
+/** What the status bar and CodeLens read: the eval command's runs and stored results. */
+export interface EvalStatusSource {
+  /** Fires when a run starts, progresses, ends, or a report is stored. */
+  readonly onDidChange: vscode.Event<void>;
+  summary(target: EvalTarget): EvalSummary | undefined;
+  /** The run of `target` in progress, if any. */
+  running(target: EvalTarget): Extract<RunState, { phase: 'running' }> | undefined;
+}
+
+/** The prompt version a file (or version directory) belongs to, from its path: `<repo>/prompts/<name>/v<N>/<file>`. */
+export function targetOfPath(fsPath: string): EvalTarget | undefined {
+  const found = promptVersionOfPath(fsPath);
+  if (!found || found.root === '') return undefined;
+  return { repoRoot: found.root, promptDir: found.dir, name: found.name, version: found.version };
 }
 
 /** "summarisation v2". */

@@ -9,7 +9,7 @@ import type { LocatedCallSite, VersionContract } from '../core/crossCheck';
 import type { LinkTo } from '../core/editorHelp';
 import { parseEvalJsonl } from '../core/evalSet';
 import type { EvalExample } from '../core/evalSet';
-import { versionDirOf } from '../core/promptLayout';
+import { promptFileGlob, versionDirOf } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import { parseTemplate } from '../core/template/template';
 import type { ParsedTemplate } from '../core/template/template';
@@ -27,9 +27,9 @@ export const SOURCE_SELECTOR: vscode.DocumentSelector = ['python', 'typescript',
   (language) => ({ scheme: 'file', language }),
 );
 /** The templates of prompt versions. */
-export const TEMPLATE_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: '**/prompts/*/v*/user.template.md' };
+export const TEMPLATE_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: promptFileGlob('user.template.md') };
 /** The eval sets of prompt versions. */
-export const EVAL_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: '**/prompts/*/v*/eval.jsonl' };
+export const EVAL_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: promptFileGlob('eval.jsonl') };
 
 /** A source document read for call sites: its repository, repo-relative path and current call sites. */
 export interface SourceDocument {

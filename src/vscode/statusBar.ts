@@ -1,10 +1,8 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
-import type { EvalStatusSource } from './evalCommand';
-import { targetOfPath } from './evalCommand';
-import { targetLabel } from './evalResults';
-import type { EvalTarget } from './evalResults';
+import { targetLabel, targetOfPath } from './evalResults';
+import type { EvalStatusSource, EvalTarget } from './evalResults';
 
 const ICON: Record<'pass' | 'blocked' | 'inconclusive', string> = {
   pass: '$(pass)',
