@@ -5,6 +5,7 @@ import { sortFindings } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import { discoverPrompts } from '../core/promptLayout';
 import { checkRepoOnDisk } from '../node/checkRepo';
+import { checkReleasedVersions } from '../node/releasedVersions';
 import { findRepoRoot, listRepoFiles, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
@@ -44,7 +45,8 @@ export async function runCheckCommand(argv: string[], io: CliIo): Promise<number
   const shown: Array<FileFinding & { root: string }> = [];
   let versionCount = 0;
   for (const [root, scopes] of byRoot) {
-    const { findings } = await checkRepoOnDisk(root);
+    const { findings: repoFindings, settings } = await checkRepoOnDisk(root);
+    const findings = [...repoFindings, ...(await checkReleasedVersions(root, settings))];
     const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`));
     const touches = (dir: string): boolean => inScope(dir) || scopes.some((s) => s.startsWith(`${dir}/`));
     versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => touches(v.dir)).length;

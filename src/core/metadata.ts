@@ -308,6 +308,16 @@ function hasPath(doc: Document, path: readonly PropertyKey[]): boolean {
   return isMap(parent) && parent.has(path[path.length - 1]);
 }
 
+/**
+ * The range of the key or value node at `path` in a metadata.yaml text (the nearest ancestor that
+ * exists when it doesn't; the first line when the text isn't YAML): where findings about a key sit.
+ */
+export function metadataNodeRange(text: string, path: readonly PropertyKey[], on: 'key' | 'value'): Range {
+  const lines = new LineIndex(text);
+  const doc = parseDocument(text, { prettyErrors: false });
+  return doc.errors.length > 0 ? lines.lineRange(0) : nodeRange(doc, lines, path, on);
+}
+
 /** The range of the key or value node at `path`; falls back to the nearest ancestor that exists. */
 function nodeRange(doc: Document, lines: LineIndex, path: readonly PropertyKey[], on: 'key' | 'value'): Range {
   let node: unknown = doc.contents;

@@ -47,6 +47,10 @@ export const repoSettingsSchema = z
       })
       .strict()
       .default(() => ({ concurrency: 8, timeoutMs: 120_000 })),
+    releasedVersions: z
+      .enum(['immutable', 'warn'])
+      .default('immutable')
+      .describe('A change to a released version (one on the baseline ref): immutable blocks it in the gate, warn reports it.'),
     drift: z
       .object({ thresholdPoints: z.number().positive().default(3) })
       .strict()

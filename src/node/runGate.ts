@@ -3,7 +3,7 @@ import type { EvalProgress } from '../core/eval/types';
 import type { FileFinding } from '../core/finding';
 import type { ChangedPromptVersion, PushedRef } from '../core/gate/changedPrompts';
 import type { HistoryRecord } from '../core/gate/history';
-import { resultFromError, resultFromReport, resultRemoved, summariseGate } from '../core/gate/verdicts';
+import { resultBlockedByPolicy, resultFromError, resultFromReport, resultRemoved, summariseGate } from '../core/gate/verdicts';
 import type { GateSummary, PromptGateResult } from '../core/gate/verdicts';
 import type { RepoSettings } from '../core/repoSettings';
 import { BaselineError } from './baseline';
@@ -12,6 +12,7 @@ import type { ChangedPrompts } from './changedPrompts';
 import { checkRepoOnDisk, readRepoSettings } from './checkRepo';
 import type { GitRunner } from './git';
 import { recordPassingRun } from './history';
+import { releasedVersionFindingsOnDisk } from './releasedVersions';
 import { PromptFilesError } from './promptFiles';
 import { EvalSetupError, prepareEval } from './runEval';
 import type { PreparedEval, RunEvalOptions } from './runEval';
@@ -92,7 +93,15 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
       return { changes, findings: null, results: [], summary: summariseGate([], 0), historyWritten: [] };
     }
 
-    const { findings } = await checkRepoOnDisk(repoRoot, { parser: await parser() });
+    const checked = await checkRepoOnDisk(repoRoot, { parser: await parser() });
+    const releaseFindings = await releasedVersionFindingsOnDisk({
+      repoRoot,
+      settings,
+      base: { baseRef: changes.baseLabel, baseCommit: changes.baseCommit, mergeBase: changes.mergeBase },
+      dirs: changes.prompts.filter((p) => !p.removed).map((p) => p.dir),
+      git: options.git,
+    });
+    const findings = [...checked.findings, ...releaseFindings];
     options.onEvent?.({ kind: 'check', findings });
 
     // Baselines come from the ref the changes were measured against.
@@ -100,9 +109,12 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
     const results: PromptGateResult[] = [];
     const historyWritten: HistoryRecord[] = [];
     for (const prompt of changes.prompts) {
+      const policyErrors = releaseFindings.filter((f) => f.severity === 'error' && f.file.startsWith(`${prompt.dir}/`));
       const result = options.signal?.aborted
         ? { ...resultFromError(prompt, 'the gate was cancelled before this prompt ran'), verdict: 'inconclusive' as const }
-        : await gatePrompt(prompt, repoRoot, evalSettings, options);
+        : policyErrors.length > 0
+          ? resultBlockedByPolicy(prompt, policyErrors.map((f) => `${f.code}: ${f.file.slice(prompt.dir.length + 1)}: ${f.message}`))
+          : await gatePrompt(prompt, repoRoot, evalSettings, options);
       results.push(result);
       options.onEvent?.({ kind: 'result', result });
       if ((options.recordHistory ?? true) && result.verdict === 'pass' && result.report) {

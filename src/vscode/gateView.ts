@@ -230,11 +230,13 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
                 }
                 case 'check': {
                   const errors = event.findings.filter((f) => f.severity === 'error');
+                  // Policy warnings (a released version changed under `releasedVersions: warn`, a suite that shrank) are listed with the errors.
+                  const policyWarnings = event.findings.filter((f) => f.severity === 'warning' && f.code.startsWith('release/'));
                   this.rows.unshift({
                     kind: 'info',
-                    label: `check: ${errors.length} error${errors.length === 1 ? '' : 's'}`,
-                    icon: errors.length > 0 ? VERDICT_ICON.blocked : VERDICT_ICON.pass,
-                    children: errors.map((f) => ({
+                    label: `check: ${errors.length} error${errors.length === 1 ? '' : 's'}${policyWarnings.length > 0 ? `, ${policyWarnings.length} policy warning${policyWarnings.length === 1 ? '' : 's'}` : ''}`,
+                    icon: errors.length > 0 ? VERDICT_ICON.blocked : policyWarnings.length > 0 ? VERDICT_ICON.inconclusive : VERDICT_ICON.pass,
+                    children: [...errors, ...policyWarnings].map((f) => ({
                       kind: 'info',
                       label: f.message,
                       description: `${f.file}:${f.range.start.line + 1}`,

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTemplate } from '../../src/core/template/template';
@@ -17,6 +17,9 @@ export const SUMMARISATION_V2 = 'prompts/summarisation/v2';
 
 /** Examples kept in the edited prompt's eval set: enough for McNemar to see a regression, few enough to be quick. */
 export const EVAL_EXAMPLES = 8;
+
+/** The line of the gate repository's prompt-ci.yaml that lets edits of released versions through. */
+export const RELEASED_VERSIONS_WARN = 'releasedVersions: warn\n';
 
 /** An environment for git with no user or system configuration leaking in (hooksPath, signing, aliases). */
 export function gitEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -68,6 +71,9 @@ export function makeGateRepo(): string {
   cpSync(EXAMPLES, root, { recursive: true, filter: (src) => !/[\\/](node_modules|\.prompt-ci)$/.test(src) });
   const v2 = join(root, SUMMARISATION_V2);
   writeFileSync(join(v2, 'eval.jsonl'), standInEvalSet(v2));
+  // These tests measure the eval gate on edits of v2 in place, and v2 is on main (released): such
+  // edits are reported without blocking. The released-version tests take this line out.
+  appendFileSync(join(root, 'prompt-ci.yaml'), `\n${RELEASED_VERSIONS_WARN}`);
   git(root, 'init', '-q', '-b', 'main');
   git(root, 'add', '-A');
   git(root, 'commit', '-q', '-m', 'Prompts as in production');

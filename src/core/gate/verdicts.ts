@@ -86,3 +86,18 @@ export function resultRemoved(prompt: ChangedPromptVersion): PromptGateResult {
     isNew: false,
   };
 }
+
+/**
+ * The result of a prompt version a policy blocks before any eval (a released version changed in
+ * place): no model call is made for a change that cannot be merged as it is.
+ */
+export function resultBlockedByPolicy(prompt: ChangedPromptVersion, reasons: string[]): PromptGateResult {
+  return {
+    prompt,
+    verdict: 'blocked',
+    reasons,
+    notes: ['the eval was not run: the change cannot be merged as it is'],
+    baseline: null,
+    isNew: false,
+  };
+}

@@ -61,21 +61,46 @@ describe('Run Pre-PR Gate', function () {
     assert.strictEqual(standIn.requests.length, calls);
   });
 
-  it('evaluates a prompt edited on disk against the committed version', async () => {
+  it('blocks an in-place edit of a released prompt (demo v1 is on main) before any call, naming the version to create', async () => {
     const file = path.join(root(), 'prompts', 'demo', 'v1', 'system.md');
     const original = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, `${original.trimEnd()} Keep it under 3 words.\n`);
+    try {
+      const calls = standIn.requests.length;
+      const run = (await vscode.commands.executeCommand('promptCi.runGate')) as GateRun | undefined;
+      assert.ok(run, 'the gate ran');
+      const result = run.results.find((r) => r.prompt.dir === 'prompts/demo/v1');
+      assert.ok(result, `gated: ${run.results.map((r) => r.prompt.dir).join(', ')}`);
+      assert.strictEqual(result.verdict, 'blocked');
+      assert.strictEqual(result.report, undefined, 'no eval for a change that cannot be merged');
+      assert.strictEqual(standIn.requests.length, calls);
+      const finding = (run.findings ?? []).find((f) => f.code === 'release/request-changed');
+      assert.ok(finding, 'the policy finding is in the run');
+      assert.strictEqual(finding.file, 'prompts/demo/v1/system.md');
+      assert.match(finding.message, /v1 is released \(it is on main\); create v2 instead/);
+      assert.strictEqual(run.summary.status, 'blocked');
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it('evaluates a released prompt whose eval suite grew, against the committed version', async () => {
+    const file = path.join(root(), 'prompts', 'demo', 'v1', 'eval.jsonl');
+    const original = fs.readFileSync(file, 'utf8');
+    const added = { id: 'demo-gate-added', inputs: { document: 'The parcel arrived damaged; a replacement is on its way.', customer_name: 'Lin' }, reference: 'A replacement for your damaged parcel is on its way.' };
+    fs.writeFileSync(file, `${original.trimEnd()}\n${JSON.stringify(added)}\n`);
     try {
       const run = (await vscode.commands.executeCommand('promptCi.runGate')) as GateRun | undefined;
       assert.ok(run, 'the gate ran');
       assert.strictEqual(run.changes.onBaseBranch, true, 'HEAD is main itself: only the uncommitted edit is gated');
       const result = run.results.find((r) => r.prompt.dir === 'prompts/demo/v1');
       assert.ok(result, `gated: ${run.results.map((r) => r.prompt.dir).join(', ')}`);
-      assert.deepStrictEqual(result.prompt.files, ['prompts/demo/v1/system.md']);
+      assert.deepStrictEqual(result.prompt.files, ['prompts/demo/v1/eval.jsonl']);
       assert.ok(result.report, 'the eval ran');
       assert.strictEqual(result.report.baseline.ref, 'main');
       assert.ok(standIn.requests.length > 0);
       assert.ok(['pass', 'blocked', 'inconclusive'].includes(result.verdict), result.verdict);
+      assert.ok(!(run.findings ?? []).some((f) => f.code.startsWith('release/')), 'a suite that grows is no policy matter');
       // The fixture keeps check errors for the diagnostics tests: the gate counts them wherever they are.
       const checkErrors = (run.findings ?? []).filter((f) => f.severity === 'error').length;
       assert.strictEqual(run.summary.checkErrors, checkErrors);

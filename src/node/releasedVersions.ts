@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FileFinding } from '../core/finding';
+import { splitNul } from '../core/gate/changedPrompts';
+import { releasedVersionFindings } from '../core/gate/releasedVersions';
+import type { VersionTexts } from '../core/gate/releasedVersions';
+import { discoverPrompts, versionDirOf } from '../core/promptLayout';
+import type { RepoSettings } from '../core/repoSettings';
+import { DEFAULT_BASELINE_REFS } from './baseline';
+import type { GitRunner } from './git';
+import { GitError, gitTopLevel, resolveCommit, runGit, showFileAt } from './git';
+import { listRepoFiles } from './repoFiles';
+
+/** The commits a released-version check compares against. */
+export interface ReleaseBase {
+  /** The baseline ref, for people (`main`). */
+  baseRef: string;
+  /** Its commit: a version directory there is released. */
+  baseCommit: string;
+  /** `git merge-base` of HEAD and that commit: what this branch started from, so its own changes are what is compared. */
+  mergeBase: string;
+}
+
+const FILES: ReadonlyArray<keyof VersionTexts> = ['system.md', 'user.template.md', 'metadata.yaml', 'eval.jsonl'];
+
+/** What `releasedVersionFindingsOnDisk` needs. */
+export interface ReleasedVersionsOptions {
+  repoRoot: string;
+  settings: RepoSettings;
+  base: ReleaseBase;
+  /** The version directories to look at (repo-relative POSIX); the ones not on the base ref are skipped. */
+  dirs: readonly string[];
+  git?: GitRunner;
+  /** Text of a file that differs from the disk (an unsaved editor), by repo-relative path. */
+  overlay?: (repoPath: string) => string | undefined;
+}
+
+/**
+ * The released-version findings (DESIGN.md section 11) of the given version directories: each one
+ * that exists on the base ref is compared, as it was at the merge-base (or, when this branch
+ * started before it was released, as it is on the base ref), with the working tree. A directory
+ * that is gone from the working tree is not compared: deleting is the control plane's question.
+ * Reads git objects and files only.
+ */
+export async function releasedVersionFindingsOnDisk(options: ReleasedVersionsOptions): Promise<FileFinding[]> {
+  const git = options.git ?? runGit;
+  const { repoRoot, base } = options;
+  const versions = discoverPrompts(listRepoFiles(repoRoot, 'prompts')).versions;
+  const present = new Set(versions.map((v) => v.dir));
+  const highest = new Map<string, number>();
+  for (const v of versions) highest.set(v.name, Math.max(highest.get(v.name) ?? 0, v.version));
+
+  const findings: FileFinding[] = [];
+  for (const dir of [...new Set(options.dirs)].sort()) {
+    if (!present.has(dir)) continue;
+    const at = async (rev: string): Promise<VersionTexts | undefined> => {
+      const texts: VersionTexts = {};
+      let any = false;
+      for (const file of FILES) {
+        // `./` resolves against the working directory: the repository root, which may be below git's top level.
+        const text = await showFileAt(git, repoRoot, rev, `./${dir}/${file}`);
+        if (text !== undefined) {
+          texts[file] = text;
+          any = true;
+        }
+      }
+      return any ? texts : undefined;
+    };
+    if ((await at(base.baseCommit)) === undefined) continue;
+    const released = (await at(base.mergeBase)) ?? (await at(base.baseCommit));
+    if (!released) continue;
+    const current: VersionTexts = {};
+    for (const file of FILES) {
+      const path = `${dir}/${file}`;
+      const text = options.overlay?.(path) ?? (await readFile(join(repoRoot, path), 'utf8').catch(() => undefined));
+      if (text !== undefined) current[file] = text;
+    }
+    const [, name, v] = dir.split('/');
+    const version = Number(v.slice(1));
+    findings.push(
+      ...releasedVersionFindings({
+        dir,
+        version,
+        baseRef: base.baseRef,
+        released,
+        current,
+        nextVersion: (highest.get(name) ?? version) + 1,
+        mode: options.settings.releasedVersions,
+      }),
+    );
+  }
+  return findings;
+}
+
+/**
+ * The base `prompt-ci check` compares released versions with: the configured `baselineRef`, else
+ * origin/main, else main, and its merge-base with HEAD; undefined outside a git repository or when
+ * no such ref exists (then there is nothing released to protect, and check says nothing about it).
+ */
+export async function findReleaseBase(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<ReleaseBase | undefined> {
+  if ((await gitTopLevel(git, repoRoot)) === undefined) return undefined;
+  const refs = settings.baselineRef !== undefined ? [settings.baselineRef] : DEFAULT_BASELINE_REFS;
+  for (const ref of refs) {
+    const commit = await resolveCommit(git, repoRoot, ref);
+    if (!commit) continue;
+    try {
+      const mergeBase = (await git(['merge-base', commit, 'HEAD'], { cwd: repoRoot })).toString('utf8').trim();
+      return { baseRef: ref, baseCommit: commit, mergeBase };
+    } catch (error) {
+      if (error instanceof GitError) return undefined;
+      throw error;
+    }
+  }
+  return undefined;
+}
+
+/** The version directories with a file that differs between `rev` and the working tree (committed or not). */
+export async function versionDirsChangedSince(repoRoot: string, rev: string, git: GitRunner = runGit): Promise<string[]> {
+  const out = await git(['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-color', '--relative', '-z', rev, '--', 'prompts'], { cwd: repoRoot });
+  const dirs = new Set<string>();
+  for (const path of splitNul(out.toString('utf8'))) {
+    const dir = versionDirOf(path);
+    if (dir) dirs.add(dir);
+  }
+  return [...dirs].sort();
+}
+
+/** Everything `check` adds for released versions of the repository at `repoRoot`: nothing outside git or without a base ref. */
+export async function checkReleasedVersions(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<FileFinding[]> {
+  const base = await findReleaseBase(repoRoot, settings, git);
+  if (!base) return [];
+  const dirs = await versionDirsChangedSince(repoRoot, base.mergeBase, git);
+  return dirs.length === 0 ? [] : releasedVersionFindingsOnDisk({ repoRoot, settings, base, dirs, git });
+}
