@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StandIn } from '../../src/node/anthropicStandIn';
+import type { StandIn } from '../support/standIn/server';
 import { RELEASED_VERSIONS_WARN, SUMMARISATION_V2, git, harmlessEdit, runCliAsync, useGateRepo } from './gateRepo';
 
 /*
