@@ -1,12 +1,13 @@
 import { open, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { APIError } from '@anthropic-ai/sdk';
 import type { ReplayCallOutcome, ReplayInputs, ReplayResult, TextComparison } from '../core/replay';
 import { ReplayError, parseInputsFile, toAuditMarkdown, toAuditRecord } from '../core/replay';
 import { MAX_SPAN_INPUT_BYTES, SpanError, spanShapeLabel, spanSummary } from '../core/span';
 import type { GitRunner } from '../node/git';
 import { GitError, gitTopLevel, runGit } from '../node/git';
+import { resolveModelApi } from '../node/modelApi';
+import { ModelCallError } from '../node/modelClient';
 import { callReplay, replaySpanText } from '../node/replayRunner';
 import type { CliIo } from './cliIo';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
@@ -22,7 +23,7 @@ export interface ReplayCommandDeps {
   /** Reads stdin up to `limit` bytes; `overLimit` when there was more. Default: the process's stdin. */
   readStdin?: (limit: number, signal: AbortSignal) => Promise<{ text: string; overLimit: boolean }>;
   git?: GitRunner;
-  /** The call of `--call`. Default: `callReplay` through `@anthropic-ai/sdk`. */
+  /** The call of `--call`. Default: `callReplay`, through the eval's `ModelClient`. */
   call?: typeof callReplay;
   /** The clock of the audit record. */
   now?: () => Date;
@@ -88,18 +89,12 @@ export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCo
 
     let call: ReplayCallOutcome | undefined;
     if (values.call) {
-      const apiKey = io.env.ANTHROPIC_API_KEY;
-      if (!apiKey) return fail('--call needs ANTHROPIC_API_KEY in the environment (and ANTHROPIC_BASE_URL for a gateway)');
+      const api = resolveModelApi({ env: io.env });
+      if (!api.apiKey) return fail('--call needs ANTHROPIC_API_KEY in the environment (and ANTHROPIC_BASE_URL for a gateway)');
       try {
-        call = await (deps.call ?? callReplay)(result.request, result.span.recorded?.output, {
-          apiKey,
-          ...(io.env.ANTHROPIC_BASE_URL ? { baseURL: io.env.ANTHROPIC_BASE_URL } : {}),
-          signal: io.signal,
-        });
+        call = await (deps.call ?? callReplay)(result.request, result.span.recorded?.output, { api, signal: io.signal });
       } catch (error) {
-        if (error instanceof APIError || (error as Error).name?.startsWith('API')) {
-          return fail(`the replayed call failed: ${(error as Error).message}`);
-        }
+        if (error instanceof ModelCallError) return fail(`the replayed call failed: ${error.message}`);
         throw error;
       }
     }

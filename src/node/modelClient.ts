@@ -1,5 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ModelRequest } from '../core/eval/types';
+import type { ModelApiConfig } from './modelApi';
+import { baseUrlProblem, createAnthropicSdk, resolveModelApi } from './modelApi';
 
 /** A model reply as the client returns it (before the cache marks where it came from). */
 export interface ClientReply {
@@ -9,6 +11,8 @@ export interface ClientReply {
   /** Duration of the attempt that succeeded: queueing in the pool and retry waits are not counted. */
   latencyMs: number;
   stopReason: string | null;
+  /** The model that answered, as the API names it (the real client always sets it). */
+  model?: string;
 }
 
 /** Why a call was retried, for logs and tests. */
@@ -24,12 +28,14 @@ export interface RetryEvent {
 
 /** How to build a client. Everything is optional; side effects (sleep, clock, randomness) can be passed in. */
 export interface ModelClientOptions {
-  /** API key; else `env.ANTHROPIC_API_KEY`. */
+  /** API key; else `env.ANTHROPIC_API_KEY` (see `resolveModelApi`). Ignored when `api` is given. */
   apiKey?: string;
-  /** Base URL; else `env.ANTHROPIC_BASE_URL`; else the SDK's default (https://api.anthropic.com). */
+  /** Base URL; else `env.ANTHROPIC_BASE_URL`; else the public API. Ignored when `api` is given. */
   baseURL?: string;
   /** Where the fallbacks are read. Default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** The configuration `resolveModelApi` worked out already (the extension's, with its stored key). */
+  api?: ModelApiConfig;
   /** Calls in flight at once, task and judge together. Default 8. */
   concurrency?: number;
   /** Per-attempt timeout in milliseconds. Default 120,000. A timed-out call is not retried. */
@@ -229,21 +235,18 @@ export class ModelClient {
   /** No attempt starts before this time: set by a 429/529 that said how long to wait. */
   private pausedUntil = 0;
 
-  /** @throws MissingApiKeyError when neither the option nor the environment has a key. */
+  /**
+   * @throws MissingApiKeyError when neither the option nor the environment has a key;
+   *   a fatal ModelCallError (`unreachable`) when the base URL is not an http(s) URL.
+   */
   constructor(private readonly options: ModelClientOptions = {}) {
-    const env = options.env ?? process.env;
-    const apiKey = options.apiKey ?? env.ANTHROPIC_API_KEY;
-    if (!apiKey || apiKey.trim() === '') throw new MissingApiKeyError();
-    const baseURL = options.baseURL ?? env.ANTHROPIC_BASE_URL;
+    const api = options.api ?? resolveModelApi({ apiKey: options.apiKey, baseURL: options.baseURL, env: options.env });
+    const apiKey = api.apiKey;
+    if (!apiKey) throw new MissingApiKeyError();
+    const problem = baseUrlProblem(api.baseURL);
+    if (problem) throw new ModelCallError(`${problem}; no call was made`, 'unreachable', true);
     this.timeoutMs = options.timeoutMs ?? 120_000;
-    this.sdk = new Anthropic({
-      apiKey,
-      // The SDK reads ANTHROPIC_BASE_URL from process.env itself; pass ours (or null) so `env` decides.
-      baseURL: baseURL && baseURL.trim() !== '' ? baseURL.trim().replace(/\/+$/, '') : null,
-      maxRetries: 0,
-      timeout: this.timeoutMs,
-      logLevel: 'off',
-    });
+    this.sdk = createAnthropicSdk({ apiKey, baseURL: api.baseURL }, this.timeoutMs);
     this.baseURL = this.sdk.baseURL;
     this.pool = new CallPool(options.concurrency ?? 8);
     this.maxRetries = options.maxRetries ?? 6;
@@ -264,7 +267,10 @@ export class ModelClient {
    * One Messages API call through the pool, with retries.
    * @throws ModelCallError when it fails; an AbortError when cancelled.
    */
-  async complete(request: ModelRequest, callOptions: { signal?: AbortSignal } = {}): Promise<ClientReply> {
+  async complete(
+    request: ModelRequest & { temperature?: number },
+    callOptions: { signal?: AbortSignal; headers?: Record<string, string> } = {},
+  ): Promise<ClientReply> {
     const { signal, unlink } = this.callSignal(this.options.signal, callOptions.signal);
     try {
       await this.pool.acquire(signal);
@@ -285,7 +291,7 @@ export class ModelClient {
         try {
           const message = await this.sdk.messages.create(
             { ...request, stream: false },
-            { signal, timeout: this.timeoutMs, maxRetries: 0 },
+            { signal, timeout: this.timeoutMs, maxRetries: 0, ...(callOptions.headers ? { headers: callOptions.headers } : {}) },
           );
           const latencyMs = this.now() - started;
           const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
@@ -295,6 +301,7 @@ export class ModelClient {
             outputTokens: message.usage?.output_tokens ?? 0,
             latencyMs,
             stopReason: message.stop_reason ?? null,
+            model: message.model,
           };
         } catch (error) {
           if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) throw abortError();

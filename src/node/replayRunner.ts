@@ -1,10 +1,11 @@
-import Anthropic from '@anthropic-ai/sdk';
 import type { MessagesRequest, ReplayCallOutcome, ReplayInputs, ReplayResult } from '../core/replay';
 import { compareOutputs, replayPrompt } from '../core/replay';
 import type { ParseSpanOptions } from '../core/span';
 import { parseSpan } from '../core/span';
 import type { GitRunner } from './git';
 import { runGit } from './git';
+import type { ModelApiConfig } from './modelApi';
+import { ModelClient } from './modelClient';
 import { readPromptAtCommit } from './promptAtCommit';
 
 /**
@@ -37,9 +38,8 @@ export async function replaySpanText(text: string, options: ReplaySpanOptions): 
 
 /** Where the replayed call goes. */
 export interface ReplayCallOptions {
-  apiKey: string;
-  /** Default `https://api.anthropic.com`; passed explicitly so the process environment can't redirect it. */
-  baseURL?: string;
+  /** Key and base URL, as `resolveModelApi` worked them out. */
+  api: ModelApiConfig;
   signal?: AbortSignal;
   /** Per-call timeout in milliseconds. Default 120 s. */
   timeoutMs?: number;
@@ -47,35 +47,27 @@ export interface ReplayCallOptions {
 
 /**
  * Sends the rebuilt request once and compares the new text with the output the span recorded.
- * Errors from the API (authentication, rate limit, bad request) propagate as the SDK's errors.
+ * @throws MissingApiKeyError without a key; ModelCallError when the call fails (after retries).
  */
 export async function callReplay(
   request: MessagesRequest,
   recordedOutput: string | undefined,
   options: ReplayCallOptions,
 ): Promise<ReplayCallOutcome> {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    baseURL: options.baseURL || 'https://api.anthropic.com',
-    maxRetries: 2,
-    timeout: options.timeoutMs ?? 120_000,
-  });
-  const started = performance.now();
+  const client = new ModelClient({ api: options.api, concurrency: 1, timeoutMs: options.timeoutMs ?? 120_000 });
   // A request recorded with a sampling parameter was sent under the API version that had them;
   // replaying it under the current one (no sampling parameters) would be refused, or would differ.
   const sampling = (request as { temperature?: unknown }).temperature !== undefined;
-  const message = await client.messages.create(
-    { ...request, stream: false },
-    { signal: options.signal, ...(sampling ? { headers: { 'anthropic-version': '2023-06-01' } } : {}) },
-  );
-  const latencyMs = Math.round(performance.now() - started);
-  const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+  const reply = await client.complete(request, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(sampling ? { headers: { 'anthropic-version': '2023-06-01' } } : {}),
+  });
   return {
-    model: message.model,
-    text,
-    stopReason: message.stop_reason ?? null,
-    usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
-    latencyMs,
-    comparedWithRecorded: compareOutputs(recordedOutput, text),
+    model: reply.model ?? request.model,
+    text: reply.text,
+    stopReason: reply.stopReason,
+    usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
+    latencyMs: Math.round(reply.latencyMs),
+    comparedWithRecorded: compareOutputs(recordedOutput, reply.text),
   };
 }

@@ -25,7 +25,8 @@ import { resolveCommit, runGit } from './git';
 import { ModelClient } from './modelClient';
 import type { ModelClientOptions } from './modelClient';
 import { readPromptVersionFromDisk } from './promptFiles';
-
+import type { ModelApiConfig } from './modelApi';
+import { resolveModelApi } from './modelApi';
 import { CACHE_DIR, ResponseCache, cachedGateway, normaliseEndpoint } from './responseCache';
 import type { CacheMode } from './responseCache';
 
@@ -49,6 +50,8 @@ export interface RunEvalOptions {
   baseURL?: string;
   /** Where the key and base URL fallbacks are read; default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** Key and base URL as `resolveModelApi` worked them out already (the extension's); `apiKey`, `baseURL` and `env` are then unused. */
+  api?: ModelApiConfig;
   /** Per-call timeout in ms; default `prompt-ci.yaml` `eval.timeoutMs` (120,000). */
   timeoutMs?: number;
   /** Cancels the run: finished examples are kept, the rest marked `cancelled`. */
@@ -66,7 +69,7 @@ export interface RunEvalOptions {
   settings?: RepoSettings;
   git?: GitRunner;
   /** Lower-level client settings (retry policy, sleep, randomness), for tests and benchmarks. */
-  client?: Omit<ModelClientOptions, 'apiKey' | 'baseURL' | 'env' | 'concurrency' | 'timeoutMs' | 'signal'>;
+  client?: Omit<ModelClientOptions, 'apiKey' | 'baseURL' | 'env' | 'api' | 'concurrency' | 'timeoutMs' | 'signal'>;
 }
 
 /** A problem with the inputs of an eval (not with the model): the message says what to fix. */
@@ -223,19 +226,17 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new EvalSetupError(`concurrency must be a positive integer, got ${concurrency}`);
   const timeoutMs = options.timeoutMs ?? settings.eval.timeoutMs;
   const cache = new ResponseCache(join(repoRoot, CACHE_DIR));
-  const env = options.env ?? process.env;
+  const api = options.api ?? resolveModelApi({ apiKey: options.apiKey, baseURL: options.baseURL, env: options.env });
   let client: ModelClient | undefined;
   const makeClient = (): ModelClient =>
     (client ??= new ModelClient({
       ...options.client,
-      apiKey: options.apiKey,
-      baseURL: options.baseURL,
-      env,
+      api,
       concurrency,
       timeoutMs,
       signal: options.signal,
     }));
-  const endpoint = normaliseEndpoint(options.baseURL ?? env.ANTHROPIC_BASE_URL);
+  const endpoint = normaliseEndpoint(api.baseURL);
   const gateway = cachedGateway({ cache, mode: cacheMode, client: makeClient, endpoint });
 
   const challenger = sideConfig('challenger', challengerFiles, challengerMeta);

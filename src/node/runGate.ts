@@ -11,6 +11,7 @@ import { findChangedPrompts, GateSetupError } from './changedPrompts';
 import type { ChangedPrompts } from './changedPrompts';
 import { checkRepoOnDisk, readRepoSettings } from './checkRepo';
 import type { GitRunner } from './git';
+import type { ModelApiConfig } from './modelApi';
 import { recordPassingRun } from './history';
 import { releasedVersionFindingsOnDisk } from './releasedVersions';
 import { PromptFilesError } from './promptFiles';
@@ -42,6 +43,8 @@ export interface RunGateOptions {
   apiKey?: string;
   baseURL?: string;
   env?: Record<string, string | undefined>;
+  /** Key and base URL resolved already (see `RunEvalOptions.api`). */
+  api?: ModelApiConfig;
   /** Cancels the gate: the eval in flight keeps what finished; prompts not started are inconclusive. */
   signal?: AbortSignal;
   git?: GitRunner;
@@ -146,6 +149,7 @@ async function gatePrompt(
     apiKey: options.apiKey,
     baseURL: options.baseURL,
     env: options.env,
+    ...(options.api ? { api: options.api } : {}),
     signal: options.signal,
     git: options.git,
     client: options.client,

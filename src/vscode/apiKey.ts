@@ -1,55 +1,32 @@
 import * as vscode from 'vscode';
-import type { ApiSource } from '../shared/webviewProtocol';
+import type { ModelApiConfig } from '../node/modelApi';
+import { resolveModelApi } from '../node/modelApi';
 import type { ExtensionSettings } from './settings';
 
-/** The SecretStorage entry holding the Anthropic API key. */
+/** The SecretStorage entry holding the Anthropic API key: the only place its name is written. */
 const SECRET_NAME = 'promptCi.anthropicApiKey';
-const PUBLIC_API_HOST = 'api.anthropic.com';
 
-/** How an eval reaches the model: the key (never shown, logged or sent to the webview) and where calls go. */
-export interface ApiConfig {
-  apiKey: string | undefined;
-  /** Undefined: the SDK's default, the public API. */
-  baseURL: string | undefined;
-  /** Where the key came from, for messages (never the key itself). */
-  keyFrom: 'secret-storage' | 'environment' | 'none';
-  source: ApiSource;
-}
-
-function hostOf(url: string | undefined): string {
-  if (!url) return PUBLIC_API_HOST;
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
+/** How an eval, a gate or a replayed call reaches the model (see `resolveModelApi`). */
+export type ApiConfig = ModelApiConfig;
 
 /**
- * Works out the key and base URL of an eval. The key: SecretStorage, else `ANTHROPIC_API_KEY`. The
- * base URL: the `promptCi.anthropicBaseUrl` setting, else `ANTHROPIC_BASE_URL`. In the demo
- * (`PROMPT_CI_DEMO=1`, as `npm start` sets it with the stand-in's URL and key in the environment)
- * the environment's pair is used together, unless the setting points elsewhere.
+ * The key and base URL of the extension's calls: `resolveModelApi` with the SecretStorage key and
+ * the `promptCi.anthropicBaseUrl` setting. A stored key that can't be read is logged by the caller
+ * through `onStoreError` and the environment's key is used.
  */
 export async function resolveApiConfig(
   secrets: vscode.SecretStorage,
   settings: Pick<ExtensionSettings, 'anthropicBaseUrl'>,
   env: Record<string, string | undefined> = process.env,
+  onStoreError?: (error: Error) => void,
 ): Promise<ApiConfig> {
-  const envKey = env.ANTHROPIC_API_KEY?.trim() || undefined;
-  const envBase = env.ANTHROPIC_BASE_URL?.trim() || undefined;
-  if (env.PROMPT_CI_DEMO === '1' && settings.anthropicBaseUrl === undefined && envBase !== undefined) {
-    return { apiKey: envKey, baseURL: envBase, keyFrom: envKey ? 'environment' : 'none', source: { kind: 'demo', host: hostOf(envBase) } };
+  let stored: string | undefined;
+  try {
+    stored = await secrets.get(SECRET_NAME);
+  } catch (error) {
+    onStoreError?.(error as Error);
   }
-  const stored = (await secrets.get(SECRET_NAME))?.trim() || undefined;
-  const baseURL = settings.anthropicBaseUrl ?? envBase;
-  const host = hostOf(baseURL);
-  return {
-    apiKey: stored ?? envKey,
-    baseURL,
-    keyFrom: stored ? 'secret-storage' : envKey ? 'environment' : 'none',
-    source: { kind: host === PUBLIC_API_HOST ? 'anthropic' : 'custom', host },
-  };
+  return resolveModelApi({ apiKey: stored, apiKeyFrom: 'secret-storage', baseURL: settings.anthropicBaseUrl, env });
 }
 
 /** Asks for the key in a password box and stores it in SecretStorage. Resolves true when one was stored. */
@@ -64,7 +41,7 @@ export async function promptForApiKey(secrets: vscode.SecretStorage): Promise<bo
   });
   if (value === undefined || value.trim() === '') return false;
   await secrets.store(SECRET_NAME, value.trim());
-  const demo = process.env.PROMPT_CI_DEMO === '1' && process.env.ANTHROPIC_BASE_URL;
+  const demo = resolveModelApi().source.kind === 'demo';
   void vscode.window.showInformationMessage(
     demo
       ? 'Anthropic API key stored. This window runs the demo (PROMPT_CI_DEMO=1): evals go to the local demo server until you start without it or set promptCi.anthropicBaseUrl.'

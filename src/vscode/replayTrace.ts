@@ -1,5 +1,4 @@
 import { basename, join } from 'node:path';
-import { APIError } from '@anthropic-ai/sdk';
 import * as vscode from 'vscode';
 import type { ReplayCallOutcome, ReplayInputs, ReplayResult } from '../core/replay';
 import { ReplayError, parseInputsFile, replayPrompt, toAuditMarkdown, toAuditRecord } from '../core/replay';
@@ -7,8 +6,11 @@ import type { CandidateSpan } from '../core/span';
 import { SpanError, describeSpan, parseSpan, spanInfoOf } from '../core/span';
 import type { GitRunner } from '../node/git';
 import { GitError, gitTopLevel, resolveCommit, runGit } from '../node/git';
+import { baseUrlProblem, describeKeyFrom } from '../node/modelApi';
+import { ModelCallError } from '../node/modelClient';
 import { readPromptAtCommit } from '../node/promptAtCommit';
 import { callReplay } from '../node/replayRunner';
+import { resolveApiConfig } from './apiKey';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
 import type { ReplaySession } from './replayDocuments';
@@ -35,8 +37,6 @@ import { classifySpanText, sourceLabel } from './spanSource';
  * happened, including the exact error message the user was shown.
  */
 
-/** SecretStorage key of the Anthropic API key ("Set Anthropic API Key" stores it there). */
-export const API_KEY_SECRET = 'promptCi.anthropicApiKey';
 
 /** Inputs files are a few variables; anything this big is a wrong file. */
 const MAX_INPUTS_BYTES = 20 * 1024 * 1024;
@@ -434,29 +434,27 @@ export class ReplayTrace extends Disposable {
         'Manage Workspace Trust': () => vscode.commands.executeCommand('workbench.trust.manage'),
       });
     }
-    const key = await this.apiKey();
-    if (!key) {
+    const api = await resolveApiConfig(this.deps.secrets, readSettings(vscode.Uri.file(session.repoRoot)), process.env, (error) =>
+      this.log.warn(`replay: the stored API key can't be read: ${error.message}`),
+    );
+    if (!api.apiKey) {
       const keyCommand = COMMANDS.setApiKey;
       return this.failAction(
         `no Anthropic API key: store one with "Prompt CI: ${keyCommand.title}", or set ANTHROPIC_API_KEY in the environment VS Code starts from`,
         { [keyCommand.title]: () => vscode.commands.executeCommand(keyCommand.id) },
       );
     }
-    let baseURL: string | undefined;
-    try {
-      baseURL = anthropicBaseUrl(vscode.Uri.file(session.repoRoot));
-    } catch (error) {
-      return this.failAction((error as Error).message);
-    }
+    const badBaseUrl = baseUrlProblem(api.baseURL);
+    if (badBaseUrl) return this.failAction(badBaseUrl);
     const request = session.result.request;
     if (!(isObject(options) && options.confirmed === true)) {
-      const host = new URL(baseURL ?? 'https://api.anthropic.com').host;
+      const host = api.source.host;
       const send = 'Send Request';
       const answer = await vscode.window.showWarningMessage(
         `Send the replayed request to ${host}?`,
         {
           modal: true,
-          detail: `One call of ${request.model} (max_tokens ${request.max_tokens}) with the API key from ${key.source}, billed to that key. The request is exactly the one in the replay document.`,
+          detail: `One call of ${request.model} (max_tokens ${request.max_tokens}) with the API key from ${describeKeyFrom(api.keyFrom)}, billed to that key.${api.source.kind === 'demo' ? ' This window uses the demo server: nothing is charged.' : ''} The request is exactly the one in the replay document.`,
         },
         send,
       );
@@ -469,13 +467,13 @@ export class ReplayTrace extends Disposable {
         (_progress, token) => {
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
-          return this.call(request, session.result.span.recorded?.output, { apiKey: key.value, ...(baseURL ? { baseURL } : {}), signal: controller.signal });
+          return this.call(request, session.result.span.recorded?.output, { api, signal: controller.signal });
         },
       );
     } catch (error) {
       const name = (error as Error).name ?? '';
       if (name === 'AbortError' || name === 'APIUserAbortError') return { status: 'cancelled' };
-      if (error instanceof APIError || name.startsWith('API')) return this.failAction(`the replayed call failed: ${(error as Error).message}`);
+      if (error instanceof ModelCallError) return this.failAction(`the replayed call failed: ${error.message}`);
       throw error;
     }
     this.store.setCall(session, outcome);
@@ -501,19 +499,6 @@ export class ReplayTrace extends Disposable {
       `Output: recorded ↔ replayed (${session.result.prompt.name} v${session.result.prompt.version})`,
       { preview: false },
     ];
-  }
-
-  /** The stored key, else ANTHROPIC_API_KEY. */
-  private async apiKey(): Promise<{ value: string; source: string } | undefined> {
-    let stored: string | undefined;
-    try {
-      stored = await this.deps.secrets.get(API_KEY_SECRET);
-    } catch (error) {
-      this.log.warn(`replay: the stored API key can't be read: ${(error as Error).message}`);
-    }
-    if (stored?.trim()) return { value: stored.trim(), source: "VS Code's secret storage" };
-    const env = process.env.ANTHROPIC_API_KEY?.trim();
-    return env ? { value: env, source: 'ANTHROPIC_API_KEY' } : undefined;
   }
 
   /**
@@ -633,26 +618,6 @@ function showError(message: string, actions: Record<string, () => unknown>): voi
     const picked = await vscode.window.showErrorMessage(`Replay Trace: ${message}`, ...Object.keys(actions));
     if (picked) await actions[picked]();
   })();
-}
-
-/**
- * The base URL of the replayed call: the `promptCi.anthropicBaseUrl` setting (restricted, so an
- * untrusted workspace can't set it), else ANTHROPIC_BASE_URL, else undefined (the public API).
- * Throws when ANTHROPIC_BASE_URL isn't an http(s) URL.
- */
-export function anthropicBaseUrl(scope?: vscode.ConfigurationScope): string | undefined {
-  const configured = readSettings(scope).anthropicBaseUrl;
-  if (configured) return configured;
-  const value = process.env.ANTHROPIC_BASE_URL?.trim() ?? '';
-  if (!value) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`ANTHROPIC_BASE_URL ${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`ANTHROPIC_BASE_URL ${JSON.stringify(value)} is not an http(s) URL`);
-  return value.replace(/\/+$/, '');
 }
 
 function asOptions(value: unknown): ReplayTraceOptions {

@@ -445,7 +445,7 @@ describe('prompt-ci replay (in process)', function () {
       try {
         const wrong = await run(['spans/export.json', '--call'], { env: { ANTHROPIC_API_KEY: 'wrong-key', ANTHROPIC_BASE_URL: standIn.url } });
         assert.equal(wrong.code, 2);
-        assert.match(wrong.stderr, /^prompt-ci replay: the replayed call failed: 401/);
+        assert.match(wrong.stderr, /^prompt-ci replay: the replayed call failed: the Anthropic API refused the API key \(401 /);
       } finally {
         await standIn.close();
       }

@@ -415,7 +415,7 @@ describe('Replay Trace', function () {
         const outcome = shown(await replay({ text: spans['otlp-export-commit-a'] }));
         const called = await action('promptCi.replayCall', outcome.replayId, { confirmed: true });
         assert.strictEqual(called.status, 'error');
-        assert.match((called as { message: string }).message, /^the replayed call failed: 401 /);
+        assert.match((called as { message: string }).message, /^the replayed call failed: the Anthropic API refused the API key \(401 /);
       } finally {
         process.env.ANTHROPIC_API_KEY = 'test-key';
       }
