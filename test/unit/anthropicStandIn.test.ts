@@ -55,6 +55,53 @@ describe('anthropicStandIn', () => {
     standIn = undefined;
   });
 
+  describe('rate limits, as the API enforces them', () => {
+    const body = { model: MODEL, max_tokens: 50, messages: user(DOCUMENT) };
+
+    it('enforces requests per minute with a refilling bucket: headers count down, then a 429 with retry-after', async () => {
+      const server = await start({ rateLimits: { requestsPerMinute: 3 } });
+      const remaining: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { response } = await client(server).messages.create(body).withResponse();
+        remaining.push(response.headers.get('anthropic-ratelimit-requests-remaining') ?? '');
+        assert.equal(response.headers.get('anthropic-ratelimit-requests-limit'), '3');
+        assert.match(response.headers.get('anthropic-ratelimit-requests-reset') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      }
+      assert.deepEqual(remaining, ['2', '1', '0']);
+      const refused = await client(server).messages.create(body).then(
+        () => assert.fail('a fourth request within the minute was admitted'),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
+      assert.equal(refused.status, 429);
+      // One request refills in 20 s at 3 per minute.
+      assert.ok(Number(refused.headers?.get('retry-after')) >= 19, `retry-after ${refused.headers?.get('retry-after')}`);
+      assert.match((refused.error as ErrorBody).error.message, /3 requests per minute/);
+    });
+
+    it('enforces tokens per minute on input at admission and output when answered', async () => {
+      const input = Math.ceil(DOCUMENT.length / 4);
+      const server = await start({ rateLimits: { tokensPerMinute: input * 2 + 10 } });
+      const first = await client(server).messages.create(body).withResponse();
+      const left = Number(first.response.headers.get('anthropic-ratelimit-tokens-remaining'));
+      // Charged the input; the output is charged once the answer is sent.
+      assert.ok(left <= input + 10 && left >= 10, `remaining ${left}`);
+      await client(server).messages.create(body).then(
+        () => assert.fail('a request over the tokens-per-minute window was admitted'),
+        (e: unknown) => assert.equal((e as { status?: number }).status, 429),
+      );
+    });
+
+    it('answers more than maxInFlight requests at once with 429 and the configured retry-after', async () => {
+      const server = await start({ latencyMs: 100, rateLimits: { maxInFlight: 2, maxInFlightRetryAfterSeconds: 1 } });
+      const results = await Promise.allSettled([1, 2, 3, 4].map(() => client(server).messages.create(body)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as InstanceType<typeof Anthropic.APIError>);
+      assert.deepEqual(refused.map((e) => [e.status, e.headers?.get('retry-after')]), [[429, '1'], [429, '1']]);
+      // The slots are free again once the answers are sent.
+      await client(server).messages.create(body);
+    });
+  });
+
   describe('through the real SDK', () => {
     it('answers a message with the real response shape and headers', async () => {
       const server = await start();

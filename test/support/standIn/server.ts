@@ -29,6 +29,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { demoAnswer } from './demoAnswers';
+import type { StandInRateLimits } from './rateLimits';
+import { RateLimiter } from './rateLimits';
 import type { MessagesBody } from './requestValidation';
 import { approxTokens, inputTokens, validateRequest } from './requestValidation';
 
@@ -50,6 +52,12 @@ export interface StandInOptions {
   behaviour?: (req: StandInRequest) => StandInBehaviour | undefined;
   /** The text of a successful answer. Default: {@link demoAnswer} of the request body. */
   answer?: (req: StandInRequest) => string;
+  /**
+   * Requests- and tokens-per-minute windows and a cap on requests in flight, enforced as the API
+   * does (see `rateLimits.ts`); none by default. They apply to requests a `behaviour` lets through
+   * as answers (`ok`, `delay`, `text`).
+   */
+  rateLimits?: StandInRateLimits;
 }
 
 /** One `POST /v1/messages` request as the stand-in received it. */
@@ -109,8 +117,6 @@ export interface StandIn {
 
 const DEFAULT_API_KEY = 'test-key';
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
-const REQUESTS_PER_MINUTE = 4000;
-const TOKENS_PER_MINUTE = 400_000;
 
 /** Starts a stand-in on 127.0.0.1 and resolves once it is listening. */
 export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
@@ -123,6 +129,9 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
   let inFlight = 0;
   let maxConcurrent = 0;
   let closed = false;
+  const limiter = new RateLimiter(options.rateLimits ?? {});
+  /** Output tokens of the answer each admitted response sent, charged when it closes. */
+  const outputTokensSent = new WeakMap<ServerResponse, number>();
 
   /** Runs `fn` after `ms` unless the response has gone (client abort, or close()). */
   function later(res: ServerResponse, ms: number, fn: () => void): void {
@@ -201,12 +210,21 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
 
     const valid = body as MessagesBody;
     if (isCount) {
-      later(res, options.latencyMs ?? 0, () => sendJson(res, 200, { input_tokens: inputTokens(valid) }, rateLimitHeaders()));
+      later(res, options.latencyMs ?? 0, () => sendJson(res, 200, { input_tokens: inputTokens(valid) }, limiter.headers()));
       return;
     }
 
     const standInRequest = request as StandInRequest;
     const behaviour = options.behaviour?.(standInRequest) ?? { kind: 'ok' };
+    if (behaviour.kind === 'ok' || behaviour.kind === 'delay' || behaviour.kind === 'text') {
+      // The API refuses at once, before any work: no latency for a 429.
+      const refusal = limiter.admit(inputTokens(valid));
+      if (refusal) {
+        sendError(res, requestId, 429, 'rate_limit_error', refusal.message, { 'retry-after': String(refusal.retryAfterSeconds), ...limiter.headers() });
+        return;
+      }
+      res.once('close', () => limiter.finish(outputTokensSent.get(res) ?? 0));
+    }
     const latency = behaviour.kind === 'delay' ? behaviour.ms : (options.latencyMs ?? 0);
     later(res, latency, () => respond(res, requestId, standInRequest, valid, behaviour));
   }
@@ -229,8 +247,13 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
           requestId,
           429,
           'rate_limit_error',
-          `This request would exceed the rate limit for your organization of ${REQUESTS_PER_MINUTE} requests per minute. Please try again after ${behaviour.retryAfterSeconds} seconds.`,
-          { 'retry-after': String(behaviour.retryAfterSeconds), ...rateLimitHeaders(0, resetAt) },
+          `This request would exceed the rate limit for your organization of ${limiter.headers()["anthropic-ratelimit-requests-limit"]} requests per minute. Please try again after ${behaviour.retryAfterSeconds} seconds.`,
+          {
+            'retry-after': String(behaviour.retryAfterSeconds),
+            ...limiter.headers(),
+            'anthropic-ratelimit-requests-remaining': '0',
+            'anthropic-ratelimit-requests-reset': resetAt.toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
         );
         return;
       }
@@ -275,18 +298,19 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
 
   function answer(res: ServerResponse, requestId: string, body: MessagesBody, text: string): void {
     const done = completion(body, text);
+    outputTokensSent.set(res, done.outputTokens);
     if (body.stream === true) {
       sendStream(res, requestId, body, done, false);
       return;
     }
-    sendJson(res, 200, messageJson(body, done), rateLimitHeaders());
+    sendJson(res, 200, messageJson(body, done), limiter.headers());
   }
 
   function sendStream(res: ServerResponse, requestId: string, body: MessagesBody, done: Completion, failMidway: boolean): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      ...rateLimitHeaders(),
+      ...limiter.headers(),
     });
     const event = (type: string, data: unknown): void => {
       res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -447,22 +471,6 @@ function sendError(
   headers: Record<string, string> = {},
 ): void {
   sendJson(res, status, { type: 'error', error: { type, message }, request_id: requestId }, headers);
-}
-
-function rateLimitHeaders(requestsRemaining = REQUESTS_PER_MINUTE - 1, resetAt = new Date(Date.now() + 60_000)): Record<string, string> {
-  const reset = resetAt.toISOString().replace(/\.\d+Z$/, 'Z');
-  const tokensRemaining = requestsRemaining === 0 ? 0 : TOKENS_PER_MINUTE;
-  const headers: Record<string, string> = {
-    'anthropic-ratelimit-requests-limit': String(REQUESTS_PER_MINUTE),
-    'anthropic-ratelimit-requests-remaining': String(requestsRemaining),
-    'anthropic-ratelimit-requests-reset': reset,
-  };
-  for (const kind of ['tokens', 'input-tokens', 'output-tokens']) {
-    headers[`anthropic-ratelimit-${kind}-limit`] = String(TOKENS_PER_MINUTE);
-    headers[`anthropic-ratelimit-${kind}-remaining`] = String(tokensRemaining);
-    headers[`anthropic-ratelimit-${kind}-reset`] = reset;
-  }
-  return headers;
 }
 
 /** Splits text into deltas of up to three words; concatenated, they are the text exactly. */
