@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileFinding } from '../core/finding';
-import { splitNul } from '../core/gate/changedPrompts';
+import { splitNul } from '../core/gitOutput';
 import { releasedVersionFindings } from '../core/gate/releasedVersions';
 import type { VersionTexts } from '../core/gate/releasedVersions';
 import { discoverPrompts, versionDirOf } from '../core/promptLayout';
