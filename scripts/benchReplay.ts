@@ -157,9 +157,9 @@ async function main(): Promise<void> {
     await timeRuns('  of which: parseSpan', async () => parseSpan(oldSpan));
     const span = parseSpan(oldSpan);
     await timeRuns('  of which: readPromptAtCommit (git)', () =>
-      readPromptAtCommit(repo, { commitSha: span.commitSha, promptName: span.promptName, promptVersion: span.promptVersion }),
+      readPromptAtCommit(repo, { commitSha: span.commitSha!, promptName: span.promptName, promptVersion: span.promptVersion }),
     );
-    const prompt = await readPromptAtCommit(repo, { commitSha: span.commitSha, promptName: span.promptName, promptVersion: span.promptVersion });
+    const prompt = await readPromptAtCommit(repo, { commitSha: span.commitSha!, promptName: span.promptName, promptVersion: span.promptVersion });
     await timeRuns('  of which: replayPrompt (render, compare)', async () => replayPrompt(span, prompt));
     const io = { stdout: () => undefined, stderr: () => undefined, isTty: false, env: {}, cwd: repo, signal: new AbortController().signal };
     await timeRuns('prompt-ci replay --json, in process', () =>

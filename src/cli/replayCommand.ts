@@ -2,7 +2,7 @@ import { open, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ReplayCallOutcome, ReplayInputs, ReplayResult, TextComparison } from '../core/replay';
-import { ReplayError, parseInputsFile, toAuditMarkdown, toAuditRecord } from '../core/replay';
+import { ReplayError, describeCommitSource, describeVariablesSource, identityLine, parseInputsFile, toAuditMarkdown, toAuditRecord } from '../core/replay';
 import { MAX_SPAN_INPUT_BYTES, SpanError, spanShapeLabel, spanSummary } from '../core/span';
 import type { GitRunner } from '../node/git';
 import { GitError, gitTopLevel, runGit } from '../node/git';
@@ -79,15 +79,18 @@ export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCo
       inputs = { values: parseInputsFile(inputsText, values.inputs), source: values.inputs };
     }
 
-    const result = await replaySpanText(text, {
+    const result = await withCliHints(() => replaySpanText(text, {
       repoRoot,
       git,
       signal: io.signal,
       ...(inputs ? { inputs } : {}),
       ...(values['span-id'] !== undefined ? { spanId: values['span-id'] } : {}),
-    });
+    }));
 
     let call: ReplayCallOutcome | undefined;
+    if (values.call && result.rendered.user === null) {
+      return fail(`--call needs the rendered request, but the variables are not known: ${result.verdict.summary} Give them with --inputs FILE`);
+    }
     if (values.call) {
       const api = resolveModelApi({ env: io.env });
       if (!api.apiKey) return fail('--call needs ANTHROPIC_API_KEY in the environment (and ANTHROPIC_BASE_URL for a gateway)');
@@ -120,7 +123,10 @@ export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCo
 /** The document `--json` prints: `{ span, rendered, request, metadata }` and the rest of the replay. */
 export function replayJson(result: ReplayResult, call?: ReplayCallOutcome): Record<string, unknown> {
   return {
-    span: { ...spanSummary(result.span), shape: result.span.shape },
+    span: { ...spanSummary(result.span), shape: result.span.shape, startTime: result.span.startTime ?? null },
+    identity: result.span.identity,
+    commitSource: result.commit,
+    verdict: result.verdict,
     rendered: result.rendered,
     request: result.request,
     metadata: result.metadata,
@@ -145,6 +151,8 @@ export function replayText(result: ReplayResult, call?: ReplayCallOutcome): stri
   const c = prompt.commit;
   const lines: string[] = [];
   lines.push(`${prompt.dir} at commit ${c.sha.slice(0, 12)} "${c.subject}" by ${c.author}, ${c.authorDate}`);
+  lines.push(`prompt named by ${identityLine(span.identity)}`);
+  lines.push(`commit ${describeCommitSource(result.commit)}`);
   const ids = [
     span.spanId ? `span ${span.spanId}` : 'span without id',
     span.traceId ? `trace ${span.traceId}` : undefined,
@@ -153,11 +161,14 @@ export function replayText(result: ReplayResult, call?: ReplayCallOutcome): stri
   lines.push(ids.join(' '));
   lines.push(`tenant ${span.tenantId ?? '(none)'}, request ${span.requestId ?? '(none)'}`);
   lines.push(`model ${request.model}, temperature ${request.temperature}, max_tokens ${request.max_tokens}`);
-  const from = { span: "the span's prompt.variables", inputs: result.variables.inputsSource ?? 'the inputs file', 'span+inputs': `the span's prompt.variables and ${result.variables.inputsSource}` }[result.variables.source];
-  lines.push(`variables from ${from}: ${result.variables.required.join(', ') || '(none needed)'}`);
-  if (comparison === null) lines.push('recorded input: none on the span, nothing to compare');
-  else if (result.rendered.matchesRecorded) lines.push(`recorded input: matches byte for byte (${comparison.compared.join(', ')})`);
-  else lines.push(`recorded input: DIFFERS (${comparison.compared.join(', ')})`);
+  lines.push(`variables ${describeVariablesSource(result.variables)}: ${result.variables.required.join(', ') || '(none needed)'}`);
+  for (const note of result.variables.recoveryNotes ?? []) lines.push(`  ${note}`);
+  const v = result.verdict;
+  lines.push(v.kind === 'ambiguous' || v.kind === 'variables-unknown' ? `${v.summary} (--inputs FILE)` : v.summary);
+  if (v.kind === 'not-produced') {
+    lines.push(`  at line ${v.at.line}, column ${v.at.column} the recorded message has ${JSON.stringify(v.around.recorded)}`);
+    lines.push(`  where the template has ${JSON.stringify(v.around.template || '(the end of its text)')}`);
+  }
   const out: string[] = [lines.join('\n'), ''];
   for (const [label, cmp] of [['system', comparison?.system], ['user', comparison?.user]] as [string, TextComparison | undefined][]) {
     if (!cmp || cmp.matches) continue;
@@ -168,7 +179,7 @@ export function replayText(result: ReplayResult, call?: ReplayCallOutcome): stri
   if (comparison?.extraMessages?.length) {
     out.push(`the span recorded ${comparison.extraMessages.length} more input message(s) (${comparison.extraMessages.map((m) => m.role).join(', ')}) than the template renders`, '');
   }
-  out.push('── system ──', request.system ?? '(no system prompt)', '', '── user ──', request.messages[0].content, '');
+  out.push('── system ──', request.system ?? '(no system prompt)', '', result.rendered.user === null ? '── user (the template, not rendered) ──' : '── user ──', request.messages[0].content, '');
   if (call) {
     out.push(`── replayed call: ${call.model}, ${call.latencyMs} ms, ${call.usage.inputTokens} in / ${call.usage.outputTokens} out, stop ${call.stopReason ?? '(none)'} ──`, call.text, '');
     const cmp = call.comparedWithRecorded;
@@ -177,6 +188,17 @@ export function replayText(result: ReplayResult, call?: ReplayCallOutcome): stri
     else out.push('new output: differs from the recorded output, recorded (-) against new (+):', (cmp.diff ?? '').replace(/\n$/, ''), '');
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** Adds the CLI's own way out to messages the core words without naming a flag. */
+async function withCliHints<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof SpanError && error.code === 'several-llm-spans') throw new SpanError(error.code, `${error.message} (--span-id ID)`);
+    if (error instanceof ReplayError && error.code === 'missing-variables') throw new ReplayError(error.code, `${error.message}; give every variable in the --inputs file`);
+    throw error;
+  }
 }
 
 /** Reads a file of at most `limit` bytes, refusing larger ones before reading them. */

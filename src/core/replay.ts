@@ -1,9 +1,12 @@
 import { diffLines } from 'diff';
+import { escapeMarkdown } from './eval/markdown';
 import type { CommitInfo, TreeEntry } from './gitOutput';
 import type { PromptMetadata } from './metadataSchema';
 import { validateMetadata } from './metadata';
-import type { ParsedSpanInfo, RecordedMessage } from './span';
-import { spanShapeLabel } from './span';
+import type { RecoveryOutcome } from './replayRecovery';
+import { recoverVariables } from './replayRecovery';
+import type { ParsedSpanInfo, RecordedMessage, SpanConvention } from './span';
+import { conventionLabel, quoteForMessage, spanShapeLabel } from './span';
 import { parseTemplate, renderTemplate } from './template/template';
 
 /**
@@ -90,6 +93,8 @@ export interface TextComparison {
   firstDifference?: { offset: number; line: number; column: number };
   /** A plain-words note for differences a line diff shows badly (trailing newline, whitespace, line endings). */
   note?: string;
+  /** Both texts around the first difference (up to 40 characters either side), when they differ. */
+  around?: { recorded: string; rendered: string };
 }
 
 /** The re-rendered messages against what the span recorded. */
@@ -105,7 +110,17 @@ export interface RecordedComparison {
 /** Variables as the replay used them. */
 export interface ReplayVariables {
   values: Record<string, unknown>;
-  source: 'span' | 'inputs' | 'span+inputs';
+  /**
+   * `span`: span attributes; `inputs`: an inputs file; `recovered`: read back from the recorded
+   * user message by matching it against the template; `none`: the template's variables are not known.
+   */
+  source: 'span' | 'inputs' | 'span+inputs' | 'recovered' | 'span+recovered' | 'none';
+  /** The span attributes the variables came from (`prompt.variables`, `gen_ai.prompt.variable.<name>`…). */
+  spanSources: string[];
+  /** Required variables nobody supplied (`source: 'none'`, or partly recovered). */
+  missing: string[];
+  /** Notes of the recovery (padding or precision the message doesn't pin down). */
+  recoveryNotes?: string[];
   /** The template's variables, in template order. */
   required: string[];
   /** Supplied but not used by the template. */
@@ -114,14 +129,53 @@ export interface ReplayVariables {
   inputsSource?: string;
 }
 
+/** Where the replay's commit came from: the span, or git when the span names none. */
+export type CommitSource =
+  | { source: 'span'; attribute: string; convention: SpanConvention }
+  | {
+      source: 'inferred';
+      /** The baseline ref whose history was searched, e.g. `origin/main`. */
+      ref: string;
+      /** The span's start time the search was bounded by; null when the span has none (the ref's tip was used). */
+      at: string | null;
+      /** One sentence: how the commit was chosen. */
+      how: string;
+    };
+
+/**
+ * The replay's answer, one kind per situation, with `summary` the sentence every renderer shows:
+ * `match` and `differs` compare the re-rendered text byte for byte; `not-produced`: the recorded
+ * message can't come from this template; `ambiguous`: it fits in several ways; `variables-unknown`:
+ * the recorded text can't be re-rendered (no variables, and nothing to recover them from);
+ * `nothing-recorded`: the span holds no content, `enable` names what would allow a comparison.
+ */
+export type ReplayVerdict =
+  | { kind: 'match'; summary: string; compared: ('system' | 'user')[] }
+  | { kind: 'differs'; summary: string; compared: ('system' | 'user')[] }
+  | {
+      kind: 'not-produced';
+      summary: string;
+      reason: string;
+      /** Where the recorded message stops fitting the template, and both texts there. */
+      at: { offset: number; line: number; column: number };
+      around: { recorded: string; template: string };
+    }
+  | { kind: 'ambiguous'; summary: string; reason: string }
+  | { kind: 'variables-unknown'; summary: string; reason: string }
+  | { kind: 'nothing-recorded'; summary: string; enable: string };
+
 /** Everything a replay produced. */
 export interface ReplayResult {
   span: ParsedSpanInfo;
   prompt: PromptSnapshot;
   metadata: PromptMetadata;
+  commit: CommitSource;
   variables: ReplayVariables;
-  rendered: { system: string | null; user: string; matchesRecorded: boolean | null };
+  /** `user` is null when the variables are not known; then the request carries the template text unrendered. */
+  rendered: { system: string | null; user: string | null; matchesRecorded: boolean | null };
   comparison: RecordedComparison | null;
+  verdict: ReplayVerdict;
+  /** The request that was sent; when `rendered.user` is null its user message is the template, unrendered. */
   request: MessagesRequest;
   mismatches: ParameterMismatch[];
   warnings: string[];
@@ -205,15 +259,53 @@ export function parseInputsFile(text: string, fileName: string): Record<string, 
 // ---------------------------------------------------------------------------------------------
 // Replay
 
+/** Where the variables came from, in words: `the span's prompt.variables`, `recovered from the recorded user message`… */
+export function describeVariablesSource(v: ReplayVariables): string {
+  const span = `the span's ${v.spanSources.join(' and ') || 'attributes'}`;
+  const inputs = v.inputsSource ?? 'the inputs file';
+  switch (v.source) {
+    case 'span':
+      return span;
+    case 'inputs':
+      return inputs;
+    case 'span+inputs':
+      return `${span}, overridden by ${inputs}`;
+    case 'recovered':
+      return 'recovered from the recorded user message by matching it against the template';
+    case 'span+recovered':
+      return `${span}, the rest recovered from the recorded user message`;
+    case 'none':
+      return 'none known';
+  }
+}
+
+/** How the commit was found, in words: `prompt.commit_sha on the span` or the inference. */
+export function describeCommitSource(c: CommitSource): string {
+  return c.source === 'span' ? `named by the span (${c.attribute}, ${conventionLabel(c.convention)})` : `inferred: ${c.how}`;
+}
+
+/** Options of `replayPrompt`. */
+export interface ReplayPromptOptions {
+  /** How the commit was found; default: the span's own attribute. */
+  commit?: CommitSource;
+}
+
 /**
- * Renders the prompt of the span's commit and rebuilds the request. Throws `ReplayError` when the
- * template is malformed, variables are missing, or rendering fails.
+ * Renders the prompt of the span's commit and rebuilds the request. The variables come from the
+ * span, an inputs file, or, when neither has them and the span recorded the rendered user message,
+ * from that message matched against the template. Throws `ReplayError` when the template is
+ * malformed, an inputs file lacks variables, or rendering fails.
  */
-export function replayPrompt(span: ParsedSpanInfo, prompt: PromptSnapshot, inputs?: ReplayInputs): ReplayResult {
+export function replayPrompt(span: ParsedSpanInfo, prompt: PromptSnapshot, inputs?: ReplayInputs, options: ReplayPromptOptions = {}): ReplayResult {
   const metadata = prompt.metadata;
   const format = metadata.template_format;
   const shortSha = prompt.commit.sha.slice(0, 12);
   const warnings = [...span.warnings, ...prompt.warnings];
+  const commit: CommitSource =
+    options.commit ??
+    (span.identity.commit
+      ? { source: 'span', attribute: span.identity.commit.attribute, convention: span.identity.commit.convention }
+      : { source: 'span', attribute: 'prompt.commit_sha', convention: 'prompt-ci' });
 
   const parsed = parseTemplate(prompt.userTemplate, format);
   if (parsed.errors.length) {
@@ -228,32 +320,47 @@ export function replayPrompt(span: ParsedSpanInfo, prompt: PromptSnapshot, input
 
   const fromSpan = span.variables ?? {};
   const fromInputs = inputs?.values ?? {};
-  const values: Record<string, unknown> = { ...fromSpan, ...fromInputs };
-  const source: ReplayVariables['source'] =
-    inputs && span.variables ? 'span+inputs' : inputs ? 'inputs' : 'span';
-  const missing = required.filter((v) => !(v in values));
-  if (missing.length) {
+  let values: Record<string, unknown> = { ...fromSpan, ...fromInputs };
+  let source: ReplayVariables['source'] = inputs && span.variables ? 'span+inputs' : inputs ? 'inputs' : span.variables ? 'span' : 'none';
+  let missing = required.filter((v) => !(v in values));
+  if (missing.length && inputs) {
     const where: string[] = [];
-    if (span.variables) where.push(`the span's prompt.variables has ${listOrNone(Object.keys(fromSpan))}`);
-    else where.push('the span has no prompt.variables attribute');
-    if (inputs) where.push(`${inputs.source} has ${listOrNone(Object.keys(fromInputs))}`);
-    else where.push('no inputs file was given (--inputs FILE)');
+    where.push(span.variables ? `the span's variables (${span.variableSources?.join(', ')}) have ${listOrNone(Object.keys(fromSpan))}` : 'the span records no variables');
+    where.push(`${inputs.source} has ${listOrNone(Object.keys(fromInputs))}`);
     throw new ReplayError(
       'missing-variables',
       `${prompt.dir}/user.template.md at commit ${shortSha} needs ${missing.length === 1 ? 'variable' : 'variables'} ${missing.map((m) => `"${m}"`).join(', ')} that ${missing.length === 1 ? 'is' : 'are'} not supplied: ${where.join('; ')}`,
     );
   }
+  let recovery: RecoveryOutcome | undefined;
+  const recordedUser = span.recorded?.user;
+  if (missing.length && recordedUser !== undefined) {
+    recovery = recoverVariables(prompt.userTemplate, format, recordedUser);
+    if (recovery.kind === 'recovered') {
+      for (const [name, value] of Object.entries(recovery.values)) {
+        if (!(name in values)) values[name] = value;
+        else if (JSON.stringify(values[name]) !== JSON.stringify(value)) {
+          warnings.push(`variable "${name}" on the span (${quoteForMessage(values[name], 40)}) differs from the text the recorded message has in its place (${quoteForMessage(value, 40)})`);
+        }
+      }
+      source = span.variables ? 'span+recovered' : 'recovered';
+      missing = required.filter((v) => !(v in values));
+    }
+  }
   const unused = Object.keys(values).filter((k) => !required.includes(k));
   if (unused.length) warnings.push(`variables not used by the template at ${shortSha}: ${unused.join(', ')}`);
+  if (missing.length) values = Object.fromEntries(Object.entries(values).filter(([k]) => required.includes(k) || k in fromSpan || k in fromInputs));
 
-  let user: string;
-  try {
-    user = renderTemplate(prompt.userTemplate, values, format);
-  } catch (error) {
-    throw new ReplayError(
-      'render-error',
-      `rendering ${prompt.dir}/user.template.md at commit ${shortSha} failed: ${(error as Error).message}`,
-    );
+  let user: string | null = null;
+  if (missing.length === 0) {
+    try {
+      user = renderTemplate(prompt.userTemplate, values, format);
+    } catch (error) {
+      throw new ReplayError(
+        'render-error',
+        `rendering ${prompt.dir}/user.template.md at commit ${shortSha} failed: ${(error as Error).message}`,
+      );
+    }
   }
   const system = prompt.system ?? null;
   if (system === null) warnings.push(`${prompt.dir} has no system.md at ${shortSha}: the request has no system prompt`);
@@ -267,32 +374,123 @@ export function replayPrompt(span: ParsedSpanInfo, prompt: PromptSnapshot, input
   }
 
   // Key order is the order the Messages API documents; `system` only when the version has one.
-  const messages: MessagesRequest['messages'] = [{ role: 'user', content: user }];
+  const messages: MessagesRequest['messages'] = [{ role: 'user', content: user ?? prompt.userTemplate }];
   const request: MessagesRequest =
     system !== null
       ? { model, max_tokens: maxTokens, temperature, system, messages }
       : { model, max_tokens: maxTokens, temperature, messages };
 
   const comparison = compareWithRecorded(span, system, user);
-  const matchesRecorded = comparison === null ? null : comparisonMatches(comparison);
+  // With the user message unknown, only a differing system message decides; a matching one alone proves nothing of the call.
+  const matchesRecorded =
+    comparison === null || comparison.compared.length === 0 ? null : user !== null ? comparisonMatches(comparison) : comparison.system?.matches === false ? false : null;
+  const variables: ReplayVariables = {
+    values,
+    source,
+    spanSources: span.variableSources ?? [],
+    required,
+    unused,
+    missing,
+    ...(inputs ? { inputsSource: inputs.source } : {}),
+    ...(recovery?.kind === 'recovered' && recovery.notes.length ? { recoveryNotes: recovery.notes } : {}),
+  };
+  const verdict = verdictOf({ span, prompt, comparison, user, missing, recovery, matchesRecorded });
 
   return {
     span,
     prompt,
     metadata,
-    variables: {
-      values,
-      source,
-      required,
-      unused,
-      ...(inputs ? { inputsSource: inputs.source } : {}),
-    },
+    commit,
+    variables,
     rendered: { system, user, matchesRecorded },
     comparison,
+    verdict,
     request,
     mismatches,
     warnings,
   };
+}
+
+/** The verdict and its sentence, from what was compared or why nothing could be. */
+function verdictOf(r: {
+  span: ParsedSpanInfo;
+  prompt: PromptSnapshot;
+  comparison: RecordedComparison | null;
+  user: string | null;
+  missing: string[];
+  recovery: RecoveryOutcome | undefined;
+  matchesRecorded: boolean | null;
+}): ReplayVerdict {
+  const names = (parts: ('system' | 'user')[]) => parts.map((p) => (p === 'system' ? 'system message' : 'user message')).join(' and ');
+  const recordedUser = r.span.recorded?.user;
+  if (r.recovery && r.recovery.kind === 'not-produced' && recordedUser !== undefined) {
+    const at = lineColumnOf(recordedUser, r.recovery.offset);
+    return {
+      kind: 'not-produced',
+      summary: `NOT FROM THIS TEMPLATE: ${r.prompt.dir}/user.template.md at ${r.prompt.commit.sha.slice(0, 12)} can't have rendered the recorded user message: ${r.recovery.reason}.`,
+      reason: r.recovery.reason,
+      at: { offset: r.recovery.offset, line: at.line, column: at.column },
+      around: { recorded: recordedUser.slice(Math.max(0, r.recovery.offset - 40), r.recovery.offset + 40), template: r.recovery.expected.slice(0, 80) },
+    };
+  }
+  if (r.recovery && r.recovery.kind === 'ambiguous') {
+    return { kind: 'ambiguous', summary: `UNDECIDED: ${r.recovery.reason}. Supply the variables to compare.`, reason: r.recovery.reason };
+  }
+  if (r.user === null) {
+    const c = r.comparison;
+    if (c?.system && !c.system.matches) {
+      return { kind: 'differs', summary: differsSummary(c, ['system']), compared: ['system'] };
+    }
+    if (recordedUser === undefined && !r.span.variables && !c?.system) {
+      const enable = captureHint(r.span);
+      return { kind: 'nothing-recorded', summary: `NOTHING TO COMPARE: the span recorded neither the messages nor the variables. ${enable}`, enable };
+    }
+    const reason =
+      r.recovery?.kind === 'unsupported'
+        ? `the variables can't be read back from the recorded message: ${r.recovery.reason}`
+        : recordedUser === undefined
+          ? `the span records no user message and no value for ${r.missing.map((m) => `"${m}"`).join(', ')}`
+          : `no value for ${r.missing.map((m) => `"${m}"`).join(', ')}`;
+    const systemPart = c?.system?.matches ? ' The system message matches the recorded one byte for byte.' : '';
+    return { kind: 'variables-unknown', summary: `USER MESSAGE NOT RE-RENDERED: ${reason}. Supply the variables to compare.${systemPart}`, reason };
+  }
+  const c = r.comparison;
+  if (!c || c.compared.length === 0) {
+    const enable = captureHint(r.span);
+    return { kind: 'nothing-recorded', summary: `NOTHING TO COMPARE: the span recorded the variables but not the messages, so the re-rendered prompt is shown without a comparison. ${enable}`, enable };
+  }
+  if (r.matchesRecorded) {
+    return { kind: 'match', summary: `MATCH: the re-rendered ${names(c.compared)} ${c.compared.length === 1 ? 'is' : 'are'} byte for byte what the span recorded.`, compared: c.compared };
+  }
+  return { kind: 'differs', summary: differsSummary(c, c.compared), compared: c.compared };
+}
+
+function differsSummary(c: RecordedComparison, compared: ('system' | 'user')[]): string {
+  const parts: string[] = [];
+  for (const part of compared) {
+    const cmp = part === 'system' ? c.system : c.user;
+    if (!cmp || cmp.matches) continue;
+    const at = cmp.firstDifference ? ` at line ${cmp.firstDifference.line}, column ${cmp.firstDifference.column}` : '';
+    const around = cmp.around ? `: recorded ${quoteForMessage(cmp.around.recorded, 90)}, re-rendered ${quoteForMessage(cmp.around.rendered, 90)}` : cmp.note ? `: ${cmp.note}` : '';
+    parts.push(`the ${part} message differs${at}${around}`);
+  }
+  if (c.extraMessages?.length) parts.push(`the span recorded ${c.extraMessages.length} more input message(s) (${c.extraMessages.map((m) => m.role).join(', ')}) than the template renders`);
+  return `DIFFERENT: ${parts.join('; ')}.`;
+}
+
+/** Which attributes would let this span be compared, in the words of the conventions it uses. */
+export function captureHint(span: ParsedSpanInfo): string {
+  const conventions = span.identity.conventions;
+  const hints: string[] = [];
+  if (conventions.includes('openinference')) hints.push('llm.input_messages.N.message.content (OpenInference) or llm.prompt_template.variables');
+  if (conventions.includes('openllmetry')) hints.push('gen_ai.prompt.N.content (OpenLLMetry records it unless TRACELOOP_TRACE_CONTENT=false) or traceloop.prompt.template_variables');
+  if (conventions.includes('langfuse')) hints.push('langfuse.observation.input (Langfuse)');
+  if (hints.length === 0 || conventions.includes('prompt-ci') || conventions.includes('opentelemetry')) {
+    hints.push(
+      'gen_ai.input.messages with gen_ai.system_instructions (OpenTelemetry GenAI instrumentations write them with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true; prompt-ci/runtime with captureContent: true), or the variables in prompt.variables or gen_ai.prompt.variable.<name>',
+    );
+  }
+  return `A span with ${hints.join('; or ')} can be compared.`;
 }
 
 function pick<T extends string | number>(
@@ -310,7 +508,7 @@ function listOrNone(keys: string[]): string {
   return keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'no variables';
 }
 
-function compareWithRecorded(span: ParsedSpanInfo, system: string | null, user: string): RecordedComparison | null {
+function compareWithRecorded(span: ParsedSpanInfo, system: string | null, user: string | null): RecordedComparison | null {
   const recorded = span.recorded;
   if (!recorded || (recorded.system === undefined && recorded.messages === undefined)) return null;
   const comparison: RecordedComparison = { compared: [] };
@@ -318,7 +516,7 @@ function compareWithRecorded(span: ParsedSpanInfo, system: string | null, user: 
     comparison.compared.push('system');
     comparison.system = compareTexts(recorded.system, system ?? '');
   }
-  if (recorded.messages !== undefined) {
+  if (recorded.messages !== undefined && user !== null) {
     comparison.compared.push('user');
     comparison.user = compareTexts(recorded.user ?? '', user);
     const lastUser = recorded.messages.map((m) => m.role).lastIndexOf('user');
@@ -348,6 +546,7 @@ export function compareTexts(recorded: string, rendered: string): TextComparison
     rendered,
     diff: lineDiff(recorded, rendered),
     firstDifference: { offset: i, line: at.line, column: at.column },
+    around: { recorded: recorded.slice(Math.max(0, i - 40), i + 40), rendered: rendered.slice(Math.max(0, i - 40), i + 40) },
   };
   const note = differenceNote(recorded, rendered);
   if (note) result.note = note;
@@ -426,7 +625,11 @@ export interface ReplayAuditRecord {
     userTemplate: string;
     metadataYaml: string;
   };
-  inputs: { source: string; values: Record<string, unknown> };
+  /** How the commit was found: named by the span, or inferred from git (and how). */
+  commitSource: CommitSource & { description: string };
+  /** The attributes that named the prompt, and any disagreement between conventions. */
+  identity: ParsedSpanInfo['identity'];
+  inputs: { source: string; values: Record<string, unknown>; missing: string[]; recoveryNotes: string[] };
   model: string;
   parameters: { temperature: number; max_tokens: number };
   request: MessagesRequest;
@@ -438,6 +641,8 @@ export interface ReplayAuditRecord {
     sources: string[];
   };
   verdict: {
+    kind: ReplayVerdict['kind'];
+    summary: string;
     matchesRecorded: boolean | null;
     compared: string[];
     systemDiff: string | null;
@@ -458,12 +663,7 @@ export function toAuditRecord(result: ReplayResult, options: { generatedAt: stri
   if (comparison?.extraMessages?.length) {
     notes.push(`the span recorded ${comparison.extraMessages.length} more input message(s) than the template renders`);
   }
-  const inputsSource =
-    result.variables.source === 'span'
-      ? 'span attribute prompt.variables'
-      : result.variables.source === 'inputs'
-        ? (result.variables.inputsSource ?? 'inputs file')
-        : `span attribute prompt.variables, overridden by ${result.variables.inputsSource ?? 'inputs file'}`;
+  const inputsSource = describeVariablesSource(result.variables);
   return {
     schema: 'prompt-ci/replay-audit@1',
     generatedAt: options.generatedAt,
@@ -486,7 +686,9 @@ export function toAuditRecord(result: ReplayResult, options: { generatedAt: stri
       userTemplate: prompt.userTemplate,
       metadataYaml: prompt.metadataText,
     },
-    inputs: { source: inputsSource, values: result.variables.values },
+    commitSource: { ...result.commit, description: describeCommitSource(result.commit) },
+    identity: span.identity,
+    inputs: { source: inputsSource, values: result.variables.values, missing: result.variables.missing, recoveryNotes: result.variables.recoveryNotes ?? [] },
     model: result.request.model,
     parameters: { temperature: result.request.temperature, max_tokens: result.request.max_tokens },
     request: result.request,
@@ -498,6 +700,8 @@ export function toAuditRecord(result: ReplayResult, options: { generatedAt: stri
       sources: span.recorded?.sources ?? [],
     },
     verdict: {
+      kind: result.verdict.kind,
+      summary: result.verdict.summary,
       matchesRecorded: result.rendered.matchesRecorded,
       compared: comparison?.compared ?? [],
       systemDiff: comparison?.system?.diff ?? null,
@@ -513,15 +717,12 @@ export function toAuditRecord(result: ReplayResult, options: { generatedAt: stri
 /** The Markdown audit record, for a ticket or an incident review; the JSON record closes it. */
 export function toAuditMarkdown(record: ReplayAuditRecord): string {
   const c = record.prompt.commit;
-  const verdict =
-    record.verdict.matchesRecorded === null
-      ? 'The span recorded no input messages: nothing to compare.'
-      : record.verdict.matchesRecorded
-        ? `The re-rendered ${record.verdict.compared.join(' and ')} match${record.verdict.compared.length === 1 ? 'es' : ''} the recorded input byte for byte.`
-        : `The re-rendered messages **differ** from the recorded input (compared: ${record.verdict.compared.join(', ')}).`;
+  const verdict = escapeMarkdown(record.verdict.summary);
   const rows: [string, string][] = [
     ['Prompt', `\`${record.prompt.dir}\``],
     ['Commit', `\`${c.sha}\``],
+    ['Commit found', record.commitSource.description],
+    ['Prompt named by', identityLine(record.identity)],
     ['Commit author', `${c.author} <${c.authorEmail}>`],
     ['Commit date', c.authorDate],
     ['Commit subject', c.subject],
@@ -579,6 +780,12 @@ export function toAuditMarkdown(record: ReplayAuditRecord): string {
   }
   out.push('', '## Record (JSON)', '', fence(JSON.stringify(record, null, 2), 'json'), '');
   return out.join('\n');
+}
+
+/** `prompt.name (prompt-ci), prompt.version (prompt-ci), …`: which attributes named the prompt. */
+export function identityLine(identity: ParsedSpanInfo['identity']): string {
+  const parts = [identity.name, identity.version, ...(identity.commit ? [identity.commit] : [])].map((v) => `${v.attribute} (${conventionLabel(v.convention)})`);
+  return parts.join(', ') + (identity.disagreements.length ? `; disagreeing: ${identity.disagreements.join('; ')}` : '');
 }
 
 /** A fenced block whose fence is longer than any backtick run in the text, so the text can't close it. */

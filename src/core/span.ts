@@ -53,6 +53,8 @@ export interface CandidateSpan {
   attributes: SpanAttributes;
   /** Resource (OTLP) or process (Jaeger) attributes: a fallback for `tenant.id` and the service name. */
   resourceAttributes?: SpanAttributes;
+  /** When the span started, ISO 8601 UTC, from the shape's own start field (OTLP `startTimeUnixNano`, Jaeger `startTime`, Zipkin `timestamp`…). */
+  startTime?: string;
 }
 
 /** Error codes of `SpanError`, stable for callers that branch on them. */
@@ -117,7 +119,12 @@ export interface RecordedUsage {
 export interface ParsedSpanInfo {
   promptName: string;
   promptVersion: number;
-  commitSha: string;
+  /** The commit the span names; null when it names none (the replay then infers it from git). */
+  commitSha: string | null;
+  /** Which attribute of which convention gave the name, version and commit, and where conventions disagree. */
+  identity: SpanIdentity;
+  /** When the span started (ISO 8601 UTC), if the export says. */
+  startTime?: string;
   /** `gen_ai.request.model`, else `gen_ai.response.model`; null when the span has neither. */
   model: string | null;
   tenantId: string | null;
@@ -127,8 +134,14 @@ export interface ParsedSpanInfo {
   spanName?: string;
   shape: SpanShape;
   recorded?: RecordedCall;
-  /** `prompt.variables` (a JSON object string, a map attribute, or `prompt.variables.<name>` keys). */
+  /**
+   * The template variables the span recorded: `prompt.variables` (a JSON object string, a map
+   * attribute, or `prompt.variables.<name>` keys), `gen_ai.prompt.variable.<name>`,
+   * `llm.prompt_template.variables`, `traceloop.prompt.template_variables`.
+   */
   variables?: Record<string, unknown>;
+  /** The attributes `variables` came from. */
+  variableSources?: string[];
   usage?: RecordedUsage;
   temperature?: number;
   maxTokens?: number;
@@ -140,13 +153,84 @@ export interface ParsedSpanInfo {
 export interface SpanSummary {
   promptName: string;
   promptVersion: number;
-  commitSha: string;
+  /** The commit the span names; null when the replay inferred it (see the replay's `commit`). */
+  commitSha: string | null;
   model: string | null;
   tenantId: string | null;
   requestId: string | null;
   traceId: string | null;
   spanId: string | null;
 }
+
+/** The tracing conventions whose attributes name a prompt. */
+export type SpanConvention = 'prompt-ci' | 'opentelemetry' | 'langfuse' | 'openllmetry' | 'openinference';
+
+/** One attribute that named part of the prompt's identity. */
+export interface IdentityValue<T> {
+  value: T;
+  /** The attribute key, e.g. `gen_ai.prompt.name`. */
+  attribute: string;
+  convention: SpanConvention;
+}
+
+/** Where the prompt's name, version and commit came from. */
+export interface SpanIdentity {
+  name: IdentityValue<string>;
+  version: IdentityValue<number>;
+  commit: IdentityValue<string> | null;
+  /** Every convention that named the prompt, in precedence order. */
+  conventions: SpanConvention[];
+  /** One sentence per disagreement between conventions, e.g. `prompt.name "a" but gen_ai.prompt.name "b"`. */
+  disagreements: string[];
+}
+
+const CONVENTION_LABELS: Record<SpanConvention, string> = {
+  'prompt-ci': 'prompt-ci',
+  opentelemetry: 'OpenTelemetry GenAI',
+  langfuse: 'Langfuse',
+  openllmetry: 'OpenLLMetry',
+  openinference: 'OpenInference',
+};
+
+/** A readable name of a convention. */
+export function conventionLabel(convention: SpanConvention): string {
+  return CONVENTION_LABELS[convention];
+}
+
+type IdentityKey = readonly [attribute: string, convention: SpanConvention];
+
+/**
+ * The attributes that name a prompt, in precedence order: ours first, then OpenTelemetry's GenAI
+ * registry (`gen_ai.prompt.name`/`.version`), Langfuse's `attributes.py`, OpenLLMetry's
+ * `semconv_ai` (`traceloop.prompt.*`, and association properties set by the application), and
+ * OpenInference (`llm.prompt_template.version`; its `prompt.id` names the prompt for a vendor).
+ */
+export const PROMPT_NAME_ATTRIBUTES: readonly IdentityKey[] = [
+  ['prompt.name', 'prompt-ci'],
+  ['gen_ai.prompt.name', 'opentelemetry'],
+  ['langfuse.observation.prompt.name', 'langfuse'],
+  ['traceloop.prompt.key', 'openllmetry'],
+  ['traceloop.association.properties.prompt.name', 'openllmetry'],
+  ['traceloop.association.properties.prompt_name', 'openllmetry'],
+  ['prompt.id', 'openinference'],
+];
+/** The attributes that name a prompt's version, in precedence order. */
+export const PROMPT_VERSION_ATTRIBUTES: readonly IdentityKey[] = [
+  ['prompt.version', 'prompt-ci'],
+  ['gen_ai.prompt.version', 'opentelemetry'],
+  ['langfuse.observation.prompt.version', 'langfuse'],
+  ['traceloop.prompt.version', 'openllmetry'],
+  ['traceloop.association.properties.prompt.version', 'openllmetry'],
+  ['traceloop.association.properties.prompt_version', 'openllmetry'],
+  ['llm.prompt_template.version', 'openinference'],
+];
+/** The attributes that name the commit, in precedence order. */
+export const PROMPT_COMMIT_ATTRIBUTES: readonly IdentityKey[] = [
+  ['prompt.commit_sha', 'prompt-ci'],
+  ['traceloop.association.properties.prompt.commit_sha', 'openllmetry'],
+  ['traceloop.association.properties.prompt_commit_sha', 'openllmetry'],
+  ['traceloop.association.properties.commit_sha', 'openllmetry'],
+];
 
 /** Options of `parseSpan`. */
 export interface ParseSpanOptions {
@@ -183,7 +267,7 @@ export function parseSpan(text: string, options: ParseSpanOptions = {}): ParsedS
       if (other) {
         throw new SpanError(
           'span-not-found',
-          `span ${quoteForMessage(options.spanId)} has no "prompt.name" attribute, so it is not an LLM span of a prompt. ` +
+          `span ${quoteForMessage(options.spanId)} names no prompt (${PROMPT_NAME_ATTRIBUTES.map(([k]) => k).join(', ')}), so it is not an LLM span of a prompt. ` +
             (llm.length ? `LLM spans in this paste: ${llm.map(describeSpan).join('; ')}` : 'This paste has no LLM span.'),
         );
       }
@@ -199,7 +283,7 @@ export function parseSpan(text: string, options: ParseSpanOptions = {}): ParsedS
   } else if (llm.length > 1) {
     throw new SpanError(
       'several-llm-spans',
-      `this paste holds ${llm.length} LLM spans; choose one by its span id (--span-id): ${llm.map(describeSpan).join('; ')}`,
+      `this paste holds ${llm.length} LLM spans; choose one by its span id: ${llm.map(describeSpan).join('; ')}`,
     );
   } else {
     chosen = llm[0];
@@ -207,14 +291,17 @@ export function parseSpan(text: string, options: ParseSpanOptions = {}): ParsedS
   return spanInfoOf(chosen);
 }
 
-/** The spans of a paste that carry `prompt.name`, in paste order. Throws `SpanError` when the paste isn't readable. */
+/** The spans of a paste that name a prompt (in any convention), in paste order. Throws `SpanError` when the paste isn't readable. */
 export function findLlmSpans(text: string): CandidateSpan[] {
   return readSpans(text).spans.filter(isLlmSpan);
 }
 
-/** True when the span names a prompt (`prompt.name` present). */
+/** True when the span names a prompt or a prompt version in any of the conventions read. */
 export function isLlmSpan(span: CandidateSpan): boolean {
-  const v = span.attributes['prompt.name'];
+  return [...PROMPT_NAME_ATTRIBUTES, ...PROMPT_VERSION_ATTRIBUTES].some(([key]) => present(span.attributes[key]));
+}
+
+function present(v: AttributeValue | undefined): boolean {
   return v !== undefined && v !== null && v !== '';
 }
 
@@ -235,30 +322,34 @@ export function readSpans(text: string): SpanScan {
   return { shapes: [...new Set(collector.spans.map((s) => s.shape))], spans: dedupe(collector.spans) };
 }
 
-/** A span's validated replay information. Throws `SpanError` for a missing or invalid prompt name, version or SHA. */
+/**
+ * A span's validated replay information. Throws `SpanError` for a missing or invalid prompt name
+ * or version, or an invalid SHA; a span without a SHA is valid (`commitSha` null).
+ */
 export function spanInfoOf(span: CandidateSpan): ParsedSpanInfo {
   const attrs = span.attributes;
-  const where = `the LLM span (${describeSpan(span)})`;
-  const need = (key: string): AttributeValue => {
-    const v = attrs[key];
-    if (v === undefined || v === null || v === '') {
-      throw new SpanError(
-        'missing-attribute',
-        `${where} has no "${key}" attribute; replay needs prompt.name, prompt.version and prompt.commit_sha on the span`,
-      );
-    }
-    return v;
-  };
-  const promptName = validatePromptName(need('prompt.name'));
-  const promptVersion = validatePromptVersion(need('prompt.version'));
-  const commitSha = validateCommitSha(need('prompt.commit_sha'));
   const warnings: string[] = [];
+  const identity = readIdentity(span);
+  if (identity.disagreements.length) {
+    warnings.push(`the span's prompt identity attributes disagree: ${identity.disagreements.join('; ')}; the replay uses the first of each (precedence: prompt-ci, OpenTelemetry, Langfuse, OpenLLMetry, OpenInference)`);
+  }
+  const promptName = identity.name.value;
+  const promptVersion = identity.version.value;
+  const commitSha = identity.commit?.value ?? null;
 
+  const invocation = invocationParameters(attrs);
   const info: ParsedSpanInfo = {
     promptName,
     promptVersion,
     commitSha,
-    model: attrText(attrs, 'gen_ai.request.model') ?? attrText(attrs, 'gen_ai.response.model') ?? null,
+    identity,
+    model:
+      attrText(attrs, 'gen_ai.request.model') ??
+      attrText(attrs, 'gen_ai.response.model') ??
+      attrText(attrs, 'llm.request.model_name') ??
+      attrText(attrs, 'llm.model_name') ??
+      attrText(attrs, 'langfuse.observation.model.name') ??
+      null,
     tenantId: attrText(attrs, 'tenant.id') ?? (span.resourceAttributes ? attrText(span.resourceAttributes, 'tenant.id') : undefined) ?? null,
     requestId: attrText(attrs, 'request.id') ?? null,
     shape: span.shape,
@@ -267,10 +358,11 @@ export function spanInfoOf(span: CandidateSpan): ParsedSpanInfo {
   if (span.traceId) info.traceId = span.traceId;
   if (span.spanId) info.spanId = span.spanId;
   if (span.name) info.spanName = span.name;
+  if (span.startTime) info.startTime = span.startTime;
 
-  const temperature = attrNumber(attrs, 'gen_ai.request.temperature');
+  const temperature = attrNumber(attrs, 'gen_ai.request.temperature') ?? numberOf(invocation?.temperature);
   if (temperature !== undefined) info.temperature = temperature;
-  const maxTokens = attrNumber(attrs, 'gen_ai.request.max_tokens');
+  const maxTokens = attrNumber(attrs, 'gen_ai.request.max_tokens') ?? numberOf(invocation?.max_tokens);
   if (maxTokens !== undefined) info.maxTokens = maxTokens;
 
   const usage: RecordedUsage = {};
@@ -278,11 +370,13 @@ export function spanInfoOf(span: CandidateSpan): ParsedSpanInfo {
     'gen_ai.usage.input_tokens',
     'gen_ai.response.input_tokens',
     'gen_ai.usage.prompt_tokens',
+    'llm.token_count.prompt',
   ]);
   const outputTokens = firstNumber(attrs, [
     'gen_ai.usage.output_tokens',
     'gen_ai.response.output_tokens',
     'gen_ai.usage.completion_tokens',
+    'llm.token_count.completion',
   ]);
   if (inputTokens !== undefined) usage.inputTokens = inputTokens;
   if (outputTokens !== undefined) usage.outputTokens = outputTokens;
@@ -291,8 +385,72 @@ export function spanInfoOf(span: CandidateSpan): ParsedSpanInfo {
   const recorded = readRecordedCall(attrs, warnings);
   if (recorded) info.recorded = recorded;
   const variables = readVariables(attrs, warnings);
-  if (variables) info.variables = variables;
+  if (variables) {
+    info.variables = variables.values;
+    info.variableSources = variables.sources;
+  }
   return info;
+}
+
+/**
+ * The prompt's name, version and commit from every convention the span uses, validated, with the
+ * conventions' disagreements in words. Throws `SpanError` when no name or no version is there, or
+ * when the value used is not valid.
+ */
+export function readIdentity(span: CandidateSpan): SpanIdentity {
+  const attrs = span.attributes;
+  const where = `the LLM span (${describeSpan(span)})`;
+  const found = <T>(keys: readonly IdentityKey[], validate: (v: unknown, key: string) => T): { used?: IdentityValue<T>; all: IdentityValue<T>[]; raw: [string, AttributeValue][] } => {
+    const all: IdentityValue<T>[] = [];
+    const raw: [string, AttributeValue][] = [];
+    let used: IdentityValue<T> | undefined;
+    for (const [attribute, convention] of keys) {
+      const v = attrs[attribute];
+      if (!present(v)) continue;
+      raw.push([attribute, v!]);
+      if (!used) {
+        used = { value: validate(v, attribute), attribute, convention };
+        all.push(used);
+        continue;
+      }
+      try {
+        all.push({ value: validate(v, attribute), attribute, convention });
+      } catch {
+        all.push({ value: v as unknown as T, attribute, convention });
+      }
+    }
+    return used ? { used, all, raw } : { all, raw };
+  };
+  const names = found(PROMPT_NAME_ATTRIBUTES, validatePromptName);
+  const versions = found(PROMPT_VERSION_ATTRIBUTES, validatePromptVersion);
+  const commits = found(PROMPT_COMMIT_ATTRIBUTES, validateCommitSha);
+  if (!names.used) {
+    const version = versions.used ? ` It names version ${versions.used.value} (${versions.used.attribute}) but no prompt.` : '';
+    throw new SpanError(
+      'missing-attribute',
+      `${where} names no prompt.${version} Replay reads the name from ${PROMPT_NAME_ATTRIBUTES.map(([k]) => k).join(', ')}; set one of them (prompt.name, or OpenTelemetry's gen_ai.prompt.name) where the call is made`,
+    );
+  }
+  if (!versions.used) {
+    throw new SpanError(
+      'missing-attribute',
+      `${where} names prompt ${quoteForMessage(names.used.value)} (${names.used.attribute}) but no version: replay reads it from ${PROMPT_VERSION_ATTRIBUTES.map(([k]) => k).join(', ')}`,
+    );
+  }
+  const disagreements: string[] = [];
+  const compare = <T>(what: string, list: IdentityValue<T>[], same: (a: T, b: T) => boolean) => {
+    const first = list[0];
+    for (const other of list.slice(1)) {
+      if (!same(first.value, other.value)) {
+        disagreements.push(`${what}: ${first.attribute} ${quoteForMessage(first.value)} but ${other.attribute} ${quoteForMessage(other.value)}`);
+      }
+    }
+  };
+  compare('name', names.all, (a, b) => a === b);
+  compare('version', versions.all, (a, b) => a === b);
+  compare('commit', commits.all, (a, b) => typeof a === 'string' && typeof b === 'string' && (a.startsWith(b) || b.startsWith(a)));
+  const conventions = [...new Set([...names.all, ...versions.all, ...commits.all].map((v) => v.convention))];
+  return { name: names.used, version: versions.used, commit: commits.used ?? null, conventions, disagreements };
 }
 
 /** The `span` object of `prompt-ci replay --json`. */
@@ -313,18 +471,18 @@ export function spanSummary(info: ParsedSpanInfo): SpanSummary {
 // Validation of the three values that become a git revision and a path
 
 /** A commit SHA of 7 to 40 hex digits, lowercased; anything else throws `SpanError` showing the value safely. */
-export function validateCommitSha(value: unknown): string {
+export function validateCommitSha(value: unknown, attribute = 'prompt.commit_sha'): string {
   if (typeof value !== 'string' || !COMMIT_SHA_PATTERN.test(value)) {
     throw new SpanError(
       'bad-commit-sha',
-      `prompt.commit_sha ${quoteForMessage(value)} is not a commit SHA: expected 7 to 40 hexadecimal digits`,
+      `${attribute} ${quoteForMessage(value)} is not a commit SHA: expected 7 to 40 hexadecimal digits`,
     );
   }
   return value.toLowerCase();
 }
 
 /** A prompt name that is one safe path segment; anything else throws `SpanError`. */
-export function validatePromptName(value: unknown): string {
+export function validatePromptName(value: unknown, attribute = 'prompt.name'): string {
   if (typeof value !== 'string' || !PROMPT_NAME_PATTERN.test(value)) {
     const why =
       typeof value === 'string' && (value.includes('/') || value.includes('\\') || value.includes('..'))
@@ -332,21 +490,21 @@ export function validatePromptName(value: unknown): string {
         : '';
     throw new SpanError(
       'bad-prompt-name',
-      `prompt.name ${quoteForMessage(value)} is not a prompt name: expected a path segment of [a-z0-9][a-z0-9_-]*${why}`,
+      `${attribute} ${quoteForMessage(value)} is not a prompt name: expected a path segment of [a-z0-9][a-z0-9_-]*${why}`,
     );
   }
   return value;
 }
 
 /** A positive integer version (`3`, `"3"` or `"v3"`); anything else throws `SpanError`. */
-export function validatePromptVersion(value: unknown): number {
+export function validatePromptVersion(value: unknown, attribute = 'prompt.version'): number {
   let n: number | undefined;
   if (typeof value === 'number' && Number.isSafeInteger(value)) n = value;
   else if (typeof value === 'string' && /^v?[0-9]{1,15}$/.test(value.trim())) n = Number(value.trim().replace(/^v/, ''));
   if (n === undefined || n < 1) {
     throw new SpanError(
       'bad-prompt-version',
-      `prompt.version ${quoteForMessage(value)} is not a version: expected a positive integer (the N of prompts/<name>/vN)`,
+      `${attribute} ${quoteForMessage(value)} is not a version: expected a positive integer (the N of prompts/<name>/vN)`,
     );
   }
   return n;
@@ -380,9 +538,9 @@ export function describeSpan(span: CandidateSpan): string {
   if (span.spanId) parts.push(`span ${span.spanId}`);
   else parts.push('span without id');
   if (span.name) parts.push(`name ${quoteForMessage(span.name, 80)}`);
-  const prompt = span.attributes['prompt.name'];
+  const prompt = firstPresent(span.attributes, PROMPT_NAME_ATTRIBUTES);
   if (prompt !== undefined) {
-    const version = span.attributes['prompt.version'];
+    const version = firstPresent(span.attributes, PROMPT_VERSION_ATTRIBUTES);
     const shownVersion =
       typeof version === 'number' || (typeof version === 'string' && /^v?[0-9]{1,15}$/.test(version))
         ? ` v${String(version).replace(/^v/, '')}`
@@ -392,6 +550,12 @@ export function describeSpan(span: CandidateSpan): string {
     parts.push(`prompt ${quoteForMessage(prompt, 40)}${shownVersion}`);
   }
   return parts.join(', ');
+}
+
+/** The first present value among `keys`. */
+export function firstPresent(attrs: SpanAttributes, keys: readonly IdentityKey[]): AttributeValue | undefined {
+  for (const [key] of keys) if (present(attrs[key])) return attrs[key];
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -797,6 +961,7 @@ class SpanCollector {
         spanId: otlpId(span.spanId ?? span.span_id, 8),
         name: typeof span.name === 'string' ? span.name : undefined,
         resourceAttributes: resource,
+        startTime: fromUnixNanos(span.startTimeUnixNano ?? span.start_time_unix_nano),
       }),
     );
   }
@@ -836,6 +1001,7 @@ class SpanCollector {
         spanId: hexId(span.spanID ?? span.spanId),
         name: typeof span.operationName === 'string' ? span.operationName : undefined,
         resourceAttributes,
+        startTime: fromUnixMicros(span.startTime),
       }),
     );
   }
@@ -852,6 +1018,7 @@ class SpanCollector {
         spanId: hexId(span.id),
         name: typeof span.name === 'string' ? span.name : undefined,
         resourceAttributes: typeof local?.serviceName === 'string' ? { 'service.name': local.serviceName } : undefined,
+        startTime: fromUnixMicros(span.timestamp),
       }),
     );
   }
@@ -877,6 +1044,7 @@ class SpanCollector {
         spanId: hexId(context.span_id),
         name: typeof span.name === 'string' ? span.name : undefined,
         resourceAttributes: resource ? (Object.fromEntries(Object.entries(resource).map(([k, v]) => [k, plainValue(v)])) as SpanAttributes) : undefined,
+        startTime: fromIsoText(span.start_time),
       }),
     );
   }
@@ -895,20 +1063,48 @@ class SpanCollector {
         traceId: id(['trace_id', 'traceId', 'trace.id']),
         spanId: id(['span_id', 'spanId', 'span.id']),
         name: typeof map.name === 'string' ? map.name : undefined,
+        startTime: fromIsoText(map.start_time ?? map.startTime) ?? fromUnixNanos(map.startTimeUnixNano),
       }),
     );
   }
 }
 
 function looksLikeAttributeMap(value: JsonObject): boolean {
-  return Object.keys(value).some((k) => k.startsWith('prompt.') || k.startsWith('gen_ai.'));
+  return Object.keys(value).some((k) => /^(prompt|gen_ai|langfuse|traceloop|llm)\./.test(k));
+}
+
+/** OTLP's `startTimeUnixNano` (a decimal string in OTLP/JSON) as ISO 8601. */
+function fromUnixNanos(v: Json): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return isoOf(v / 1e6);
+  if (typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) {
+    const ms = Number(BigInt(v) / 1_000_000n);
+    return ms > 0 ? isoOf(ms) : undefined;
+  }
+  return undefined;
+}
+
+/** Jaeger's `startTime` and Zipkin's `timestamp` (microseconds since the epoch) as ISO 8601. */
+function fromUnixMicros(v: Json): string | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,17}$/.test(v) ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? isoOf(n / 1000) : undefined;
+}
+
+function fromIsoText(v: Json): string | undefined {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(v)) return undefined;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) ? isoOf(ms) : undefined;
+}
+
+function isoOf(ms: number): string | undefined {
+  const d = new Date(Math.floor(ms));
+  return Number.isFinite(d.getTime()) ? d.toISOString() : undefined;
 }
 
 /** GenAI content recorded on span events (older conventions) fills keys the span itself lacks. */
 function fillFromEvent(attributes: SpanAttributes, eventName: string, eventAttrs: SpanAttributes): void {
   const useful =
     eventName.startsWith('gen_ai.') ||
-    Object.keys(eventAttrs).some((k) => k.startsWith('gen_ai.') || k.startsWith('prompt.'));
+    Object.keys(eventAttrs).some((k) => k.startsWith('gen_ai.') || k.startsWith('prompt.') || k.startsWith('llm.'));
   if (!useful) return;
   for (const [k, v] of Object.entries(eventAttrs)) {
     if (k === 'event') continue;
@@ -1046,11 +1242,11 @@ function noLlmSpanMessage(scan: SpanScan): string {
   const shapes = scan.shapes.map(spanShapeLabel).join(', ');
   const genAi = scan.spans.filter((s) => Object.keys(s.attributes).some((k) => k.startsWith('gen_ai.')));
   let message =
-    `no LLM span found: looked for a span with a "prompt.name" attribute among ${scan.spans.length} span${scan.spans.length === 1 ? '' : 's'} (${shapes})`;
+    `no LLM span found: looked for a span that names a prompt (${PROMPT_NAME_ATTRIBUTES.map(([k]) => k).join(', ')}) among ${scan.spans.length} span${scan.spans.length === 1 ? '' : 's'} (${shapes})`;
   const names = scan.spans.slice(0, 5).map((s) => (s.name ? quoteForMessage(s.name, 40) : s.spanId ?? 'unnamed'));
   if (names.length) message += `; spans seen: ${names.join(', ')}${scan.spans.length > 5 ? ', …' : ''}`;
   if (genAi.length) {
-    message += `. ${genAi.length === 1 ? 'One span has' : `${genAi.length} spans have`} gen_ai.* attributes but no prompt.name: the calling code must set prompt.name, prompt.version and prompt.commit_sha on the span`;
+    message += `. ${genAi.length === 1 ? 'One span has' : `${genAi.length} spans have`} gen_ai.* attributes but names no prompt: the calling code must set the prompt's name and version on the span (prompt.name and prompt.version, or gen_ai.prompt.name and gen_ai.prompt.version)`;
   }
   return message;
 }
@@ -1184,6 +1380,78 @@ function olderConventionMessages(
   return Array.isArray(parsed) ? parsed.map(messageOf).filter((m): m is RecordedMessage => !!m) : [{ role, content: raw }];
 }
 
+/**
+ * OpenInference's flattened messages: `llm.input_messages.N.message.role` / `.content`, or the
+ * multimodal `…message.contents.M.message_content.type` / `.text`.
+ */
+function openInferenceMessages(attrs: SpanAttributes, prefix: 'llm.input_messages' | 'llm.output_messages'): RecordedMessage[] | undefined {
+  const byIndex = new Map<number, { role?: string; content?: string; parts: Map<number, { type?: string; text?: string }> }>();
+  const escaped = prefix.replace(/\./g, '\\.');
+  const plain = new RegExp(`^${escaped}\\.(\\d+)\\.message\\.(role|content)$`);
+  const part = new RegExp(`^${escaped}\\.(\\d+)\\.message\\.contents\\.(\\d+)\\.message_content\\.(type|text)$`);
+  const entry = (i: number) => {
+    let e = byIndex.get(i);
+    if (!e) byIndex.set(i, (e = { parts: new Map() }));
+    return e;
+  };
+  for (const [key, value] of Object.entries(attrs)) {
+    let m = plain.exec(key);
+    if (m) {
+      const e = entry(Number(m[1]));
+      if (m[2] === 'role' && typeof value === 'string') e.role = value;
+      if (m[2] === 'content') e.content = typeof value === 'string' ? value : JSON.stringify(value);
+      continue;
+    }
+    m = part.exec(key);
+    if (m) {
+      const e = entry(Number(m[1]));
+      const p = e.parts.get(Number(m[2])) ?? {};
+      if (m[3] === 'type' && typeof value === 'string') p.type = value;
+      if (m[3] === 'text' && typeof value === 'string') p.text = value;
+      e.parts.set(Number(m[2]), p);
+    }
+  }
+  if (byIndex.size === 0) return undefined;
+  return [...byIndex.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, e]) => {
+      if (e.content !== undefined || e.parts.size === 0) return { role: e.role ?? 'user', content: e.content ?? '' };
+      const parts = [...e.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
+      const message: RecordedMessage = { role: e.role ?? 'user', content: parts.filter((p) => p.type === undefined || p.type === 'text').map((p) => p.text ?? '').join('') };
+      if (parts.some((p) => p.type !== undefined && p.type !== 'text')) message.hasNonTextParts = true;
+      return message;
+    });
+}
+
+/** OpenInference's `llm.invocation_parameters` (a JSON object string): where its Anthropic instrumentation puts `system`. */
+function invocationParameters(attrs: SpanAttributes): JsonObject | undefined {
+  const parsed = structured(attrs['llm.invocation_parameters']);
+  return isObject(parsed) ? parsed : undefined;
+}
+
+function numberOf(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Langfuse's `langfuse.observation.input` / `.output`: JSON of what the SDK was given (messages, an object with messages, or text). */
+function langfuseMessages(attrs: SpanAttributes, key: 'langfuse.observation.input' | 'langfuse.observation.output', role: 'user' | 'assistant'): { messages: RecordedMessage[]; system?: string } | undefined {
+  const raw = attrs[key];
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const parsed = structured(raw);
+  const list = (v: unknown[]) => v.map(messageOf).filter((m): m is RecordedMessage => !!m);
+  if (Array.isArray(parsed)) return { messages: list(parsed) };
+  if (isObject(parsed)) {
+    if (Array.isArray(parsed.messages)) {
+      const system = textOfContent(parsed.system);
+      return { messages: list(parsed.messages), ...(system ? { system: system.text } : {}) };
+    }
+    const one = messageOf(parsed);
+    if (one) return { messages: [one] };
+    return undefined;
+  }
+  return typeof raw === 'string' ? { messages: [{ role, content: raw }] } : undefined;
+}
+
 function readRecordedCall(attrs: SpanAttributes, warnings: string[]): RecordedCall | undefined {
   const sources: string[] = [];
   let system: string | undefined;
@@ -1203,6 +1471,40 @@ function readRecordedCall(attrs: SpanAttributes, warnings: string[]): RecordedCa
   // The older conventions: gen_ai.prompt.N.role/content, gen_ai.completion.N.role/content, or one JSON string.
   input ??= olderConventionMessages(attrs, 'gen_ai.prompt', 'user', sources);
   output ??= olderConventionMessages(attrs, 'gen_ai.completion', 'assistant', sources);
+
+  // OpenInference: flattened llm.input_messages / llm.output_messages; Anthropic's system prompt sits in llm.invocation_parameters.
+  if (!input) {
+    input = openInferenceMessages(attrs, 'llm.input_messages');
+    if (input) sources.push('llm.input_messages.N');
+  }
+  if (!output) {
+    output = openInferenceMessages(attrs, 'llm.output_messages');
+    if (output) sources.push('llm.output_messages.N');
+  }
+  if (system === undefined && input && sources.includes('llm.input_messages.N') && !input.some((m) => m.role === 'system')) {
+    const fromParameters = textOfContent(invocationParameters(attrs)?.system);
+    if (fromParameters) {
+      system = fromParameters.text;
+      sources.push('llm.invocation_parameters.system');
+    }
+  }
+
+  // Langfuse: the generation's input and output as JSON.
+  if (!input) {
+    const langfuse = langfuseMessages(attrs, 'langfuse.observation.input', 'user');
+    if (langfuse) {
+      input = langfuse.messages;
+      sources.push('langfuse.observation.input');
+      if (system === undefined && langfuse.system !== undefined) system = langfuse.system;
+    }
+  }
+  if (!output) {
+    const langfuse = langfuseMessages(attrs, 'langfuse.observation.output', 'assistant');
+    if (langfuse) {
+      output = langfuse.messages;
+      sources.push('langfuse.observation.output');
+    }
+  }
   if (!input && !output && system === undefined) return undefined;
 
   const recorded: RecordedCall = { sources };
@@ -1222,26 +1524,61 @@ function readRecordedCall(attrs: SpanAttributes, warnings: string[]): RecordedCa
   return recorded;
 }
 
-function readVariables(attrs: SpanAttributes, warnings: string[]): Record<string, unknown> | undefined {
-  const raw = attrs['prompt.variables'];
-  if (raw !== undefined && raw !== null) {
-    if (isObject(raw)) return { ...raw };
-    if (typeof raw === 'string') {
-      try {
-        const parsed: unknown = JSON.parse(raw);
-        if (isObject(parsed)) return parsed;
-        warnings.push(`prompt.variables is JSON but not an object (${describeJsonValue(parsed)}); its variables are not used`);
-      } catch (error) {
-        warnings.push(`prompt.variables is not valid JSON (${(error as Error).message}); its variables are not used`);
-      }
-    } else {
-      warnings.push('prompt.variables is not a JSON object string; its variables are not used');
+/** One attribute that holds the template's variables as a JSON object (or a map). */
+function jsonObjectAttribute(attrs: SpanAttributes, key: string, warnings: string[]): Record<string, unknown> | undefined {
+  const raw = attrs[key];
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (isObject(raw)) return { ...raw };
+  if (typeof raw === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (isObject(parsed)) return parsed;
+      warnings.push(`${key} is JSON but not an object (${describeJsonValue(parsed)}); its variables are not used`);
+    } catch (error) {
+      warnings.push(`${key} is not valid JSON (${(error as Error).message}); its variables are not used`);
     }
+  } else {
+    warnings.push(`${key} is not a JSON object string; its variables are not used`);
   }
-  // Some instrumentations flatten a map attribute: prompt.variables.<name>.
+  return undefined;
+}
+
+/** `PREFIX.<name>` keys as variables (a map attribute flattened by the exporter). */
+function prefixedVariables(attrs: SpanAttributes, prefix: string): Record<string, unknown> | undefined {
   const flat: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(attrs)) {
-    if (key.startsWith('prompt.variables.') && key.length > 'prompt.variables.'.length) flat[key.slice('prompt.variables.'.length)] = value;
+    if (key.startsWith(prefix) && key.length > prefix.length) flat[key.slice(prefix.length)] = value;
   }
   return Object.keys(flat).length ? flat : undefined;
+}
+
+/**
+ * The template variables of every convention, merged in precedence order (ours, OpenTelemetry's
+ * `gen_ai.prompt.variable.<name>`, OpenInference, OpenLLMetry); a variable two of them give
+ * differently is a warning, and the first is used.
+ */
+function readVariables(attrs: SpanAttributes, warnings: string[]): { values: Record<string, unknown>; sources: string[] } | undefined {
+  const candidates: [string, Record<string, unknown> | undefined][] = [
+    ['prompt.variables', jsonObjectAttribute(attrs, 'prompt.variables', warnings)],
+    ['prompt.variables.<name>', prefixedVariables(attrs, 'prompt.variables.')],
+    ['gen_ai.prompt.variable.<name>', prefixedVariables(attrs, 'gen_ai.prompt.variable.')],
+    ['llm.prompt_template.variables', jsonObjectAttribute(attrs, 'llm.prompt_template.variables', warnings)],
+    ['traceloop.prompt.template_variables', jsonObjectAttribute(attrs, 'traceloop.prompt.template_variables', warnings)],
+  ];
+  const values: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
+  const sources: string[] = [];
+  for (const [source, vars] of candidates) {
+    if (!vars) continue;
+    sources.push(source);
+    for (const [name, value] of Object.entries(vars)) {
+      if (!(name in values)) {
+        values[name] = value;
+        from[name] = source;
+      } else if (JSON.stringify(values[name]) !== JSON.stringify(value)) {
+        warnings.push(`variable "${name}" differs between ${from[name]} and ${source}; the replay uses ${from[name]}`);
+      }
+    }
+  }
+  return sources.length ? { values, sources } : undefined;
 }

@@ -222,10 +222,19 @@ async function commitNotFound(git: GitRunner, cwd: string, sha: string): Promise
     return new ReplayError('commit-not-found', `${sha} names a ${type} in this repository, not a commit`);
   }
   const shallow = (await quiet(['rev-parse', '--is-shallow-repository'])) === 'true';
+  // Name a remote this repository has: origin when there is one, else the first; none, and say so.
+  const remotes = ((await quiet(['remote'])) ?? '').split('\n').map((r) => r.trim()).filter(Boolean);
+  const remote = remotes.includes('origin') ? 'origin' : remotes[0];
+  if (!remote) {
+    return new ReplayError(
+      'commit-not-found',
+      `commit ${sha} is not in this repository, and the repository has no remote to fetch it from: replay in a clone of the repository the span's service was built from`,
+    );
+  }
   return new ReplayError(
     'commit-not-found',
-    `commit ${sha} is not in this repository; \`git fetch origin\` may bring it` +
-      (shallow ? ' (this clone is shallow: `git fetch --unshallow origin` fetches the whole history)' : ''),
+    `commit ${sha} is not in this repository; \`git fetch ${remote}\` may bring it` +
+      (shallow ? ` (this clone is shallow: \`git fetch --unshallow ${remote}\` fetches the whole history)` : ''),
   );
 }
 

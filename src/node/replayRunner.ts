@@ -1,12 +1,14 @@
-import type { MessagesRequest, ReplayCallOutcome, ReplayInputs, ReplayResult } from '../core/replay';
+import type { CommitSource, MessagesRequest, ReplayCallOutcome, ReplayInputs, ReplayResult } from '../core/replay';
 import { compareOutputs, replayPrompt } from '../core/replay';
-import type { ParseSpanOptions } from '../core/span';
-import { parseSpan } from '../core/span';
+import type { CandidateSpan, ParseSpanOptions, ParsedSpanInfo } from '../core/span';
+import { parseSpan, spanInfoOf } from '../core/span';
+import { readRepoSettings } from './checkRepo';
 import type { GitRunner } from './git';
 import { runGit } from './git';
 import type { ModelApiConfig } from './modelApi';
 import { ModelClient } from './modelClient';
 import { readPromptAtCommit } from './promptAtCommit';
+import { inferCommit } from './replayCommit';
 
 /**
  * Replay from a pasted span to the rebuilt request (the path the CLI and the extension share),
@@ -16,24 +18,49 @@ import { readPromptAtCommit } from './promptAtCommit';
 
 /** What `replaySpanText` needs besides the paste. */
 export interface ReplaySpanOptions extends ParseSpanOptions {
-  repoRoot: string;
+  /** The git top-level to read from, or a function choosing it once the span is read (VS Code with several repositories). */
+  repoRoot: string | ((span: ParsedSpanInfo) => Promise<string>);
+  /** The span already chosen from the paste (e.g. picked in VS Code); `spanId` is then not needed. */
+  candidate?: CandidateSpan;
   inputs?: ReplayInputs;
+  /** The ref a commit is inferred from when the span names none; default `prompt-ci.yaml` `baselineRef`, then origin/main, main. */
+  baselineRef?: string;
   git?: GitRunner;
   signal?: AbortSignal;
 }
 
 /**
- * Paste to rendered prompt: parses the span, reads the prompt version at its commit and renders
- * it. Throws `SpanError` or `ReplayError` (both bad input) with a message naming the problem.
+ * Paste to rendered prompt, the one path the CLI, the extension and the Node API share: parses the
+ * span, finds its commit (named by the span, or inferred from the baseline ref's history), reads
+ * the prompt version at that commit and renders it. Throws `SpanError` or `ReplayError` (both bad
+ * input) with a message naming the problem.
  */
 export async function replaySpanText(text: string, options: ReplaySpanOptions): Promise<ReplayResult> {
-  const span = parseSpan(text, options.spanId !== undefined ? { spanId: options.spanId } : {});
+  const span = options.candidate ? spanInfoOf(options.candidate) : parseSpan(text, options.spanId !== undefined ? { spanId: options.spanId } : {});
+  const git = options.git ?? runGit;
+  const repoRoot = typeof options.repoRoot === 'string' ? options.repoRoot : await options.repoRoot(span);
+  let commitSha = span.commitSha;
+  let commit: CommitSource | undefined;
+  const warnings: string[] = [];
+  if (commitSha === null) {
+    const baselineRef = options.baselineRef ?? readRepoSettings(repoRoot).settings.baselineRef;
+    const inferred = await inferCommit(
+      repoRoot,
+      { promptName: span.promptName, promptVersion: span.promptVersion, ...(span.startTime ? { startTime: span.startTime } : {}) },
+      { git, signal: options.signal, ...(baselineRef !== undefined ? { baselineRef } : {}) },
+    );
+    commitSha = inferred.commit;
+    commit = inferred.source;
+    warnings.push(...inferred.warnings);
+  }
   const prompt = await readPromptAtCommit(
-    options.repoRoot,
-    { commitSha: span.commitSha, promptName: span.promptName, promptVersion: span.promptVersion },
-    { git: options.git ?? runGit, signal: options.signal },
+    repoRoot,
+    { commitSha, promptName: span.promptName, promptVersion: span.promptVersion },
+    { git, signal: options.signal },
   );
-  return replayPrompt(span, prompt, options.inputs);
+  const result = replayPrompt(span, prompt, options.inputs, commit ? { commit } : {});
+  result.warnings.unshift(...warnings);
+  return result;
 }
 
 /** Where the replayed call goes. */

@@ -5,7 +5,7 @@ import { COMMIT_SHA_PATTERN } from '../core/span';
 import type { GitRunner } from '../node/git';
 import { GitError } from '../node/git';
 import { Disposable } from './disposable';
-import { replayMarkdown } from './replayMarkdown';
+import { replayMarkdown } from '../core/replayMarkdown';
 
 /**
  * The read-only documents of Replay Trace:
@@ -50,11 +50,21 @@ export class ReplayStore extends Disposable implements vscode.TextDocumentConten
   private readonly changed = this._register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
 
-  /** Keeps a new replay and returns it with the URI of its document. */
+  /** How many replays each base title has had, so two replays of one commit get distinct tabs. */
+  private readonly titles = new Map<string, number>();
+
+  /**
+   * Keeps a new replay and returns it with the URI of its document: `replay-<name>-v<N>-<sha7>.md`,
+   * with the span id when the span has one, and a counter when that title was used already.
+   */
   add(repoRoot: string, result: ReplayResult): ReplaySession {
     const id = String(this.nextId++);
     const p = result.prompt;
-    const uri = replayUri(id, `replay-${p.name}-v${p.version}-${p.commit.sha.slice(0, 7)}.md`);
+    const spanPart = result.span.spanId ? `-span-${result.span.spanId.slice(0, 8)}` : '';
+    const base = `replay-${p.name}-v${p.version}-${p.commit.sha.slice(0, 7)}${spanPart}`;
+    const seen = (this.titles.get(base) ?? 0) + 1;
+    this.titles.set(base, seen);
+    const uri = replayUri(id, `${base}${seen > 1 ? `-${seen}` : ''}.md`);
     const session: ReplaySession = { id, repoRoot, result, uri };
     this.sessions.set(id, session);
     while (this.sessions.size > MAX_REPLAYS) {
@@ -113,6 +123,73 @@ export class ReplayStore extends Disposable implements vscode.TextDocumentConten
 
 function replayUri(id: string, fileName: string): vscode.Uri {
   return vscode.Uri.from({ scheme: REPLAY_SCHEME, path: `/${fileName}`, query: new URLSearchParams({ id }).toString() });
+}
+
+/** Scheme of paste documents. */
+export const PASTE_SCHEME = 'prompt-ci-paste';
+
+/**
+ * The paste documents' storage: files in memory under `prompt-ci-paste:/span-<n>.json`. A document
+ * of this scheme is saved into memory without a dialog, so a paste box closes without asking.
+ */
+export class PasteFileSystem implements vscode.FileSystemProvider {
+  private readonly files = new Map<string, { data: Uint8Array; mtime: number; ctime: number }>();
+  private next = 1;
+  private readonly changed = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.changed.event;
+
+  /** A new empty paste file. */
+  create(): vscode.Uri {
+    const uri = vscode.Uri.from({ scheme: PASTE_SCHEME, path: `/span-${this.next++}.json` });
+    const now = Date.now();
+    this.files.set(uri.path, { data: new Uint8Array(), mtime: now, ctime: now });
+    return uri;
+  }
+
+  /** Drops a closed paste. */
+  forget(uri: vscode.Uri): void {
+    this.files.delete(uri.path);
+  }
+
+  watch(): vscode.Disposable {
+    return new vscode.Disposable(() => undefined);
+  }
+
+  stat(uri: vscode.Uri): vscode.FileStat {
+    if (uri.path === '/') return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
+    const file = this.files.get(uri.path);
+    if (!file) throw vscode.FileSystemError.FileNotFound(uri);
+    return { type: vscode.FileType.File, ctime: file.ctime, mtime: file.mtime, size: file.data.byteLength };
+  }
+
+  readDirectory(): [string, vscode.FileType][] {
+    return [...this.files.keys()].map((path) => [path.slice(1), vscode.FileType.File]);
+  }
+
+  createDirectory(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+
+  readFile(uri: vscode.Uri): Uint8Array {
+    const file = this.files.get(uri.path);
+    if (!file) throw vscode.FileSystemError.FileNotFound(uri);
+    return file.data;
+  }
+
+  writeFile(uri: vscode.Uri, content: Uint8Array): void {
+    const now = Date.now();
+    const file = this.files.get(uri.path);
+    this.files.set(uri.path, { data: content, mtime: now, ctime: file?.ctime ?? now });
+    this.changed.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  delete(uri: vscode.Uri): void {
+    this.files.delete(uri.path);
+  }
+
+  rename(oldUri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(oldUri);
+  }
 }
 
 /** Where a `prompt-ci-git:` document comes from. */

@@ -1,20 +1,19 @@
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ReplayCallOutcome, ReplayInputs, ReplayResult } from '../core/replay';
-import { ReplayError, parseInputsFile, replayPrompt, toAuditMarkdown, toAuditRecord } from '../core/replay';
-import type { CandidateSpan } from '../core/span';
-import { SpanError, describeSpan, parseSpan, spanInfoOf } from '../core/span';
+import type { ReplayCallOutcome, ReplayInputs, ReplayResult, ReplayVerdict } from '../core/replay';
+import { ReplayError, parseInputsFile, toAuditMarkdown, toAuditRecord } from '../core/replay';
+import type { CandidateSpan, ParsedSpanInfo } from '../core/span';
+import { PROMPT_NAME_ATTRIBUTES, PROMPT_VERSION_ATTRIBUTES, SpanError, describeSpan, firstPresent, parseSpan } from '../core/span';
 import type { GitRunner } from '../node/git';
 import { GitError, gitTopLevel, resolveCommit, runGit } from '../node/git';
 import { baseUrlProblem, describeKeyFrom } from '../node/modelApi';
 import { ModelCallError } from '../node/modelClient';
-import { readPromptAtCommit } from '../node/promptAtCommit';
-import { callReplay } from '../node/replayRunner';
+import { callReplay, replaySpanText } from '../node/replayRunner';
 import { resolveApiConfig } from './apiKey';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
 import type { ReplaySession } from './replayDocuments';
-import { GIT_FILE_SCHEME, GitFileProvider, REPLAY_SCHEME, ReplayStore, gitFileUri } from './replayDocuments';
+import { GIT_FILE_SCHEME, GitFileProvider, PASTE_SCHEME, PasteFileSystem, REPLAY_SCHEME, ReplayStore, gitFileUri } from './replayDocuments';
 import { ReplayWorktrees } from './replayWorktrees';
 import { readSettings } from './settings';
 import type { SpanSourceKind, SpanTextVerdict } from './spanSource';
@@ -75,7 +74,13 @@ export type ReplayTraceOutcome =
       source: SpanSourceKind;
       promptDir: string;
       commit: string;
+      /** How the commit was found: named by the span, or inferred from git. */
+      commitSource: 'span' | 'inferred';
       matchesRecorded: boolean | null;
+      verdict: ReplayVerdict['kind'];
+      /** The verdict's sentence, as the replay document shows it. */
+      summary: string;
+      variablesSource: ReplayResult['variables']['source'];
       warnings: string[];
     }
   | { status: 'error'; message: string; code?: string; source?: SpanSourceKind }
@@ -99,6 +104,7 @@ const PROMPT_FILES = ['system.md', 'user.template.md', 'metadata.yaml'] as const
 /** Replay Trace: the command, its documents, CodeLens and actions. Owned by the extension's lifetime. */
 export class ReplayTrace extends Disposable {
   private readonly store = this._register(new ReplayStore());
+  private readonly pastes = new PasteFileSystem();
   private readonly worktrees: ReplayWorktrees;
   private readonly git: GitRunner;
   private readonly call: typeof callReplay;
@@ -119,6 +125,7 @@ export class ReplayTrace extends Disposable {
     this.worktrees = this._register(new ReplayWorktrees(this.git, this.log));
 
     this._register(vscode.workspace.registerTextDocumentContentProvider(REPLAY_SCHEME, this.store));
+    this._register(vscode.workspace.registerFileSystemProvider(PASTE_SCHEME, this.pastes, { isCaseSensitive: true }));
     this._register(vscode.workspace.registerTextDocumentContentProvider(GIT_FILE_SCHEME, new GitFileProvider(this.git, () => this.replayRoots)));
     this._register(this.store.onDidChange(() => this.codeLensesChanged.fire()));
     this._register(
@@ -128,7 +135,12 @@ export class ReplayTrace extends Disposable {
       ),
     );
     this._register(vscode.workspace.onDidChangeTextDocument((e) => this.onPasteDocumentChanged(e.document)));
-    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.pasteDocuments.delete(d.uri.toString())));
+    this._register(
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.pasteDocuments.delete(d.uri.toString());
+        if (d.uri.scheme === PASTE_SCHEME) this.pastes.forget(d.uri);
+      }),
+    );
 
     const c = COMMANDS;
     this._register(vscode.commands.registerCommand(c.replayTrace.id, (options?: unknown) => this.replayTrace(asOptions(options))));
@@ -164,34 +176,42 @@ export class ReplayTrace extends Disposable {
 
       const chosen = await this.chooseSpan(text, verdict.spans, options.spanId);
       if (!chosen) return { status: 'cancelled' };
-      const span = spanInfoOf(chosen);
       const inputs = options.inputs !== undefined ? await this.readInputs(options.inputs) : undefined;
 
-      const { repoRoot, result } = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `Replaying ${span.promptName} v${span.promptVersion} at ${span.commitSha.slice(0, 7)}` },
-        async () => {
-          const root = await this.repoOfCommit(span.commitSha);
-          const prompt = await readPromptAtCommit(root, { commitSha: span.commitSha, promptName: span.promptName, promptVersion: span.promptVersion }, { git: this.git });
-          return { repoRoot: root, result: replayPrompt(span, prompt, inputs) };
-        },
+      let repoRoot = '';
+      const name = String(firstPresent(chosen.attributes, PROMPT_NAME_ATTRIBUTES) ?? 'prompt');
+      const version = String(firstPresent(chosen.attributes, PROMPT_VERSION_ATTRIBUTES) ?? '?');
+      // The one path from span to request (node/replayRunner), with the repository chosen here.
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Replaying ${name} v${version}` }, () =>
+        replaySpanText(text, {
+          candidate: chosen,
+          git: this.git,
+          ...(inputs ? { inputs } : {}),
+          repoRoot: async (span) => (repoRoot = await this.repoOfSpan(span)),
+        }),
       );
-      return await this.show(repoRoot, result, source);
+      return await this.show(repoRoot, result, source, options);
     } catch (error) {
-      if (error instanceof ReplayError && error.code === 'missing-variables' && options.inputs === undefined) {
-        return this.fail(error.message, error.code, source, {
-          'Choose Inputs File…': async () => {
-            const picked = await vscode.window.showOpenDialog({
-              canSelectMany: false,
-              openLabel: 'Replay with These Inputs',
-              filters: { 'Inputs (JSON)': ['json', 'jsonl'] },
-            });
-            const text = options.text ?? this.lastText;
-            if (picked?.[0] && text !== undefined) await this.replayTrace({ ...options, text, inputs: picked[0] });
-          },
-        });
+      if (error instanceof ReplayError && error.code === 'missing-variables') {
+        return this.fail(`${error.message}. Choose an inputs file that has every variable.`, error.code, source, this.inputsAction(options));
       }
       return this.failWith(error, source);
     }
+  }
+
+  /** "Choose Inputs File…": replays the same span again with the variables of a JSON file. */
+  private inputsAction(options: ReplayTraceOptions): Record<string, () => unknown> {
+    return {
+      'Choose Inputs File…': async () => {
+        const picked = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          openLabel: 'Replay with These Inputs',
+          filters: { 'Inputs (JSON)': ['json', 'jsonl'] },
+        });
+        const text = options.text ?? this.lastText;
+        if (picked?.[0] && text !== undefined) await this.replayTrace({ ...options, text, inputs: picked[0] });
+      },
+    };
   }
 
   /** Selection, then the active JSON (or paste) document, then the clipboard; else opens a paste document. */
@@ -237,9 +257,14 @@ export class ReplayTrace extends Disposable {
     return { awaitingPaste: await this.openPasteDocument(looked) };
   }
 
-  /** An empty untitled JSON document to paste a span into; a span landing there replays at once. */
+  /**
+   * An empty JSON document to paste a span into; a span landing there replays at once. It lives in
+   * memory ({@link PasteFileSystem}) and is saved there on every change, so closing it never asks
+   * where to save a paste nobody wants to keep.
+   */
   private async openPasteDocument(looked: string[]): Promise<ReplayTraceOutcome> {
-    const document = await vscode.workspace.openTextDocument({ language: 'json', content: '' });
+    const document = await vscode.workspace.openTextDocument(this.pastes.create());
+    await vscode.languages.setTextDocumentLanguage(document, 'json');
     this.pasteDocuments.set(document.uri.toString(), true);
     await vscode.window.showTextDocument(document, { preview: false });
     const message =
@@ -256,10 +281,16 @@ export class ReplayTrace extends Disposable {
     if (wasEmpty === undefined) return;
     const text = document.getText();
     this.pasteDocuments.set(key, text.trim() === '');
+    if (document.isDirty) void document.save();
     // Replays on the paste itself (empty → a span), not on every later edit: those wait for the command.
     if (!wasEmpty || text.trim() === '') return;
-    if (classifySpanText(text, false).kind === 'not-a-span') return;
     this.lastText = text;
+    const verdict = classifySpanText(text, true);
+    if (verdict.kind === 'not-a-span') {
+      // Said in the editor, not only in the log: the user pasted here for this command.
+      void this.fail(`the paste document holds no span export: ${verdict.why}`, undefined, 'paste-document');
+      return;
+    }
     void this.replayTrace({ text }, true);
   }
 
@@ -274,8 +305,8 @@ export class ReplayTrace extends Disposable {
     if (spans.length === 1) return spans[0];
     const picked = await vscode.window.showQuickPick(
       spans.map((span) => ({
-        label: span.name ?? `prompt ${String(span.attributes['prompt.name'])}`,
-        description: `${String(span.attributes['prompt.name'])} v${String(span.attributes['prompt.version'] ?? '?')}`,
+        label: span.name ?? `prompt ${String(firstPresent(span.attributes, PROMPT_NAME_ATTRIBUTES))}`,
+        description: `${String(firstPresent(span.attributes, PROMPT_NAME_ATTRIBUTES))} v${String(firstPresent(span.attributes, PROMPT_VERSION_ATTRIBUTES) ?? '?')}`,
         detail: describeSpan(span),
         span,
       })),
@@ -285,10 +316,13 @@ export class ReplayTrace extends Disposable {
   }
 
   /**
-   * The git top-level holding `commit`: the active editor's prompt repository first, then every
-   * other one in the workspace. When none has it, the first, so the read names the missing commit.
+   * The git top-level of a span's prompt: the one holding its commit (the active editor's prompt
+   * repository first, then every other one in the workspace); for a span without a commit, the first
+   * that has the prompt's directory in its working tree. When none fits, the first, so the read names
+   * what is missing.
    */
-  private async repoOfCommit(commit: string): Promise<string> {
+  private async repoOfSpan(span: ParsedSpanInfo): Promise<string> {
+    const commit = span.commitSha;
     const dirs: string[] = [];
     const active = vscode.window.activeTextEditor?.document.uri;
     if (active?.scheme === 'file') {
@@ -303,7 +337,11 @@ export class ReplayTrace extends Disposable {
       if (top && !tops.includes(top)) tops.push(top);
     }
     if (tops.length === 0) {
-      throw new ReplayError('commit-not-found', `no git repository is open in this window, so commit ${commit} can't be read: open the repository the span's prompt lives in`);
+      throw new ReplayError('commit-not-found', `no git repository is open in this window, so ${commit ? `commit ${commit}` : `the history of prompts/${span.promptName}`} can't be read: open the repository the span's prompt lives in`);
+    }
+    if (commit === null) {
+      for (const top of tops) if (await exists(vscode.Uri.file(join(top, 'prompts', span.promptName)))) return top;
+      return tops[0];
     }
     for (const top of tops) {
       if (await resolveCommit(this.git, top, commit)) return top;
@@ -326,14 +364,21 @@ export class ReplayTrace extends Disposable {
     return { values: parseInputsFile(text, name), source: name };
   }
 
-  private async show(repoRoot: string, result: ReplayResult, source: SpanSourceKind): Promise<ReplayTraceOutcome> {
+  private async show(repoRoot: string, result: ReplayResult, source: SpanSourceKind, options: ReplayTraceOptions): Promise<ReplayTraceOutcome> {
     this.replayRoots.add(repoRoot);
     const session = this.store.add(repoRoot, result);
     const document = await vscode.workspace.openTextDocument(session.uri);
     await vscode.window.showTextDocument(document, { preview: false });
-    const verdict = result.rendered.matchesRecorded === null ? 'nothing recorded to compare' : result.rendered.matchesRecorded ? 'matches the recorded input' : 'DIFFERS from the recorded input';
-    this.log.info(`replay: ${result.prompt.dir} at ${result.prompt.commit.sha.slice(0, 12)} from ${sourceLabel(source)} (${result.span.shape}): ${verdict}`);
+    this.log.info(`replay: ${result.prompt.dir} at ${result.prompt.commit.sha.slice(0, 12)} from ${sourceLabel(source)} (${result.span.shape}): ${result.verdict.summary}`);
     for (const warning of result.warnings) this.log.warn(`replay: ${warning}`);
+    // When the variables can't be known from the span, offer the way to give them, in VS Code's terms.
+    if (result.verdict.kind === 'ambiguous' || result.verdict.kind === 'variables-unknown') {
+      const actions = this.inputsAction(options);
+      void (async () => {
+        const picked = await vscode.window.showWarningMessage(`Replay Trace: ${result.verdict.summary}`, ...Object.keys(actions));
+        if (picked) await actions[picked]();
+      })();
+    }
     return {
       status: 'shown',
       replayId: session.id,
@@ -341,7 +386,11 @@ export class ReplayTrace extends Disposable {
       source,
       promptDir: result.prompt.dir,
       commit: result.prompt.commit.sha,
+      commitSource: result.commit.source,
       matchesRecorded: result.rendered.matchesRecorded,
+      verdict: result.verdict.kind,
+      summary: result.verdict.summary,
+      variablesSource: result.variables.source,
       warnings: result.warnings,
     };
   }
@@ -433,6 +482,9 @@ export class ReplayTrace extends Disposable {
       return this.failAction('replaying the call needs a trusted workspace: it sends your API key to the configured base URL', {
         'Manage Workspace Trust': () => vscode.commands.executeCommand('workbench.trust.manage'),
       });
+    }
+    if (session.result.rendered.user === null) {
+      return this.failAction(`the request can't be sent: its user message is not rendered. ${session.result.verdict.summary}`, this.inputsAction({ text: this.lastText ?? '' }));
     }
     const api = await resolveApiConfig(this.deps.secrets, readSettings(vscode.Uri.file(session.repoRoot)), process.env, (error) =>
       this.log.warn(`replay: the stored API key can't be read: ${error.message}`),

@@ -107,8 +107,21 @@ describe('readPromptAtCommit: reading a prompt version from git, at the commit',
       readPromptAtCommit(repo, { commitSha: 'abc1234', promptName: 'summarisation', promptVersion: 1 }),
       'commit-not-found',
     );
-    assert.equal(message, 'commit abc1234 is not in this repository; `git fetch origin` may bring it');
+    assert.equal(
+      message,
+      "commit abc1234 is not in this repository, and the repository has no remote to fetch it from: replay in a clone of the repository the span's service was built from",
+    );
     await replayError(readPromptAtCommit(repo, { commitSha: '0'.repeat(40), promptName: 'summarisation', promptVersion: 1 }), 'commit-not-found');
+  });
+
+  it('the fetch hint names a remote the repository has', async () => {
+    git(repo, ['remote', 'add', 'upstream', 'https://example.invalid/prompts.git']);
+    try {
+      const message = await replayError(readPromptAtCommit(repo, { commitSha: 'abc1234', promptName: 'summarisation', promptVersion: 1 }), 'commit-not-found');
+      assert.equal(message, 'commit abc1234 is not in this repository; `git fetch upstream` may bring it');
+    } finally {
+      git(repo, ['remote', 'remove', 'upstream']);
+    }
   });
 
   it('a SHA that names a blob or a tree, not a commit', async () => {
@@ -160,7 +173,7 @@ describe('readPromptAtCommit: reading a prompt version from git, at the commit',
     await readPromptAtCommit(repo, { commitSha: SHA.b, promptName: 'summarisation', promptVersion: 1 }, { git: recording });
     await readPromptAtCommit(repo, { commitSha: 'abc1234', promptName: 'summarisation', promptVersion: 1 }, { git: recording }).catch(() => undefined);
     await readPromptAtCommit(repo, { commitSha: SHA.a, promptName: 'nope', promptVersion: 1 }, { git: recording }).catch(() => undefined);
-    assert.deepEqual([...new Set(calls)].sort(), ['cat-file', 'ls-tree', 'rev-parse', 'show']);
+    assert.deepEqual([...new Set(calls)].sort(), ['cat-file', 'ls-tree', 'remote', 'rev-parse', 'show']);
   });
 });
 

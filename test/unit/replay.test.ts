@@ -110,26 +110,37 @@ describe('replayPrompt', () => {
     assert.equal(result.comparison, null);
   });
 
-  it('says which variables are missing, and where it looked', () => {
+  it('a span with no content still shows the prompt and request, and says which attribute would allow a comparison', () => {
     const span = parseSpan(JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, 'prompt.commit_sha': SHA.b }));
-    const message = replayError(() => replayPrompt(span, snapshotAtB()), 'missing-variables');
-    assert.equal(
-      message,
-      'prompts/summarisation/v1/user.template.md at commit f5ab86dcbfb5 needs variables "customer_name", "max_sentences", "document" that are not supplied: ' +
-        'the span has no prompt.variables attribute; no inputs file was given (--inputs FILE)',
-    );
+    const result = replayPrompt(span, snapshotAtB());
+    assert.equal(result.verdict.kind, 'nothing-recorded');
+    assert.match(result.verdict.summary, /^NOTHING TO COMPARE: the span recorded neither the messages nor the variables\. A span with gen_ai\.input\.messages with gen_ai\.system_instructions/);
+    assert.doesNotMatch(result.verdict.summary, /--/);
+    assert.equal(result.rendered.user, null);
+    assert.equal(result.rendered.matchesRecorded, null);
+    assert.equal(result.request.messages[0].content, fileAt(1, 'prompts/summarisation/v1/user.template.md'), 'the template, unrendered');
+    assert.equal(result.request.system, fileAt(1, 'prompts/summarisation/v1/system.md'));
+    assert.deepEqual(result.variables.missing, ['customer_name', 'max_sentences', 'document']);
+    assert.equal(result.variables.source, 'none');
+  });
+
+  it('an inputs file that lacks variables is refused, naming what it has', () => {
+    const span = parseSpan(JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, 'prompt.commit_sha': SHA.b }));
     const partial = replayError(
       () => replayPrompt(span, snapshotAtB(), { values: { customer_name: 'Grace', document: 'x' }, source: 'inputs.json' }),
       'missing-variables',
     );
-    assert.match(partial, /needs variable "max_sentences" that is not supplied: the span has no prompt\.variables attribute; inputs\.json has "customer_name", "document"/);
+    assert.equal(
+      partial,
+      'prompts/summarisation/v1/user.template.md at commit f5ab86dcbfb5 needs variable "max_sentences" that is not supplied: the span records no variables; inputs.json has "customer_name", "document"',
+    );
   });
 
   it('takes variables from an inputs file over the span, and warns about unused ones', () => {
     const span = parseSpan(fixture('otlp-export.json'));
     const result = replayPrompt(span, snapshotAtB(), { values: { max_sentences: 5, extra: 'x' }, source: 'inputs.json' });
     assert.equal(result.variables.source, 'span+inputs');
-    assert.match(result.rendered.user, /at most 5 sentences/);
+    assert.match(result.rendered.user ?? '', /at most 5 sentences/);
     assert.equal(result.rendered.matchesRecorded, false);
     assert.deepEqual(result.variables.unused, ['extra']);
     assert.match(result.warnings.join('\n'), /variables not used by the template at f5ab86dcbfb5: extra/);
@@ -231,7 +242,7 @@ describe('audit record', () => {
     assert.equal(record.verdict.matchesRecorded, true);
 
     const markdown = toAuditMarkdown(record);
-    for (const needle of [SHA.b, 'Ada Lovelace <ada@example.com>', '2025-02-03T14:30:00+01:00', 'acme-corp', 'req_7f3a9c2e41', '00f067aa0ba902b7', '4bf92f3577b34da6a3ce929d0e0e4736', 'claude-sonnet-4-6', '| Temperature | 0 |', '| Max tokens | 600 |', 'match the recorded input byte for byte']) {
+    for (const needle of [SHA.b, 'Ada Lovelace <ada@example.com>', '2025-02-03T14:30:00+01:00', 'acme-corp', 'req_7f3a9c2e41', '00f067aa0ba902b7', '4bf92f3577b34da6a3ce929d0e0e4736', 'claude-sonnet-4-6', '| Temperature | 0 |', '| Max tokens | 600 |', 'MATCH: the re-rendered system message and user message are byte for byte what the span recorded.', '| Commit found | named by the span (prompt.commit_sha, prompt-ci) |']) {
       assert.ok(markdown.includes(needle), needle);
     }
     const embedded = /## Record \(JSON\)\n\n```json\n([\s\S]*)\n```\n$/.exec(markdown);
@@ -354,7 +365,7 @@ describe('prompt-ci replay (in process)', function () {
     const out = JSON.parse(stdout);
     assert.deepEqual(
       { ...out.span, traceId: undefined, spanId: undefined, shape: undefined },
-      { promptName: 'summarisation', promptVersion: 1, commitSha: SHA.b, model: 'claude-sonnet-4-6', tenantId: 'acme-corp', requestId: 'req_7f3a9c2e41', traceId: undefined, spanId: undefined, shape: undefined },
+      { promptName: 'summarisation', promptVersion: 1, commitSha: SHA.b, model: 'claude-sonnet-4-6', tenantId: 'acme-corp', requestId: 'req_7f3a9c2e41', traceId: undefined, spanId: undefined, shape: undefined, startTime: out.span.startTime },
     );
     assert.deepEqual(out.rendered, { system: fileAt(1, 'prompts/summarisation/v1/system.md'), user: USER_B, matchesRecorded: true });
     assert.equal(out.request.max_tokens, 600);
@@ -369,7 +380,7 @@ describe('prompt-ci replay (in process)', function () {
       assert.equal(code, 0);
       assert.match(stdout, /^prompts\/summarisation\/v2 at commit bcf22543399e "Add summarisation v2 \(mustache\) and classification v1" by Ada Lovelace, 2025-03-10T10:15:00\+00:00\n/);
       assert.match(stdout, /span f1c3a5b7d9e2f4a6 trace 7d2c1f0e9b8a7c6d5e4f3a2b1c0d9e8f \(Jaeger JSON\)/);
-      assert.match(stdout, /recorded input: matches byte for byte \(system, user\)/);
+      assert.match(stdout, /MATCH: the re-rendered system message and user message are byte for byte what the span recorded\./);
       assert.match(stdout, /── user ──\nSummarise for Grace Hopper \(Team plan\):/);
     }
   });
@@ -377,7 +388,7 @@ describe('prompt-ci replay (in process)', function () {
   it('shows the difference when the recorded input differs', async () => {
     const { code, stdout, stderr } = await run([join(FIXTURES, 'attribute-map.json')]);
     assert.equal(code, 0);
-    assert.match(stdout, /recorded input: DIFFERS \(system, user\)/);
+    assert.match(stdout, /DIFFERENT: the system message differs at line 3, column 1: recorded "/);
     assert.match(stdout, /── system: recorded \(-\) against re-rendered \(\+\), first difference at line 3, column 1 ──\n/);
     assert.match(stdout, /-Never invent facts that are not in the document\./);
     assert.match(stderr, /warning: the span's model \(claude-sonnet-4-5\) differs/);
@@ -396,8 +407,9 @@ describe('prompt-ci replay (in process)', function () {
   it('--inputs supplies variables the span lacks', async () => {
     const span = JSON.stringify({ 'prompt.name': 'classification', 'prompt.version': 1, 'prompt.commit_sha': SHA.c });
     const missing = await run(['-'], { stdin: span });
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /needs variables "customer", "ticket" that are not supplied/);
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.match(missing.stdout, /NOTHING TO COMPARE: the span recorded neither the messages nor the variables/);
+    assert.match(missing.stdout, /── user \(the template, not rendered\) ──\nTicket from \{customer\[name\]\} on the/);
     const inputs = join(root, 'inputs.jsonl');
     writeFileSync(inputs, `${JSON.stringify({ id: 'cls-001', inputs: { customer: { name: 'Alan', plan: 'Free' }, ticket: 'Refund please' } })}\n`);
     const ok = await run(['-', '--inputs', inputs, '--json'], { stdin: span });
@@ -458,11 +470,11 @@ describe('prompt-ci replay (in process)', function () {
       ['a directory', ['spans'], {}, /span file spans is not a file/],
       ['not JSON', ['-'], { stdin: 'trace: 4bf92f35' }, /is not JSON: unexpected "t" at line 1, column 1/],
       ['truncated JSON', ['-'], { stdin: fixture('otlp-export.json').slice(0, 3000) }, /truncated JSON/],
-      ['no LLM span', [join(FIXTURES, 'no-llm-span.json')], {}, /no LLM span found: looked for a span with a "prompt\.name" attribute/],
+      ['no LLM span', [join(FIXTURES, 'no-llm-span.json')], {}, /no LLM span found: looked for a span that names a prompt \(prompt\.name, gen_ai\.prompt\.name/],
       ['over 20 MB on stdin', ['-'], { stdinOverLimit: true }, /stdin holds more than 20 MB/],
       ['a SHA with shell characters', ['-'], { stdin: JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, 'prompt.commit_sha': 'abc123; rm -rf /' }) }, /prompt\.commit_sha "abc123; rm -rf \/" is not a commit SHA/],
       ['a SHA with a command substitution', ['-'], { stdin: JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, 'prompt.commit_sha': '$(touch x)' }) }, /"\$\(touch x\)" is not a commit SHA/],
-      ['a SHA not in the repository', ['-'], { stdin: JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, 'prompt.commit_sha': 'abc1234' }) }, /commit abc1234 is not in this repository; `git fetch origin` may bring it/],
+      ['a SHA not in the repository', ['-'], { stdin: JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, 'prompt.commit_sha': 'abc1234' }) }, /commit abc1234 is not in this repository, and the repository has no remote to fetch it from/],
       ['a name with ../', ['-'], { stdin: JSON.stringify({ 'prompt.name': '../../etc', 'prompt.version': 1, 'prompt.commit_sha': SHA.a }) }, /prompt\.name "\.\.\/\.\.\/etc" is not a prompt name/],
       ['a version that is not an integer', ['-'], { stdin: JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 'latest', 'prompt.commit_sha': SHA.a }) }, /prompt\.version "latest" is not a version/],
       ['a version not at the commit', ['-'], { stdin: JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 2, 'prompt.commit_sha': SHA.a }) }, /prompts\/summarisation\/v2 does not exist at commit 1754a881f90c; versions of "summarisation" there: v1/],

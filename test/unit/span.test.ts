@@ -245,7 +245,8 @@ describe('parseSpan: several spans', () => {
     assert.match(message, /2 LLM spans/);
     assert.match(message, /span 00f067aa0ba902b7, name "chat claude-sonnet-4-6", prompt "summarisation" v1/);
     assert.match(message, /span d4e5f6a7b8c9d0e1, name "chat claude-haiku-4-5", prompt "classification" v1/);
-    assert.match(message, /--span-id/);
+    assert.match(message, /choose one by its span id/);
+    assert.doesNotMatch(message, /--/, 'no command-line flag: the extension shows this message too');
   });
 
   it('names the versions of string-tagged spans plainly', () => {
@@ -262,7 +263,7 @@ describe('parseSpan: several spans', () => {
 
   it('says when the chosen id is not an LLM span, or not in the paste', () => {
     const text = fixture('several-llm-spans.json');
-    assert.match(spanError(() => parseSpan(text, { spanId: 'a2fb4a1d1a96d312' }), 'span-not-found'), /has no "prompt.name"/);
+    assert.match(spanError(() => parseSpan(text, { spanId: 'a2fb4a1d1a96d312' }), 'span-not-found'), /names no prompt \(prompt\.name, gen_ai\.prompt\.name, langfuse\.observation\.prompt\.name/);
     assert.match(spanError(() => parseSpan(text, { spanId: 'ffffffffffffffff' }), 'span-not-found'), /no span with id "ffffffffffffffff"/);
   });
 });
@@ -270,9 +271,9 @@ describe('parseSpan: several spans', () => {
 describe('parseSpan: bad input gets a message naming the problem', () => {
   it('no LLM span: says what was looked for and what was seen', () => {
     const message = spanError(() => parseSpan(fixture('no-llm-span.json')), 'no-llm-span');
-    assert.match(message, /looked for a span with a "prompt.name" attribute among 3 spans \(OTLP\/JSON export\)/);
+    assert.match(message, /looked for a span that names a prompt \(prompt\.name, gen_ai\.prompt\.name, .*\) among 3 spans \(OTLP\/JSON export\)/);
     assert.match(message, /"POST \/v1\/summaries", "retrieve document", "chat claude-sonnet-4-6"/);
-    assert.match(message, /gen_ai\.\* attributes but no prompt\.name/);
+    assert.match(message, /gen_ai\.\* attributes but names no prompt: the calling code must set/);
     assert.deepEqual(findLlmSpans(fixture('no-llm-span.json')), []);
   });
 
@@ -376,10 +377,13 @@ describe('parseSpan: bad input gets a message naming the problem', () => {
     assert.equal(parseSpan(flat({ 'prompt.version': '12' })).promptVersion, 12);
   });
 
-  it('a missing prompt.version or prompt.commit_sha names the attribute and the span', () => {
-    const text = JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1, span_id: 'abcdef0123456789' });
+  it('a missing version names the attributes read and the span; a missing commit is not an error (it is inferred)', () => {
+    const text = JSON.stringify({ 'prompt.name': 'summarisation', span_id: 'abcdef0123456789' });
     const message = spanError(() => parseSpan(text), 'missing-attribute');
-    assert.match(message, /span abcdef0123456789.*has no "prompt\.commit_sha" attribute/);
+    assert.match(message, /span abcdef0123456789.*names prompt "summarisation" \(prompt\.name\) but no version: replay reads it from prompt\.version, gen_ai\.prompt\.version/);
+    const noSha = parseSpan(JSON.stringify({ 'prompt.name': 'summarisation', 'prompt.version': 1 }));
+    assert.equal(noSha.commitSha, null);
+    assert.equal(noSha.identity.commit, null);
   });
 });
 

@@ -1,5 +1,6 @@
-import type { ReplayCallOutcome, ReplayResult, TextComparison } from '../core/replay';
-import { spanShapeLabel } from '../core/span';
+import type { ReplayCallOutcome, ReplayResult, TextComparison } from './replay';
+import { describeCommitSource, describeVariablesSource, identityLine } from './replay';
+import { spanShapeLabel } from './span';
 
 /**
  * The text of a replay document (the `prompt-ci-replay:` virtual document): where the prompt came
@@ -8,23 +9,21 @@ import { spanShapeLabel } from '../core/span';
  * Markdown preview can show it; everything from the span or the repository sits in fenced blocks or
  * escaped table cells, so it reads as text whatever it holds.
  *
- * No `vscode` here: a plain function of the replay, kept next to the document provider that uses it.
+ * A plain function of the replay (no editor types): the extension's document provider shows it.
  */
 export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): string {
   const { span, prompt, request, comparison } = result;
   const c = prompt.commit;
   const out: string[] = [];
   out.push(`# Replay of ${prompt.name} v${prompt.version} at ${c.sha.slice(0, 12)}`, '');
-  out.push(`> ${verdictLine(result)}`, '');
+  out.push(`> ${cell(verdictLine(result))}`, '');
 
-  const variablesFrom = {
-    span: "the span's prompt.variables",
-    inputs: result.variables.inputsSource ?? 'the inputs file',
-    'span+inputs': `the span's prompt.variables, overridden by ${result.variables.inputsSource ?? 'the inputs file'}`,
-  }[result.variables.source];
+  const variablesFrom = describeVariablesSource(result.variables);
   const rows: [string, string][] = [
     ['Prompt', code(`${prompt.dir}`)],
     ['Commit', `${code(c.sha)} ${cell(c.subject)}`],
+    ['Commit found', cell(describeCommitSource(result.commit))],
+    ['Prompt named by', cell(identityLine(span.identity))],
     ['Author', cell(`${c.author} <${c.authorEmail}>`)],
     ['Date', cell(c.authorDate)],
     ['Model', code(request.model)],
@@ -37,6 +36,8 @@ export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): 
     ['Request id', cell(span.requestId ?? '(none)')],
     ['Variables from', cell(`${variablesFrom}: ${result.variables.required.join(', ') || '(the template needs none)'}`)],
   ];
+  if (span.startTime) rows.push(['Span start', cell(span.startTime)]);
+  if (result.variables.missing.length) rows.push(['Variables not known', cell(result.variables.missing.join(', '))]);
   if (span.usage) {
     rows.push(['Recorded usage', `${span.usage.inputTokens ?? '?'} input / ${span.usage.outputTokens ?? '?'} output tokens`]);
   }
@@ -47,6 +48,15 @@ export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): 
     out.push('', `- The span's \`${m.parameter}\` (${cell(String(m.span))}) differs from metadata.yaml at the commit (${cell(String(m.metadata))}); the request uses the span's value, which is what was sent.`);
   }
 
+  const v = result.verdict;
+  if (v.kind === 'not-produced') {
+    out.push('', '## Why the recorded message is not from this template', '', cell(v.reason), '');
+    out.push(`At line ${v.at.line}, column ${v.at.column} of the recorded user message:`, '', 'Recorded:', '', fence(v.around.recorded, 'text'), '', 'The template has there:', '', fence(v.around.template || '(the end of its text)', 'text'));
+  }
+  if (result.variables.recoveryNotes?.length) {
+    out.push('', '## Variables recovered from the recorded message', '');
+    for (const note of result.variables.recoveryNotes) out.push(`- ${cell(note)}`);
+  }
   if (comparison && result.rendered.matchesRecorded === false) {
     out.push('', '## Differences from the recorded input');
     for (const [label, cmp] of [['System message', comparison.system], ['User message', comparison.user]] as [string, TextComparison | undefined][]) {
@@ -54,6 +64,7 @@ export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): 
       const where = cmp.firstDifference ? `, first difference at line ${cmp.firstDifference.line}, column ${cmp.firstDifference.column}` : '';
       out.push('', `### ${label}: recorded (-) against re-rendered (+)${where}`);
       if (cmp.note) out.push('', cmp.note);
+      if (cmp.around) out.push('', 'Recorded, around the first difference:', '', fence(cmp.around.recorded, 'text'), '', 'Re-rendered:', '', fence(cmp.around.rendered, 'text'));
       if (cmp.diff) out.push('', fence(cmp.diff, 'diff'));
     }
     if (comparison.extraMessages?.length) {
@@ -62,7 +73,14 @@ export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): 
   }
 
   out.push('', `## System message (system.md at ${c.sha.slice(0, 7)})`, '', request.system === undefined ? '(this version has no system prompt)' : fence(request.system, 'text'));
-  out.push('', `## User message (user.template.md at ${c.sha.slice(0, 7)}, rendered)`, '', fence(request.messages[0]?.content ?? '', 'text'));
+  out.push(
+    '',
+    result.rendered.user === null
+      ? `## User message (user.template.md at ${c.sha.slice(0, 7)}, not rendered: its variables are not known)`
+      : `## User message (user.template.md at ${c.sha.slice(0, 7)}, rendered)`,
+    '',
+    fence(request.messages[0]?.content ?? '', 'text'),
+  );
   out.push('', '## Messages API request', '', fence(JSON.stringify(request, null, 2), 'json'));
   out.push('', '## Recorded output', '', span.recorded?.output === undefined ? '(the span recorded no output)' : fence(span.recorded.output, 'text'));
 
@@ -90,16 +108,9 @@ export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): 
   return out.join('\n');
 }
 
-/** One sentence: does the re-rendered prompt match what the span recorded? */
+/** One sentence: does the re-rendered prompt match what the span recorded? (The verdict's own sentence.) */
 export function verdictLine(result: ReplayResult): string {
-  const comparison = result.comparison;
-  if (result.rendered.matchesRecorded === null || !comparison) {
-    return 'The span recorded no input messages: nothing to compare the re-rendered prompt with.';
-  }
-  const compared = comparison.compared.map((p) => (p === 'system' ? 'system message' : 'user message')).join(' and ');
-  return result.rendered.matchesRecorded
-    ? `MATCH: the re-rendered ${compared} ${comparison.compared.length === 1 ? 'is' : 'are'} byte for byte what the span recorded.`
-    : `DIFFERENT: the re-rendered prompt is not what the span recorded (compared: ${compared}); see the differences below.`;
+  return result.verdict.summary;
 }
 
 /** A fenced block whose fence is longer than any backtick run in the text, so the text can't close it. */
