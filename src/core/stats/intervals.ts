@@ -1,4 +1,4 @@
-import erfc from '@stdlib/math-base-special-erfc';
+import { normalUpperQuantile } from './normal';
 
 /**
  * Wilson score interval for a binomial proportion, matching
@@ -49,28 +49,4 @@ function wilsonLowerHalf(k: number, n: number, z: number): { low: number; high: 
   // Both bounds solve denom * p^2 - (2q + z^2/n) * p + q^2 = 0, so low * high = q^2 / denom.
   const low = (q * q) / (denom * high);
   return { low, high };
-}
-
-/**
- * z with P(Z > z) = tail for a standard normal Z (scipy's `norm.isf`), for tail in (0, 1).
- * A rational first guess (Abramowitz & Stegun 26.2.23, error < 4.5e-4) refined by Halley
- * steps against the exact tail erfc(z / sqrt 2) / 2; convergence is cubic, so three steps
- * reach the precision of erfc itself.
- */
-function normalUpperQuantile(tail: number): number {
-  if (tail > 0.5) {
-    return -normalUpperQuantile(1 - tail);
-  }
-  const t = Math.sqrt(-2 * Math.log(tail));
-  let z = t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308)));
-  for (let step = 0; step < 4; step++) {
-    const density = Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
-    const r = (erfc(z / Math.SQRT2) / 2 - tail) / density;
-    const next = z + r / (1 - (z * r) / 2);
-    if (next === z) {
-      break;
-    }
-    z = next;
-  }
-  return z;
 }
