@@ -11,6 +11,8 @@ export interface EvalExample {
   /** What a correct answer looks like; the judge compares against it. */
   reference?: string;
   tags?: string[];
+  /** Examples sharing a cluster (e.g. cut from one document) are not independent: the report clusters its standard error on this. */
+  cluster?: string;
   /** 0-based line in eval.jsonl. */
   line: number;
   /** Offset of the line's first character in eval.jsonl. */
@@ -88,6 +90,10 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       at('"tags" must be a list of strings', 'eval/invalid-tags');
       ok = false;
     }
+    if ('cluster' in record && !(typeof record.cluster === 'string' && record.cluster !== '') && !Number.isFinite(record.cluster)) {
+      at('"cluster" must be a non-empty string or a number (examples that share one, e.g. cut from one document)', 'eval/invalid-cluster');
+      ok = false;
+    }
     if (typeof record.id === 'string' && record.id.trim() !== '') {
       const previous = firstLineOfId.get(record.id);
       if (previous !== undefined) {
@@ -106,6 +112,7 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       inputs: record.inputs as Record<string, unknown>,
       reference: record.reference as string | undefined,
       tags: record.tags as string[] | undefined,
+      ...('cluster' in record ? { cluster: String(record.cluster) } : {}),
       line,
       offset: start,
       length: end - start,

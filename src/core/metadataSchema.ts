@@ -42,6 +42,22 @@ export const evalSettingsSchema = z
       .lt(1)
       .default(0.05)
       .describe('A regression blocks only when McNemar p is below this.'),
+    detect_regression: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.03)
+      .describe('The win-rate drop (0..1) the report says how many examples it takes to detect at 80% power.'),
+    non_inferiority_margin: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe('For migrations and refactors: passes when the win-rate difference interval is above minus this, blocks when it is below, else inconclusive.'),
+    score_test: z
+      .enum(['none', 'wilcoxon'])
+      .default('none')
+      .describe('wilcoxon: a significant drop in the paired judge scores (Wilcoxon signed-rank, p < noise_envelope_alpha) blocks too.'),
     judge: judgeSchema.optional().describe('The LLM judge; defaults to the task model with 3 repeats.'),
   })
   .strict();

@@ -18,10 +18,12 @@ import type { PromptVersionFiles } from '../core/promptLayout';
 import { parseRepoSettings } from '../core/repoSettings';
 import type { RepoSettings } from '../core/repoSettings';
 import type { EvalReport } from '../shared/evalReport';
+import { lastDiscordantShare } from '../core/gate/history';
 import { resolveBaseline } from './baseline';
 import type { ResolvedBaseline } from './baseline';
 import type { GitRunner } from './git';
 import { resolveCommit, runGit } from './git';
+import { readHistory } from './history';
 import { ModelClient } from './modelClient';
 import type { ModelClientOptions } from './modelClient';
 import { readPromptVersionFromDisk } from './promptFiles';
@@ -271,8 +273,11 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
         onCall: options.onCall,
         window: Math.max(4, concurrency * 2),
       });
+      const history = await readHistory(repoRoot).catch(() => undefined);
+      const historyDiscordantShare = history ? lastDiscordantShare(history.records, prepared.prompt.name) : undefined;
       return buildEvalReport({
         prompt: prepared.prompt,
+        ...(historyDiscordantShare !== undefined ? { historyDiscordantShare } : {}),
         startedAt,
         durationMs: Math.round(performance.now() - started),
         run,

@@ -1,5 +1,8 @@
 import { resolve } from 'node:path';
+import { adjustForMultiplePrompts } from '../core/eval/report';
+import type { GateSettings } from '../core/eval/gate';
 import type { EvalProgress } from '../core/eval/types';
+import type { EvalReport } from '../shared/evalReport';
 import type { FileFinding } from '../core/finding';
 import type { ChangedPromptVersion, PushedRef } from '../core/gate/changedPrompts';
 import type { HistoryRecord } from '../core/gate/history';
@@ -109,19 +112,24 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
 
     // Baselines come from the ref the changes were measured against.
     const evalSettings: RepoSettings = { ...settings, baselineRef: changes.baseRef };
-    const results: PromptGateResult[] = [];
-    const historyWritten: HistoryRecord[] = [];
+    const gated: Array<{ result: PromptGateResult; settings?: GateSettings }> = [];
     for (const prompt of changes.prompts) {
       const policyErrors = releaseFindings.filter((f) => f.severity === 'error' && f.file.startsWith(`${prompt.dir}/`));
-      const result = options.signal?.aborted
-        ? { ...resultFromError(prompt, 'the gate was cancelled before this prompt ran'), verdict: 'inconclusive' as const }
-        : policyErrors.length > 0
-          ? resultBlockedByPolicy(prompt, policyErrors.map((f) => `${f.code}: ${f.file.slice(prompt.dir.length + 1)}: ${f.message}`))
-          : await gatePrompt(prompt, repoRoot, evalSettings, options);
-      results.push(result);
+      gated.push(
+        options.signal?.aborted
+          ? { result: { ...resultFromError(prompt, 'the gate was cancelled before this prompt ran'), verdict: 'inconclusive' as const } }
+          : policyErrors.length > 0
+            ? { result: resultBlockedByPolicy(prompt, policyErrors.map((f) => `${f.code}: ${f.file.slice(prompt.dir.length + 1)}: ${f.message}`)) }
+            : await gatePrompt(prompt, repoRoot, evalSettings, options),
+      );
+    }
+    // Several prompts' McNemar tests are adjusted together (Holm), so verdicts are final only now.
+    const results = adjustVerdicts(gated);
+    const historyWritten: HistoryRecord[] = [];
+    for (const result of results) {
       options.onEvent?.({ kind: 'result', result });
       if ((options.recordHistory ?? true) && result.verdict === 'pass' && result.report) {
-        const written = await recordPassingRun(repoRoot, result.report, prompt.dir, 'gate');
+        const written = await recordPassingRun(repoRoot, result.report, result.prompt.dir, 'gate');
         if (written) historyWritten.push(written);
       }
     }
@@ -132,13 +140,27 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
   }
 }
 
+/** Holm's adjustment over the prompts whose eval ran; every other result stays as it is. */
+function adjustVerdicts(gated: ReadonlyArray<{ result: PromptGateResult; settings?: GateSettings }>): PromptGateResult[] {
+  const evaluated = gated.filter((g) => g.result.report && g.settings);
+  const adjusted = adjustForMultiplePrompts(
+    evaluated.map((g) => g.result.report as EvalReport),
+    evaluated.map((g) => g.settings as GateSettings),
+  );
+  const byResult = new Map(evaluated.map((g, i) => [g.result, adjusted[i]]));
+  return gated.map(({ result }) => {
+    const report = byResult.get(result);
+    return report && report !== result.report ? resultFromReport(result.prompt, report, result.baseline ?? '', result.isNew) : result;
+  });
+}
+
 async function gatePrompt(
   prompt: ChangedPromptVersion,
   repoRoot: string,
   settings: RepoSettings,
   options: RunGateOptions,
-): Promise<PromptGateResult> {
-  if (prompt.removed) return resultRemoved(prompt);
+): Promise<{ result: PromptGateResult; settings?: GateSettings }> {
+  if (prompt.removed) return { result: resultRemoved(prompt) };
   const evalOptions: RunEvalOptions = {
     repoRoot,
     promptDir: prompt.dir,
@@ -169,12 +191,12 @@ async function gatePrompt(
     }
   } catch (error) {
     if (error instanceof EvalSetupError || error instanceof PromptFilesError || error instanceof BaselineError) {
-      return resultFromError(prompt, error.message);
+      return { result: resultFromError(prompt, error.message) };
     }
     throw error;
   }
   options.onEvent?.({ kind: 'eval-start', prompt, prepared, isNew });
   const report = await prepared.run();
   const baseline = isNew ? `none at ${settings.baselineRef}: a new prompt, compared with itself` : prepared.baseline.description;
-  return resultFromReport(prompt, report, baseline, isNew);
+  return { result: resultFromReport(prompt, report, baseline, isNew), settings: prepared.challenger.metadata };
 }

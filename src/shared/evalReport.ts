@@ -43,6 +43,7 @@ export const exampleResultSchema = z.object({
   inputs: z.record(z.string(), z.unknown()),
   reference: z.string().nullable(),
   tags: z.array(z.string()),
+  cluster: z.string().optional().describe('The eval.jsonl `cluster` key: examples that share one are not independent (cut from one document).'),
   outcome: exampleOutcomeSchema,
   unstable: z.boolean().describe('Either side had judge votes that disagreed.'),
   challenger: exampleSideSchema,
@@ -72,7 +73,7 @@ export type SideSummary = z.infer<typeof sideSummarySchema>;
 
 /** One reason behind the gate's verdict. */
 export const gateReasonSchema = z.object({
-  code: z.enum(['win-rate', 'regression', 'latency', 'unscored', 'no-examples', 'cancelled']),
+  code: z.enum(['win-rate', 'regression', 'latency', 'unscored', 'no-examples', 'cancelled', 'non-inferiority', 'score-test']),
   message: z.string(),
   /** The status this reason alone would give. */
   effect: z.enum(['blocked', 'inconclusive']),
@@ -104,6 +105,13 @@ export const mcnemarSchema = z.object({
   pValue: z.number().min(0).max(1),
   method: z.enum(['exact', 'chi2-corrected', 'chi2']),
   note: z.string().optional(),
+  holm: z
+    .object({
+      adjustedPValue: z.number().min(0).max(1),
+      prompts: z.number().int().min(2).describe('How many prompts the gate tested together.'),
+    })
+    .optional()
+    .describe("Holm's adjustment when one gate evaluated several prompts; the gate decides on the adjusted p."),
 });
 export type McnemarSummary = z.infer<typeof mcnemarSchema>;
 
@@ -112,6 +120,84 @@ const tokensUsdSchema = z.object({
   outputTokens: z.number().int().min(0),
   usd: z.number().nullable().describe('null when a model has no price in prompt-ci.yaml pricing.'),
 });
+
+const intervalEstimate = {
+  estimate: z.number(),
+  lower: z.number(),
+  upper: z.number(),
+};
+
+/** Challenger minus baseline, with 95% intervals (DESIGN.md section 9). */
+export const differenceSchema = z.object({
+  winRate: z
+    .object({ ...intervalEstimate, method: z.literal('newcombe-hybrid-score') })
+    .nullable()
+    .describe('Win-rate difference over the paired examples; Newcombe 1998 method 10. null when nothing was paired.'),
+  score: z
+    .object({ ...intervalEstimate, method: z.literal('paired-t') })
+    .nullable()
+    .describe('Mean judge-score difference with the paired t interval; null with fewer than two paired scores.'),
+  clustered: z
+    .object({
+      ...intervalEstimate,
+      method: z.literal('cluster-robust'),
+      standardError: z.number().min(0),
+      clusters: z.number().int().min(2),
+    })
+    .optional()
+    .describe('Present when eval examples carry `cluster`: the win-rate difference with its standard error clustered on it.'),
+});
+export type DifferenceSummary = z.infer<typeof differenceSchema>;
+
+/** What this suite can detect (Connor 1987). */
+export const powerSchema = z.object({
+  discordantShare: z.number().min(0).max(1).nullable().describe('(improved + regressed) / paired, or from history.jsonl when this run had none.'),
+  source: z.enum(['this-run', 'history']).nullable().describe('Where the discordant share came from; null when it could not be estimated.'),
+  n: z.number().int().min(0).describe('Paired examples.'),
+  alpha: z.number(),
+  power: z.number(),
+  detectableRegression: z.number().nullable().describe('Smallest win-rate drop detected at this power and alpha (two-sided); null when it cannot be estimated.'),
+  examplesNeeded: z.object({
+    regression: z.number().describe('eval.detect_regression'),
+    n: z.number().int().nullable().describe('Paired examples needed to detect it; null when it cannot be estimated.'),
+  }),
+  summary: z.string(),
+});
+export type PowerSummary = z.infer<typeof powerSchema>;
+
+/** The non-inferiority verdict of `eval.non_inferiority_margin`. */
+export const nonInferioritySchema = z.object({
+  margin: z.number(),
+  status: z.enum(['pass', 'blocked', 'inconclusive']),
+  lower: z.number(),
+  upper: z.number(),
+  examplesToSettle: z.number().int().nullable().describe('Inconclusive: about how many paired examples would settle it if the difference held; else null.'),
+  message: z.string(),
+});
+export type NonInferiority = z.infer<typeof nonInferioritySchema>;
+
+/** Wilcoxon signed-rank on the paired judge scores. */
+export const scoreTestSchema = z.object({
+  statistic: z.number().describe('min(R+, R-), as scipy reports it.'),
+  pValue: z.number().min(0).max(1),
+  method: z.enum(['exact', 'approx']),
+  n: z.number().int().min(1).describe('Non-zero score differences (zeros are dropped).'),
+  gating: z.boolean().describe('eval.score_test is wilcoxon: a significant drop blocks.'),
+});
+export type ScoreTest = z.infer<typeof scoreTestSchema>;
+
+/** One tag's share of the suite. */
+export const sliceSchema = z.object({
+  tag: z.string(),
+  n: z.number().int().min(1).describe('Paired examples with this tag.'),
+  challengerWinRate: z.number().min(0).max(1),
+  baselineWinRate: z.number().min(0).max(1),
+  improved: z.number().int().min(0),
+  regressed: z.number().int().min(0),
+  difference: z.object(intervalEstimate),
+  concentrated: z.boolean().describe('This slice regressed clearly (its interval is below 0) while the rest of the suite did not.'),
+});
+export type Slice = z.infer<typeof sliceSchema>;
 
 /** What the run spent (API calls only) and what the whole eval costs uncached. */
 export const costSchema = z.object({
@@ -155,7 +241,15 @@ export const evalReportSchema = z.object({
     model: z.string(),
     repeats: z.number().int().min(1),
     rubric: z.enum(['default', 'judge.md']),
+    unanimousShare: z.number().min(0).max(1).nullable().optional().describe('Share of judged outputs whose repeats all agreed on `correct`; null with one repeat.'),
+    fleissKappa: z.number().nullable().optional().describe("Fleiss' kappa of the repeats on `correct`; null when undefined (one repeat, or every vote the same)."),
+    unstable: z.array(z.string()).optional().describe('Ids of the examples whose judge repeats disagreed.'),
   }),
+  difference: differenceSchema.optional(),
+  power: powerSchema.optional(),
+  nonInferiority: nonInferioritySchema.optional().describe('Present when eval.non_inferiority_margin is set.'),
+  scoreTest: scoreTestSchema.nullable().optional().describe('null when no paired score differs.'),
+  slices: z.array(sliceSchema).optional(),
   cost: costSchema,
   unstableCount: z.number().int().min(0),
   examples: z.array(exampleResultSchema),

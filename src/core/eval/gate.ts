@@ -1,4 +1,4 @@
-import type { Gate, GateReason } from '../../shared/evalReport';
+import type { Gate, GateReason, NonInferiority } from '../../shared/evalReport';
 import type { PromptMetadata } from '../metadataSchema';
 
 /** The measurements the gate decides on. */
@@ -15,7 +15,14 @@ export interface GateInput {
   challengerP95LatencyMs: number | null;
   improved: number;
   regressed: number;
+  /** McNemar's p, Holm-adjusted when the gate tested several prompts. */
   pValue: number;
+  /** Set when only the raw p was adjusted: shown next to the adjusted one. */
+  rawPValue?: number;
+  /** The verdict of `eval.non_inferiority_margin`, when set. */
+  nonInferiority?: NonInferiority;
+  /** The Wilcoxon test of the judge scores when `eval.score_test: wilcoxon`; null when no score differed. */
+  scoreTest?: { pValue: number; worse: boolean } | null;
 }
 
 /** The gate settings of the challenger's metadata.yaml. */
@@ -49,7 +56,19 @@ export function evaluateGate(input: GateInput, settings: GateSettings): Gate {
     reasons.push({
       code: 'regression',
       effect: 'blocked',
-      message: `${input.regressed} examples regressed and ${input.improved} improved; McNemar p = ${formatP(input.pValue)} is below noise_envelope_alpha ${alpha}`,
+      message: `${input.regressed} examples regressed and ${input.improved} improved; McNemar p = ${formatP(input.pValue)}${
+        input.rawPValue !== undefined ? ` (Holm-adjusted from ${formatP(input.rawPValue)})` : ''
+      } is below noise_envelope_alpha ${alpha}`,
+    });
+  }
+  if (input.nonInferiority && input.nonInferiority.status !== 'pass') {
+    reasons.push({ code: 'non-inferiority', effect: input.nonInferiority.status, message: input.nonInferiority.message });
+  }
+  if (input.scoreTest && input.scoreTest.worse && input.scoreTest.pValue < alpha) {
+    reasons.push({
+      code: 'score-test',
+      effect: 'blocked',
+      message: `judge scores dropped: Wilcoxon signed-rank p = ${formatP(input.scoreTest.pValue)} is below noise_envelope_alpha ${alpha} (eval.score_test: wilcoxon)`,
     });
   }
   if (latencyLimit !== undefined && input.challengerP95LatencyMs !== null && input.challengerP95LatencyMs > latencyLimit) {

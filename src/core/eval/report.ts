@@ -1,5 +1,6 @@
 import { EVAL_REPORT_SCHEMA_ID } from '../../shared/evalReport';
 import type { CostSummary, EvalReport, ExampleResult, McnemarSummary, SideSummary } from '../../shared/evalReport';
+import { holmAdjust } from '../stats/holm';
 import type { PromptMetadata } from '../metadataSchema';
 import { wilsonInterval } from '../stats/intervals';
 import { chooseExact, mcnemar } from '../stats/mcnemar';
@@ -7,7 +8,9 @@ import { mean, percentile } from '../stats/percentile';
 import { priceTokens, sumTokens } from './cost';
 import type { CostEstimate, Pricing } from './cost';
 import { evaluateGate } from './gate';
+import type { GateInput, GateSettings } from './gate';
 import type { PairedEvalResult, SideRole } from './runner';
+import { differenceOf, judgeReliabilityOf, nonInferiorityOf, powerOf, scoreTestOf, slicesOf } from './statistics';
 
 /** Where a side's prompt came from. */
 export interface SideProvenance {
@@ -29,6 +32,8 @@ export interface ReportInput {
   pricing: Pricing;
   estimate?: CostEstimate;
   onlyExampleIds?: readonly string[];
+  /** The discordant share of the prompt's last passing run in history.jsonl, for the power estimate when this run has none. */
+  historyDiscordantShare?: number;
 }
 
 /** The 2x2 table of paired outcomes and McNemar's test on it, as `mcnemar_exact` asks. */
@@ -94,19 +99,13 @@ export function buildEvalReport(input: ReportInput): EvalReport {
   const table = pairedTable(examples, settings.eval.mcnemar_exact);
   const challenger = summariseSide('challenger', examples, input.challenger.provenance, input.challenger.metadata.model);
   const baseline = summariseSide('baseline', examples, input.baseline.provenance, input.baseline.metadata.model);
-  const gate = evaluateGate(
-    {
-      total: examples.length,
-      errors: examples.filter((e) => e.outcome === 'error').length,
-      cancelled: examples.filter((e) => e.outcome === 'cancelled').length,
-      challengerWinRate: challenger.winRate,
-      challengerP95LatencyMs: challenger.latencyMs?.p95 ?? null,
-      improved: table.improved,
-      regressed: table.regressed,
-      pValue: table.pValue,
-    },
-    settings,
-  );
+  const difference = differenceOf(examples);
+  const power = powerOf(table, settings.eval.noise_envelope_alpha, settings.eval.detect_regression, input.historyDiscordantShare);
+  const margin = settings.eval.non_inferiority_margin;
+  const nonInferiority = margin !== undefined && difference.winRate ? nonInferiorityOf(difference.winRate, margin, power.n) : undefined;
+  const scoreTest = scoreTestOf(examples, settings.eval.score_test === 'wilcoxon');
+  const statistics = { difference, power, ...(nonInferiority ? { nonInferiority } : {}), scoreTest: scoreTest && withoutDirection(scoreTest), slices: slicesOf(examples) };
+  const gate = evaluateGate(gateInputOf(examples, challenger, table, nonInferiority, scoreTest, settings), settings);
 
   const api = sumTokens(input.run.totals.api);
   const all = sumTokens(input.run.totals.all);
@@ -143,9 +142,54 @@ export function buildEvalReport(input: ReportInput): EvalReport {
     mcnemar: table,
     challenger,
     baseline,
-    judge: input.judge,
+    judge: { ...input.judge, ...judgeReliabilityOf(examples, input.judge.repeats) },
+    ...statistics,
     cost,
     unstableCount: examples.filter((e) => e.unstable).length,
     examples,
   };
+}
+
+function withoutDirection<T extends { worse: boolean }>(test: T): Omit<T, 'worse'> {
+  const { worse: _worse, ...rest } = test;
+  return rest;
+}
+
+function gateInputOf(
+  examples: readonly ExampleResult[],
+  challenger: SideSummary,
+  table: McnemarSummary,
+  nonInferiority: EvalReport['nonInferiority'],
+  scoreTest: ReturnType<typeof scoreTestOf>,
+  settings: GateSettings,
+): GateInput {
+  return {
+    total: examples.length,
+    errors: examples.filter((e) => e.outcome === 'error').length,
+    cancelled: examples.filter((e) => e.outcome === 'cancelled').length,
+    challengerWinRate: challenger.winRate,
+    challengerP95LatencyMs: challenger.latencyMs?.p95 ?? null,
+    improved: table.improved,
+    regressed: table.regressed,
+    pValue: table.holm?.adjustedPValue ?? table.pValue,
+    ...(table.holm ? { rawPValue: table.pValue } : {}),
+    ...(nonInferiority ? { nonInferiority } : {}),
+    ...(settings.eval.score_test === 'wilcoxon' ? { scoreTest: scoreTest && { pValue: scoreTest.pValue, worse: scoreTest.worse } } : {}),
+  };
+}
+
+/**
+ * Holm's adjustment across the prompts one gate evaluated: each report gets its adjusted McNemar
+ * p-value next to the raw one, and its gate is decided again on the adjusted p. With fewer than
+ * two reports nothing changes. `settings[i]` are the gate settings of `reports[i]`'s challenger.
+ */
+export function adjustForMultiplePrompts(reports: readonly EvalReport[], settings: readonly GateSettings[]): EvalReport[] {
+  if (reports.length < 2) return [...reports];
+  const adjusted = holmAdjust(reports.map((r) => r.mcnemar.pValue));
+  return reports.map((report, i) => {
+    const mcnemar: McnemarSummary = { ...report.mcnemar, holm: { adjustedPValue: adjusted[i], prompts: reports.length } };
+    const scoreTest = scoreTestOf(report.examples, report.scoreTest?.gating ?? false);
+    const gate = evaluateGate(gateInputOf(report.examples, report.challenger, mcnemar, report.nonInferiority, scoreTest, settings[i]), settings[i]);
+    return { ...report, mcnemar, gate };
+  });
 }

@@ -244,6 +244,7 @@ function exampleResult(example: EvalExample, outcome: ExampleOutcome, challenger
     inputs: example.inputs,
     reference: example.reference ?? null,
     tags: example.tags ?? [],
+    ...(example.cluster !== undefined ? { cluster: example.cluster } : {}),
     outcome,
     unstable: challenger.unstable || baseline.unstable,
     challenger,

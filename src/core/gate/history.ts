@@ -24,6 +24,8 @@ export const historyRecordSchema = z.object({
   commit: z.string().nullable(),
   /** What recorded it: a `gate` run, or `drift --record`. */
   source: z.enum(['gate', 'drift', 'eval']),
+  /** (improved + regressed) / paired examples of the run: the power estimate's fallback when a later run has none. */
+  discordantShare: z.number().min(0).max(1).optional(),
 });
 
 /** A history record. */
@@ -45,7 +47,17 @@ export function historyRecordOf(report: EvalReport, dir: string, source: History
     date: report.startedAt,
     commit: side.commit,
     source,
+    ...(report.power?.source === 'this-run' && report.power.discordantShare !== null ? { discordantShare: report.power.discordantShare } : {}),
   };
+}
+
+/** The discordant share of the last passing run of a prompt (any version) that recorded one above 0. */
+export function lastDiscordantShare(records: readonly HistoryRecord[], prompt: string): number | undefined {
+  for (let i = records.length - 1; i >= 0; i--) {
+    const share = records[i].discordantShare;
+    if (records[i].prompt === prompt && share !== undefined && share > 0) return share;
+  }
+  return undefined;
 }
 
 /** Reads history text: one JSON record a line; lines that aren't valid records are skipped (and counted). */
