@@ -7,6 +7,7 @@ import type { CostEstimate } from '../core/eval/cost';
 import { formatP } from '../core/eval/gate';
 import { renderJunit } from '../core/eval/junit';
 import { renderMarkdown } from '../core/eval/markdown';
+import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalProgress } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
 import type { ResolvedBaseline } from '../node/baseline';
@@ -85,6 +86,8 @@ export function formatEvalSummary(report: EvalReport): string {
     `McNemar (paired, ${t.improved + t.regressed + t.bothCorrect + t.bothWrong} examples)`,
     ...table,
     `  p = ${formatP(t.pValue)} (${METHOD[t.method]}${t.statistic !== null ? `, statistic ${Number(t.statistic.toPrecision(6))}` : ''})${t.note ? `: ${t.note}` : ''}; alpha ${gate.thresholds.alpha}`,
+    ...(t.holm ? [`  Holm-adjusted p = ${formatP(t.holm.adjustedPValue)} over the ${t.holm.prompts} prompts of this gate`] : []),
+    ...statisticsLines(report),
     '',
     `win rate (threshold ${pct(gate.thresholds.winRate)}, Wilson 95%)`,
     sideLine('challenger', report.challenger),
@@ -106,6 +109,45 @@ export function formatEvalSummary(report: EvalReport): string {
     if (errors.length > 5) lines.push(`  … and ${errors.length - 5} more (see the JSON report)`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Tags and ids are repository text: no control character reaches the terminal. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** The difference with its intervals, the suite's power, non-inferiority, the score test and the slices. */
+function statisticsLines(report: EvalReport): string[] {
+  const lines: string[] = [];
+  const { difference: d, power, nonInferiority: ni, scoreTest } = report;
+  if (d) {
+    lines.push('', 'difference (challenger − baseline, 95%)');
+    lines.push(`  win rate    ${d.winRate ? `${pointsInterval(d.winRate)} (Newcombe, paired)` : '–'}`);
+    if (d.clustered) lines.push(`  clustered   ${pointsInterval(d.clustered)} (standard error clustered on ${d.clustered.clusters} clusters)`);
+    lines.push(`  mean score  ${d.score ? `${scoreInterval(d.score)} (paired t)` : '–'}`);
+  }
+  if (scoreTest) {
+    lines.push(`  score test  Wilcoxon signed-rank p = ${formatP(scoreTest.pValue)} (${scoreTest.method === 'exact' ? 'exact' : 'normal approximation'}, ${scoreTest.n} non-zero differences)${scoreTest.gating ? ', gating' : ''}`);
+  }
+  if (power) lines.push(`  power       ${power.summary}`);
+  if (ni) lines.push(`  non-inferiority (margin ${signedPoints(ni.margin).replace('+', '')} points): ${ni.status.toUpperCase()}: ${ni.message}`);
+  const { shown, hidden } = slicesToShow(report.slices ?? [], 8);
+  if (shown.length > 0) {
+    lines.push('', 'slices (by tag; win rates challenger / baseline, difference with 95% interval)');
+    const width = Math.min(24, Math.max(...shown.map((s) => printable(s.tag).length)));
+    for (const s of shown) {
+      lines.push(
+        `  ${printable(s.tag).padEnd(width)}  n ${String(s.n).padStart(4)}  ${pct(s.challengerWinRate)} / ${pct(s.baselineWinRate)}  ` +
+          `${s.improved} improved, ${s.regressed} regressed  ${pointsInterval(s.difference)}${s.concentrated ? '  ← the regression is concentrated here' : ''}`,
+      );
+    }
+    if (hidden > 0) lines.push(`  … and ${hidden} more tags in the JSON report (listed here: tags where an example changed outcome)`);
+  }
+  const j = report.judge;
+  if (j.unanimousShare !== undefined && j.unanimousShare !== null) {
+    lines.push('', `judge agreement: ${pct(j.unanimousShare)} of outputs unanimous over ${j.repeats} repeats · Fleiss' kappa ${j.fleissKappa === null || j.fleissKappa === undefined ? '–' : j.fleissKappa.toFixed(2)}`);
+  }
+  return lines;
 }
 
 /** Where the baseline came from, its path shown as `show` gives it. */

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from '../../src/cli/cliIo';
@@ -121,6 +121,30 @@ describe('prompt-ci eval', () => {
     assert.match(again.out, /estimate: {3}16 calls, all in the cache: no API call, \$0\.00/);
     assert.match(again.out, /cost: 0 API calls, 16 cache hits/);
     assert.equal(server.requests.length, 16);
+  });
+
+  it('on the example workspace, prints the difference with its interval and the suite’s detectable regression', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'prompt-ci-example-'));
+    roots.push(root);
+    cpSync(join(__dirname, '..', '..', 'examples'), root, { recursive: true });
+    const server = await start();
+    const cli = io(root, env(server));
+    await runEvalCommand(['prompts/summarisation/v2', '--baseline', 'prompts/summarisation/v1', '--json', 'report.json'], cli);
+    const report = evalReportSchema.parse(JSON.parse(readFileSync(join(root, 'report.json'), 'utf8')));
+    const w = report.difference?.winRate;
+    const power = report.power;
+    assert.ok(w && power && power.detectableRegression !== null);
+    const sp = (x: number): string => {
+      const p = String(Number((x * 100).toFixed(1)));
+      return x > 0 && p !== '0' ? `+${p}` : p;
+    };
+    assert.ok(
+      cli.out.includes(`\ndifference (challenger − baseline, 95%)\n  win rate    ${sp(w.estimate)} points [${sp(w.lower)}, ${sp(w.upper)}] (Newcombe, paired)\n`),
+      cli.out,
+    );
+    assert.match(cli.out, /\n {2}mean score {2}[+-]?\d\.\d\d \[[+-]?\d\.\d\d, [+-]?\d\.\d\d\] \(paired t\)\n/);
+    assert.ok(cli.out.includes(`\n  power       ${power.summary}\n`));
+    assert.match(power.summary, /^36 examples can detect a drop of \d+(\.\d)? points \(80% power\); detecting 3 points needs about [\d,]+$/);
   });
 
   it('exits 1 when the gate blocks', async () => {

@@ -2,6 +2,7 @@ import { diffWords } from 'diff';
 import type { EvalReport, ExampleResult, SideSummary } from '../../shared/evalReport';
 import { formatUsd } from './cost';
 import { formatP } from './gate';
+import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from './statistics';
 
 /** GitHub refuses comments over 65,536 characters; stay well under it. */
 const MAX_COMMENT_CHARS = 60_000;
@@ -45,6 +46,50 @@ export function escapeMarkdown(text: string): string {
 /** Inline code for untrusted text: `<code>` with HTML escaped, safe inside tables too. */
 function code(text: string): string {
   return `<code>${escapeHtml(text).replace(/\|/g, '&#124;')}</code>`;
+}
+
+/** Slices listed in the comment; the JSON report has every tag. */
+const MAX_SLICES = 12;
+
+/** The difference with its intervals, the suite's power, non-inferiority, the score test, the slices. */
+function statisticsSection(report: EvalReport): string[] {
+  const out: string[] = [];
+  const { difference: d, power, nonInferiority: ni, scoreTest } = report;
+  if (d) {
+    const cell = (text: string): string => text.replace(/ \[/, ' | ').replace(/\]$/, '').replace(', ', ' to ');
+    out.push('### Difference (challenger − baseline)', '', '| | Estimate | 95% interval | Method |', '|---|---:|---:|---|');
+    if (d.winRate) out.push(`| Win rate | ${cell(pointsInterval(d.winRate))} | Newcombe hybrid score, paired |`);
+    if (d.clustered) out.push(`| Win rate, clustered | ${cell(pointsInterval(d.clustered))} | cluster-robust standard error, ${d.clustered.clusters} clusters |`);
+    if (d.score) out.push(`| Mean judge score | ${cell(scoreInterval(d.score))} | paired t |`);
+    out.push('');
+  }
+  if (scoreTest) {
+    out.push(
+      `Judge scores, Wilcoxon signed-rank: p = ${formatP(scoreTest.pValue)} (${scoreTest.method === 'exact' ? 'exact' : 'normal approximation'}, ${scoreTest.n} non-zero differences${scoreTest.gating ? '; gating: eval.score\_test is wilcoxon' : ''}).`,
+      '',
+    );
+  }
+  if (power) out.push(`**Power**: ${escapeMarkdown(power.summary)}.`, '');
+  if (ni) out.push(`**Non-inferiority** (margin ${signedPoints(ni.margin).replace('+', '')} points): **${ni.status}**: ${escapeMarkdown(ni.message)}.`, '');
+  const { shown, hidden } = slicesToShow(report.slices ?? [], MAX_SLICES);
+  if (shown.length > 0) {
+    out.push('### Slices by tag', '', '| Tag | n | Challenger | Baseline | Improved / regressed | Difference (95%) |', '|---|---:|---:|---:|---:|---|');
+    for (const s of shown) {
+      out.push(
+        `| ${code(s.tag)} | ${s.n} | ${pct(s.challengerWinRate)} | ${pct(s.baselineWinRate)} | ${s.improved} / ${s.regressed} | ${pointsInterval(s.difference)}${s.concentrated ? ' ⚠️ regression concentrated here' : ''} |`,
+      );
+    }
+    out.push('');
+    if (hidden > 0) out.push(`${hidden} more tags are in the JSON report (listed here: tags where an example changed outcome).`, '');
+  }
+  const j = report.judge;
+  if (j.unanimousShare !== undefined && j.unanimousShare !== null) {
+    out.push(
+      `Judge agreement: ${pct(j.unanimousShare)} of outputs unanimous over ${j.repeats} repeats; Fleiss' kappa ${j.fleissKappa === null || j.fleissKappa === undefined ? '–' : j.fleissKappa.toFixed(2)}.`,
+      '',
+    );
+  }
+  return out;
 }
 
 function pct(x: number | null): string {
@@ -140,9 +185,12 @@ export function renderMarkdown(report: EvalReport): string {
     `| **Challenger correct** | ${t.bothCorrect} | ${t.improved} (improved) |`,
     `| **Challenger wrong** | ${t.regressed} (regressed) | ${t.bothWrong} |`,
     '',
-    `p = ${formatP(t.pValue)} (${METHOD_NAME[t.method]}${t.statistic !== null ? `, statistic ${Number(t.statistic.toPrecision(6))}` : ''})${t.note ? `: ${escapeMarkdown(t.note)}` : ''}; noise_envelope_alpha ${gate.thresholds.alpha}`,
+    `p = ${formatP(t.pValue)} (${METHOD_NAME[t.method]}${t.statistic !== null ? `, statistic ${Number(t.statistic.toPrecision(6))}` : ''})${t.note ? `: ${escapeMarkdown(t.note)}` : ''}; noise_envelope_alpha ${gate.thresholds.alpha}` +
+      (t.holm ? `; Holm-adjusted over the ${t.holm.prompts} prompts of this gate: p = ${formatP(t.holm.adjustedPValue)}` : ''),
     '',
   );
+
+  out.push(...statisticsSection(report));
 
   const row = (name: string, s: SideSummary): string =>
     `| ${name} | ${pct(s.winRate)} | ${s.winRateInterval ? `${pct(s.winRateInterval.low)} – ${pct(s.winRateInterval.high)}` : '–'} | ${

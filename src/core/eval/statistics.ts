@@ -46,6 +46,17 @@ export function signedPoints(x: number): string {
   return x > 0 && p !== '0' ? `+${p}` : p;
 }
 
+/** A win-rate difference for people: "-2.6 points [-6.1, +0.9]". */
+export function pointsInterval(d: DifferenceInterval): string {
+  return `${signedPoints(d.estimate)} points [${signedPoints(d.lower)}, ${signedPoints(d.upper)}]`;
+}
+
+/** A score difference for people: "-0.12 [-0.25, +0.01]". */
+export function scoreInterval(d: DifferenceInterval): string {
+  const f = (x: number): string => `${x > 0 ? '+' : ''}${x.toFixed(2)}`;
+  return `${f(d.estimate)} [${f(d.lower)}, ${f(d.upper)}]`;
+}
+
 /**
  * `difference`: challenger minus baseline win rate (Newcombe's paired interval), mean judge score
  * (paired t), and, when examples carry `cluster`, the win-rate difference with a clustered
@@ -101,7 +112,7 @@ export function powerOf(
       detectable === null
         ? `${n} examples cannot detect a drop at 80% power with ${points(share)}% of examples changing outcome`
         : `${n} examples can detect a drop of ${points(detectable)} points (80% power)`;
-    summary = `${head}; detecting ${target} needs about ${needed}`;
+    summary = `${head}; detecting ${target} needs about ${needed === null ? '–' : needed.toLocaleString('en-US')}`;
     if (source === 'history') summary += ` (discordant share ${points(share)}% from the last passing run in history.jsonl: no example changed outcome in this run)`;
   }
   return {
@@ -210,4 +221,17 @@ export function judgeReliabilityOf(
   if (rows.length === 0) return { unanimousShare: null, fleissKappa: null, unstable };
   const unanimous = rows.filter((r) => r[0] === 0 || r[1] === 0).length;
   return { unanimousShare: unanimous / rows.length, fleissKappa: fleissKappa(rows), unstable };
+}
+
+/**
+ * The slices worth a line where space is short (terminal, PR comment, panel): those where some
+ * example changed outcome, the concentrated ones first, then by difference (worst first), at most
+ * `max`; `hidden` counts the rest (the JSON report has them all).
+ */
+export function slicesToShow(slices: readonly Slice[], max: number): { shown: Slice[]; hidden: number } {
+  const changed = slices
+    .filter((s) => s.improved + s.regressed > 0)
+    .sort((x, y) => Number(y.concentrated) - Number(x.concentrated) || x.difference.estimate - y.difference.estimate || x.tag.localeCompare(y.tag));
+  const shown = changed.slice(0, max);
+  return { shown, hidden: slices.length - shown.length };
 }
