@@ -40,6 +40,7 @@ export function gateJson(run: GateRun): string {
       mergeBase: run.changes.mergeBase,
       changedPaths: run.changes.changedPaths,
       checkErrors: run.summary.checkErrors,
+      controlPlane: run.controlPlane,
       prompts: run.results.map((r) => ({
         dir: r.prompt.dir,
         name: r.prompt.name,
@@ -122,6 +123,9 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
         }
         return;
       }
+      case 'control-plane':
+        io.stdout(`${event.check.status}\n`);
+        return;
       case 'check': {
         const shown = event.findings.filter((f) => f.severity !== 'information');
         if (github) io.stdout(findingsToGithub(shown.map((f) => ({ ...f, file: display(f.file) }))));

@@ -16,6 +16,8 @@ import { checkRepoOnDisk, readRepoSettings } from './checkRepo';
 import type { GitRunner } from './git';
 import type { ModelApiConfig } from './modelApi';
 import { recordPassingRun } from './history';
+import { checkControlPlanePolicies } from './controlPlanePolicies';
+import type { ControlPlaneCheck } from './controlPlanePolicies';
 import { releasedVersionFindingsOnDisk } from './releasedVersions';
 import { PromptFilesError } from './promptFiles';
 import { EvalSetupError, prepareEval } from './runEval';
@@ -27,6 +29,7 @@ import type { SourceParser } from './treeSitter';
 export type GateEvent =
   | { kind: 'changes'; changes: ChangedPrompts }
   | { kind: 'check'; findings: FileFinding[] }
+  | { kind: 'control-plane'; check: ControlPlaneCheck }
   | { kind: 'eval-start'; prompt: ChangedPromptVersion; prepared: PreparedEval; isNew: boolean }
   | { kind: 'eval-progress'; prompt: ChangedPromptVersion; progress: EvalProgress }
   | { kind: 'result'; result: PromptGateResult };
@@ -69,6 +72,8 @@ export interface GateRun {
   summary: GateSummary;
   /** The records appended to `.prompt-ci/history.jsonl`. */
   historyWritten: HistoryRecord[];
+  /** Whether the control-plane policies were checked, and against what (or why not); null when nothing changed. */
+  controlPlane: { checked: boolean; status: string } | null;
 }
 
 /** The settings of the repository, or a GateSetupError when `prompt-ci.yaml` is broken (every eval would fail). */
@@ -96,7 +101,7 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
     const changes = await findChangedPrompts({ repoRoot, base: options.base, pushed: options.pushed, settings, git: options.git, parser });
     options.onEvent?.({ kind: 'changes', changes });
     if (changes.prompts.length === 0) {
-      return { changes, findings: null, results: [], summary: summariseGate([], 0), historyWritten: [] };
+      return { changes, findings: null, results: [], summary: summariseGate([], 0), historyWritten: [], controlPlane: null };
     }
 
     const checked = await checkRepoOnDisk(repoRoot, { parser: await parser() });
@@ -107,14 +112,22 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
       dirs: changes.prompts.filter((p) => !p.removed).map((p) => p.dir),
       git: options.git,
     });
-    const findings = [...checked.findings, ...releaseFindings];
+    const controlPlane = await checkControlPlanePolicies({
+      repoRoot,
+      settings,
+      env: options.env ?? process.env,
+      removed: changes.prompts.filter((p) => p.removed),
+    });
+    options.onEvent?.({ kind: 'control-plane', check: controlPlane });
+    const policyFindings = [...releaseFindings, ...controlPlane.findings];
+    const findings = [...checked.findings, ...policyFindings];
     options.onEvent?.({ kind: 'check', findings });
 
     // Baselines come from the ref the changes were measured against.
     const evalSettings: RepoSettings = { ...settings, baselineRef: changes.baseRef };
     const gated: Array<{ result: PromptGateResult; settings?: GateSettings }> = [];
     for (const prompt of changes.prompts) {
-      const policyErrors = releaseFindings.filter((f) => f.severity === 'error' && f.file.startsWith(`${prompt.dir}/`));
+      const policyErrors = policyFindings.filter((f) => f.severity === 'error' && f.file.startsWith(`${prompt.dir}/`));
       gated.push(
         options.signal?.aborted
           ? { result: { ...resultFromError(prompt, 'the gate was cancelled before this prompt ran'), verdict: 'inconclusive' as const } }
@@ -134,7 +147,7 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
       }
     }
     const checkErrors = findings.filter((f) => f.severity === 'error').length;
-    return { changes, findings, results, summary: summariseGate(results, checkErrors), historyWritten };
+    return { changes, findings, results, summary: summariseGate(results, checkErrors), historyWritten, controlPlane: { checked: controlPlane.checked, status: controlPlane.status } };
   } finally {
     ownParser?.dispose();
   }

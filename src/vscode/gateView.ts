@@ -228,6 +228,15 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
                   }
                   break;
                 }
+                case 'control-plane':
+                  this.rows.push({
+                    kind: 'info',
+                    label: event.check.checked ? 'control plane checked' : 'control plane not checked',
+                    description: event.check.status.replace(/^control plane: /, ''),
+                    tooltip: event.check.status,
+                    icon: new vscode.ThemeIcon(event.check.checked ? 'database' : 'info'),
+                  });
+                  break;
                 case 'check': {
                   const errors = event.findings.filter((f) => f.severity === 'error');
                   // Policy warnings (a released version changed under `releasedVersions: warn`, a suite that shrank) are listed with the errors.
