@@ -10,7 +10,8 @@
  */
 import { diffWords } from 'diff';
 import { formatP } from '../core/eval/gate';
-import type { EvalReport, ExampleOutcome, ExampleResult, ExampleSide, SideSummary } from '../shared/evalReport';
+import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
+import type { EvalReport, ExampleOutcome, ExampleResult, ExampleSide, SideSummary, Slice } from '../shared/evalReport';
 import type { ApiSource, HostMessage, OutcomeFilter, PanelState, RunState, WebviewMessage } from '../shared/webviewProtocol';
 import { assertNever, parseHostMessage, parsePanelState } from '../shared/webviewProtocol';
 
@@ -161,6 +162,7 @@ function render(): void {
   }
   app.append(verdict(report));
   app.append(el('div', { class: 'cards' }, mcnemarCard(report), winRateCard(report), latencyCard(report), costCard(report)));
+  if (report.difference) app.append(differenceSection(report));
   app.append(examplesSection(report));
   renderList();
 }
@@ -411,6 +413,157 @@ function costCard(report: EvalReport): HTMLElement {
   if (report.unstableCount > 0) rows.push(['unstable', 'Unstable judge votes', `${int(report.unstableCount)} example${report.unstableCount === 1 ? '' : 's'}`]);
   const body = rows.map(([id, k, v]) => el('tr', { attrs: { 'data-row': id } }, el('th', { text: k, attrs: { scope: 'row' } }), el('td', { class: 'num', text: v })));
   return card('Cost', 'cost', el('table', { class: 'kv' }, el('tbody', {}, ...body)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Difference, power and slices (DESIGN.md section 9): one axis of win-rate differences in
+// percentage points, zero and minus the non-inferiority margin marked, the suite's difference on
+// top and each tag's below it, so a regression confined to one slice stands out.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** Slices drawn; the JSON report has every tag. */
+const MAX_SLICE_ROWS = 12;
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+
+interface AxisRange {
+  low: number;
+  high: number;
+}
+
+/** The range every row shares: every bound, zero and minus the margin, padded and within [-1, 1]. */
+function axisRange(values: number[]): AxisRange {
+  const low = Math.min(0, ...values);
+  const high = Math.max(0, ...values);
+  const pad = Math.max(0.01, (high - low) * 0.06);
+  return { low: Math.max(-1, low - pad), high: Math.min(1, high + pad) };
+}
+
+function axisX(range: AxisRange, x: number): number {
+  return ((x - range.low) / (range.high - range.low)) * 1000;
+}
+
+function tickStep(range: AxisRange): number {
+  const span = range.high - range.low;
+  return [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5].find((step) => span / step <= 6) ?? 0.5;
+}
+
+/** One interval on the shared axis: a band from lower to upper, a tick at the estimate, zero and the margin as lines. */
+function intervalPlot(range: AxisRange, d: { estimate: number; lower: number; upper: number }, margin: number | undefined, label: string): SVGSVGElement {
+  const tone = d.upper < 0 ? 'worse' : d.lower > 0 ? 'better' : 'unclear';
+  const plot = svg('svg', { class: `diff-plot diff-${tone}`, viewBox: '0 0 1000 20', preserveAspectRatio: 'none', role: 'img', 'aria-label': label });
+  plot.append(svg('line', { class: 'diff-zero', x1: axisX(range, 0), x2: axisX(range, 0), y1: 0, y2: 20 }));
+  if (margin !== undefined) plot.append(svg('line', { class: 'diff-margin', x1: axisX(range, -margin), x2: axisX(range, -margin), y1: 0, y2: 20 }));
+  const x1 = axisX(range, Math.max(range.low, d.lower));
+  const x2 = axisX(range, Math.min(range.high, d.upper));
+  plot.append(svg('rect', { class: 'diff-band', x: x1, y: 6, width: Math.max(2, x2 - x1), height: 8, rx: 2 }));
+  plot.append(svg('rect', { class: 'diff-estimate', x: axisX(range, d.estimate) - 3, y: 2, width: 6, height: 16 }));
+  return plot;
+}
+
+function intervalRow(
+  range: AxisRange,
+  name: string,
+  d: { estimate: number; lower: number; upper: number },
+  margin: number | undefined,
+  detail: string,
+  attrs: Record<string, string>,
+  flag?: string,
+): HTMLElement {
+  const text = `${name}: ${pointsInterval(d)}${detail ? `, ${detail}` : ''}`;
+  return el(
+    'div',
+    {
+      class: `diff-row${flag ? ' diff-flagged' : ''}`,
+      attrs: { ...attrs, 'data-estimate': String(d.estimate), 'data-lower': String(d.lower), 'data-upper': String(d.upper) },
+    },
+    el('span', { class: 'diff-label', text: name, title: name }),
+    intervalPlot(range, d, margin, text),
+    el('span', { class: 'diff-value' }, pointsInterval(d), detail ? el('span', { class: 'muted', text: ` ${detail}` }) : null, flag ? el('span', { class: 'diff-flag', text: ` ${flag}` }) : null),
+  );
+}
+
+function axisRow(range: AxisRange, margin: number | undefined): HTMLElement {
+  const ticks = el('div', { class: 'diff-ticks', attrs: { 'aria-hidden': 'true' } });
+  const step = tickStep(range);
+  for (let k = Math.ceil(range.low / step); k * step <= range.high + 1e-12; k++) {
+    const x = k * step;
+    const tick = el('span', { class: `diff-tick${k === 0 ? ' diff-tick-zero' : ''}`, text: signedPoints(x) });
+    tick.style.left = `${axisX(range, x) / 10}%`;
+    ticks.append(tick);
+  }
+  if (margin !== undefined) {
+    const mark = el('span', { class: 'diff-tick diff-tick-margin', text: `−margin`, title: `minus non_inferiority_margin: ${signedPoints(-margin)} points` });
+    mark.style.left = `${axisX(range, -margin) / 10}%`;
+    ticks.append(mark);
+  }
+  return el('div', { class: 'diff-row diff-axis' }, el('span', { class: 'diff-label muted', text: 'points' }), ticks, el('span'));
+}
+
+function differenceSection(report: EvalReport): HTMLElement {
+  const d = report.difference as NonNullable<EvalReport['difference']>;
+  const margin = report.nonInferiority?.margin;
+  const { shown, hidden } = slicesToShow(report.slices ?? [], MAX_SLICE_ROWS);
+  const bounds = [d.winRate, d.clustered, ...shown.map((s) => s.difference)].flatMap((x) => (x ? [x.lower, x.upper] : []));
+  if (margin !== undefined) bounds.push(-margin);
+  const range = axisRange(bounds);
+  const section = el('section', { class: 'card difference', attrs: { id: 'difference', 'aria-label': 'Difference' } }, el('h2', { text: 'Challenger − baseline, with 95% intervals' }));
+  const rows = el('div', { class: 'diff-rows' });
+  if (d.winRate) rows.append(intervalRow(range, 'Win rate', d.winRate, margin, 'Newcombe, paired', { id: 'difference-win-rate' }));
+  if (d.clustered) rows.append(intervalRow(range, 'Clustered', d.clustered, margin, `${d.clustered.clusters} clusters`, { id: 'difference-clustered' }));
+  if (shown.length > 0) rows.append(el('div', { class: 'diff-heading muted', text: 'By tag' }));
+  for (const slice of shown) rows.append(sliceRow(range, slice, margin));
+  rows.append(axisRow(range, margin));
+  section.append(rows);
+  if (hidden > 0) section.append(el('p', { class: 'muted small', text: `${int(hidden)} more tag${hidden === 1 ? '' : 's'} in the JSON report; drawn here are the tags where an example changed outcome.` }));
+  section.append(statisticsFacts(report));
+  return section;
+}
+
+function sliceRow(range: AxisRange, slice: Slice, margin: number | undefined): HTMLElement {
+  return intervalRow(
+    range,
+    slice.tag,
+    slice.difference,
+    margin,
+    `n ${int(slice.n)} · ${slice.regressed} regressed, ${slice.improved} improved`,
+    { 'data-slice': slice.tag },
+    slice.concentrated ? '▼ regression concentrated here' : undefined,
+  );
+}
+
+/** Power, non-inferiority, the score difference and test, judge agreement: one line each. */
+function statisticsFacts(report: EvalReport): HTMLElement {
+  const list = el('ul', { class: 'facts' });
+  const fact = (id: string, title: string, text: string): void => {
+    list.append(el('li', { attrs: { id } }, el('strong', { text: `${title}: ` }), text));
+  };
+  if (report.power) fact('power', 'Power', report.power.summary);
+  const ni = report.nonInferiority;
+  if (ni) {
+    const item = el('li', { attrs: { id: 'non-inferiority', 'data-status': ni.status } }, el('strong', { text: 'Non-inferiority: ' }), el('span', { class: `effect effect-${ni.status === 'pass' ? 'pass' : ni.status}`, text: ni.status }), ` ${ni.message}`);
+    list.append(item);
+  }
+  const score = report.difference?.score;
+  if (score) {
+    const test = report.scoreTest;
+    fact(
+      'score-difference',
+      'Mean judge score',
+      `${scoreInterval(score)} (paired t)${test ? `; Wilcoxon signed-rank p = ${formatP(test.pValue)} (${test.method === 'exact' ? 'exact' : 'normal approximation'}, ${test.n} non-zero)${test.gating ? ', gating' : ''}` : ''}`,
+    );
+  }
+  const holm = report.mcnemar.holm;
+  if (holm) fact('holm', 'Several prompts', `McNemar p = ${formatP(report.mcnemar.pValue)}, Holm-adjusted over ${holm.prompts} prompts: ${formatP(holm.adjustedPValue)}`);
+  const j = report.judge;
+  if (j.unanimousShare !== undefined && j.unanimousShare !== null) {
+    fact('judge-agreement', 'Judge agreement', `${pct(j.unanimousShare)} of outputs unanimous over ${j.repeats} repeats; Fleiss' kappa ${j.fleissKappa === null || j.fleissKappa === undefined ? '–' : j.fleissKappa.toFixed(2)}`);
+  }
+  return list;
 }
 
 // ---------------------------------------------------------------------------------------------

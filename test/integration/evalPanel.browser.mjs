@@ -104,6 +104,35 @@ const ACTIONS = {
     };
   },
 
+  async 'read-difference'(_page, ctx, { prompt }) {
+    const frame = await panel(ctx, prompt, '#difference');
+    return frame.$eval('#difference', (section) => ({
+      rows: [...section.querySelectorAll('.diff-row[data-estimate]')].map((row) => {
+        const plot = row.querySelector('svg');
+        const x = (selector, attribute) => Number(plot?.querySelector(selector)?.getAttribute(attribute));
+        return {
+          id: row.id || null,
+          slice: row.getAttribute('data-slice'),
+          label: row.querySelector('.diff-label')?.textContent ?? '',
+          value: row.querySelector('.diff-value')?.textContent ?? '',
+          estimate: Number(row.getAttribute('data-estimate')),
+          lower: Number(row.getAttribute('data-lower')),
+          upper: Number(row.getAttribute('data-upper')),
+          svgNamespace: plot?.namespaceURI ?? null,
+          ariaLabel: plot?.getAttribute('aria-label') ?? '',
+          bandFrom: x('rect.diff-band', 'x'),
+          bandWidth: x('rect.diff-band', 'width'),
+          estimateAt: x('rect.diff-estimate', 'x') + 3,
+          zeroAt: x('line.diff-zero', 'x1'),
+        };
+      }),
+      ticks: [...section.querySelectorAll('.diff-tick')].map((node) => node.textContent ?? ''),
+      power: section.querySelector('#power')?.textContent ?? null,
+      score: section.querySelector('#score-difference')?.textContent ?? null,
+      markup: section.querySelectorAll('script, img, iframe').length,
+    }));
+  },
+
   async 'click-and-wait-for-new-run'(_page, ctx, { prompt, button, previousStartedAt }) {
     const frame = await panel(ctx, prompt, button);
     await frame.click(button);

@@ -205,6 +205,35 @@ const counts = (report: EvalReport) => ({
     assert.strictEqual(seen.keyInPage, false, 'the API key never reaches the webview');
   });
 
+  it('draws the difference and its interval on an axis with zero, and the slices as rows of the same kind', async () => {
+    assert.ok(firstReport?.difference?.winRate && firstReport.power);
+    const w = firstReport.difference.winRate;
+    type Row = { id: string | null; slice: string | null; label: string; value: string; estimate: number; lower: number; upper: number; svgNamespace: string | null; ariaLabel: string; bandFrom: number; bandWidth: number; estimateAt: number; zeroAt: number };
+    const seen = await browser<{ rows: Row[]; ticks: string[]; power: string | null; score: string | null; markup: number }>('read-difference', { prompt: 'prompts/ticket-summary/v2' });
+    const [suite, ...slices] = seen.rows;
+    assert.strictEqual(suite.id, 'difference-win-rate');
+    assert.deepStrictEqual([suite.estimate, suite.lower, suite.upper], [w.estimate, w.lower, w.upper]);
+    assert.strictEqual(suite.svgNamespace, 'http://www.w3.org/2000/svg');
+    // 3 improved, 3 regressed: the estimate sits on zero, inside its band, on one shared axis.
+    assert.strictEqual(w.estimate, 0);
+    assert.ok(Math.abs(suite.estimateAt - suite.zeroAt) < 1e-9);
+    assert.ok(suite.bandFrom < suite.zeroAt && suite.zeroAt < suite.bandFrom + suite.bandWidth);
+    assert.ok(seen.ticks.includes('0'));
+    const changed = (firstReport.slices ?? []).filter((s) => s.improved + s.regressed > 0);
+    assert.deepStrictEqual(slices.map((r) => r.slice).sort(), changed.map((s) => s.tag).sort(), 'a row per tag where an example changed outcome');
+    for (const row of slices) {
+      const slice = changed.find((s) => s.tag === row.slice);
+      assert.ok(slice);
+      assert.strictEqual(row.label, slice.tag);
+      assert.deepStrictEqual([row.estimate, row.lower, row.upper], [slice.difference.estimate, slice.difference.lower, slice.difference.upper]);
+      assert.strictEqual(row.zeroAt, suite.zeroAt, 'every row on the same axis');
+      assert.match(row.ariaLabel, new RegExp(`^${slice.tag}: `));
+    }
+    assert.strictEqual(seen.power, `Power: ${firstReport.power.summary}`);
+    assert.match(seen.score ?? '', /^Mean judge score: [+-]?\d\.\d\d \[/);
+    assert.strictEqual(seen.markup, 0);
+  });
+
   it('re-runs from the panel with nothing changed without an API call', async () => {
     assert.ok(firstReport);
     const before = standIn.requests.length;
