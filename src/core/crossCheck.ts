@@ -43,19 +43,23 @@ export function crossCheckPrompt(
     v.template.fields.find((f) => f.variable === variable);
   const siteLabel = (s: LocatedCallSite): string => `${s.file}:${s.range.start.line + 1} (${s.callee})`;
 
-  // Who supplies each variable of each version: the call sites and the eval examples.
-  const suppliers = new Map<VersionContract, Map<string, RelatedLocation[]>>();
-  const supply = (v: VersionContract, variable: string, where: RelatedLocation): void => {
-    const byVariable = suppliers.get(v) ?? new Map<string, RelatedLocation[]>();
-    suppliers.set(v, byVariable);
-    byVariable.set(variable, [...(byVariable.get(variable) ?? []), where]);
+  // Which variables of each version someone supplies (a call site or an eval example). Only
+  // whether anyone does is reported, so this is a set, not a list of who: a large eval set must not
+  // cost an object per line and variable.
+  const supplied = new Map<VersionContract, Set<string>>();
+  const supply = (v: VersionContract, variable: string): void => {
+    const variables = supplied.get(v) ?? new Set<string>();
+    supplied.set(v, variables);
+    variables.add(variable);
   };
   // Template end of missing-variable findings: variable → who leaves it out.
   const missingAt = new Map<VersionContract, Map<string, RelatedLocation[]>>();
   const leaveOut = (v: VersionContract, variable: string, where: RelatedLocation): void => {
     const byVariable = missingAt.get(v) ?? new Map<string, RelatedLocation[]>();
     missingAt.set(v, byVariable);
-    byVariable.set(variable, [...(byVariable.get(variable) ?? []), where]);
+    const list = byVariable.get(variable);
+    if (list) list.push(where);
+    else byVariable.set(variable, [where]);
   };
 
   for (const site of callSites) {
@@ -109,7 +113,7 @@ export function crossCheckPrompt(
     for (const v of targets) {
       for (const variable of site.variables) {
         if (v.template.variables.includes(variable.name)) {
-          supply(v, variable.name, { file: site.file, range: variable.range, message: siteLabel(site) });
+          supply(v, variable.name);
         }
       }
       for (const variable of v.template.variables) {
@@ -142,7 +146,7 @@ export function crossCheckPrompt(
     for (const example of v.examples) {
       for (const variable of v.template.variables) {
         if (Object.prototype.hasOwnProperty.call(example.inputs, variable)) {
-          supply(v, variable, { file: v.evalPath!, range: exampleRange(example), message: `eval example "${example.id}"` });
+          supply(v, variable);
           continue;
         }
         const field = firstField(v, variable)!;
@@ -159,8 +163,11 @@ export function crossCheckPrompt(
     }
 
     const reportedField = new Set<string>();
+    const required = new Set(v.template.variables);
     for (const field of v.template.fields) {
-      if (reportedField.has(field.variable)) continue;
+      // A mustache name used only inside a section is looked up in the section's item first: it is
+      // not required of callers, so nobody supplying it at the top level is no finding.
+      if (!required.has(field.variable) || reportedField.has(field.variable)) continue;
       reportedField.add(field.variable);
       const range = fieldRange(v, field);
       const missing = missingAt.get(v)?.get(field.variable) ?? [];
@@ -174,7 +181,7 @@ export function crossCheckPrompt(
           related: missing,
         });
       }
-      if (!(suppliers.get(v)?.get(field.variable)?.length) && missing.length === 0) {
+      if (!supplied.get(v)?.has(field.variable) && missing.length === 0) {
         findings.push({
           file: v.templatePath,
           code: 'template/unsupplied-variable',
