@@ -83,14 +83,24 @@ export interface CallSite {
    */
   dynamic?: DynamicReason;
   /**
-   * False when the call passes nothing besides the name (and version) and isn't chained with
-   * `.format(...)`, as in `template = load_prompt("x")`: the template is probably rendered
-   * elsewhere, so an empty `variables` may not mean the caller supplies nothing.
+   * False only for a loader (see `isLoaderFunction`) called with nothing besides the name (and
+   * version) and not chained with `.format(...)`, as in `template = load_prompt("x")`: the template
+   * is rendered elsewhere, so an empty `variables` doesn't mean the caller supplies nothing. A
+   * render function called with no variables (`render_prompt("x")`) passes none, and is checked.
    */
   passesVariables: boolean;
   /** Where a quick fix adds a missing variable; absent when there is no literal to add it to. */
   insertion?: CallSiteInsertion;
   language: SourceLanguage;
+}
+
+/**
+ * A function that returns the template for the caller to render later, by its name: one that
+ * starts with the word `load` (`load_prompt`, `loadPrompt`, `load`). Any other render function
+ * renders where it is called, so calling it without variables is forgetting all of them.
+ */
+export function isLoaderFunction(callee: string): boolean {
+  return /^(?:load|Load|LOAD)(?:$|_|[A-Z0-9])/.test(callee);
 }
 
 /** The language of a source file by its extension; undefined for files that aren't read for call sites. */
@@ -343,7 +353,7 @@ abstract class Extractor {
       promptNameRange: nameLiteral.range,
       variables: out.variables,
       ...(out.dynamic ? { dynamic: out.dynamic } : {}),
-      passesVariables: out.passesVariables,
+      passesVariables: out.passesVariables || !isLoaderFunction(callee),
       ...(out.insertion ? { insertion: out.insertion } : {}),
       language: this.language,
     };

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   callSiteSourceMatcher,
   isCallSiteSource,
+  isLoaderFunction,
   mayContainCallSites,
   parsePromptReference,
   sourceLanguageForPath,
@@ -254,6 +255,16 @@ describe('call sites: Python', () => {
     assert.deepEqual(site.variables, []);
     assert.equal(site.dynamic, undefined);
     assert.equal(only('load_prompt("summarisation", version=2)\n', 'python').passesVariables, false);
+    // A render function renders where it is called: no variables means none are passed.
+    assert.equal(only('text = render_prompt("summarisation")\n', 'python').passesVariables, true);
+    assert.equal(only('text = render_prompt("summarisation", version=2)\n', 'python').passesVariables, true);
+  });
+
+  it('tells loaders from render functions by name', () => {
+    for (const name of ['load_prompt', 'loadPrompt', 'load', 'LoadPrompt', 'LOAD_PROMPT', 'load2']) assert.ok(isLoaderFunction(name), name);
+    for (const name of ['render_prompt', 'renderPrompt', 'loader', 'loads', 'download_prompt', 'render_user_template']) {
+      assert.ok(!isLoaderFunction(name), name);
+    }
   });
 
   it('is not a call site when the name is a variable, an f-string, a concatenation or bytes', () => {
@@ -493,11 +504,15 @@ describe('call sites: TypeScript and JavaScript', () => {
     assert.deepEqual(site.range, r(0, 0, 0, 68));
   });
 
-  it('marks a bare load, and `undefined` as no variables', () => {
+  it('marks a bare load; a render function with no variables, or `undefined`, passes none', () => {
     assert.equal(only("const t = loadPrompt('summarisation');\n", 'typescript').passesVariables, false);
     const u = only("renderPrompt('summarisation', undefined);\n", 'typescript');
     assert.equal(u.dynamic, undefined);
-    assert.equal(u.passesVariables, false);
+    assert.equal(u.passesVariables, true);
+    assert.deepEqual(u.variables, []);
+    const bare = only("renderPrompt('summarisation');\n", 'typescript');
+    assert.equal(bare.passesVariables, true);
+    assert.deepEqual(bare.variables, []);
   });
 
   it('parses JSX in .jsx files and TSX', () => {
