@@ -1,7 +1,7 @@
 import type { Node } from 'web-tree-sitter';
 import picomatch from 'picomatch/posix';
 import type { Position, Range } from './finding';
-import { versionOfDirName } from './promptLayout';
+import { VERSION_DIR_PATTERN, versionOfDirName } from './promptLayout';
 import type { RepoSettings } from './repoSettings';
 
 /** The source languages whose calls are read as call sites. `tsx` is TypeScript with JSX. */
@@ -68,6 +68,8 @@ export interface CallSite {
   versionRange?: Range;
   /** A `version` whose value isn't an integer literal: the site names one version, but not which. */
   unknownVersion?: DynamicReason;
+  /** A version written as a number beyond `MAX_VERSION` (`"x/v99999999999999999999"`): an error. */
+  versionTooLarge?: { text: string; range: Range };
   /** The callee's last name, e.g. `render_prompt` for `llm.prompts.render_prompt(...)`. */
   callee: string;
   /** The whole call; with a chained `.format(...)`, the whole chain. */
@@ -164,13 +166,19 @@ export interface PromptReference {
   version?: number;
   /** Offset of the `vN` within the literal, when there is one. */
   versionOffset?: number;
+  /** Set, instead of `version`, for a `vN` whose N is beyond `MAX_VERSION`: the `vN` as written. */
+  versionTooLarge?: string;
 }
 
 /** Splits `name/vN` into name and version; any other text is the name as written. */
 export function parsePromptReference(literal: string): PromptReference {
   const slash = literal.lastIndexOf('/');
-  const version = slash > 0 ? versionOfDirName(literal.slice(slash + 1)) : undefined;
-  if (version !== undefined) return { promptName: literal.slice(0, slash), version, versionOffset: slash + 1 };
+  if (slash > 0) {
+    const segment = literal.slice(slash + 1);
+    const version = versionOfDirName(segment);
+    if (version !== undefined) return { promptName: literal.slice(0, slash), version, versionOffset: slash + 1 };
+    if (VERSION_DIR_PATTERN.test(segment)) return { promptName: literal.slice(0, slash), versionOffset: slash + 1, versionTooLarge: segment };
+  }
   return { promptName: literal };
 }
 
@@ -286,6 +294,7 @@ class SiteBuilder {
   version?: number;
   versionRange?: Range;
   unknownVersion?: DynamicReason;
+  versionTooLarge?: { text: string; range: Range };
   insertion?: CallSiteInsertion;
   passesVariables = false;
 
@@ -342,11 +351,22 @@ abstract class Extractor {
         end: { line: start.line, character: start.character + nameLiteral.value.length },
       };
     }
+    if (ref.versionTooLarge !== undefined && ref.versionOffset !== undefined && !nameLiteral.value.includes('\n')) {
+      const start = nameLiteral.range.start;
+      out.versionTooLarge = {
+        text: ref.versionTooLarge,
+        range: {
+          start: { line: start.line, character: start.character + ref.versionOffset },
+          end: { line: start.line, character: start.character + nameLiteral.value.length },
+        },
+      };
+    }
     const outer = this.readArguments(call, args, out) ?? call;
     return {
       promptName: ref.promptName,
       ...(out.version !== undefined ? { version: out.version, versionRange: out.versionRange } : {}),
       ...(out.unknownVersion && out.version === undefined ? { unknownVersion: out.unknownVersion } : {}),
+      ...(out.versionTooLarge && out.version === undefined ? { versionTooLarge: out.versionTooLarge } : {}),
       callee,
       range: rangeOf(outer),
       calleeRange: rangeOf(nameNode),
@@ -378,20 +398,24 @@ abstract class Extractor {
   protected readVersion(value: Node, out: SiteBuilder): void {
     if (out.version !== undefined) return; // `name/vN` in the literal was first; it wins.
     const v = this.integer(this.unwrap(value));
-    if (v !== undefined) {
+    if (typeof v === 'number') {
       out.version = v;
       out.versionRange = rangeOf(value);
+    } else if (v !== undefined) {
+      out.versionTooLarge ??= { text: v.tooLarge, range: rangeOf(value) };
     } else if (!out.unknownVersion) {
       out.unknownVersion = { reason: `the version \`${this.quote(value)}\` can't be known statically`, range: rangeOf(value) };
     }
   }
 
-  private integer(node: Node): number | undefined {
+  /** A positive integer literal's value; `tooLarge` (the digits) beyond `MAX_VERSION`. */
+  private integer(node: Node): number | { tooLarge: string } | undefined {
     const lit = this.literal(node);
     const raw = lit ? lit.value : node.type === 'integer' || node.type === 'number' ? this.slice(node).replace(/_/g, '') : undefined;
     if (raw === undefined || !/^[0-9]+$/.test(raw)) return undefined;
     const n = Number(raw);
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    if (!Number.isSafeInteger(n)) return /^0*$/.test(raw) ? undefined : { tooLarge: raw.replace(/^0+/, '') };
+    return n > 0 ? n : undefined;
   }
 
   /**

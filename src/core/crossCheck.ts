@@ -2,6 +2,7 @@ import type { CallSite } from './callSites';
 import type { EvalExample } from './evalSet';
 import type { FileFinding, Range, RelatedLocation } from './finding';
 import { LineIndex } from './lineIndex';
+import { MAX_VERSION } from './promptLayout';
 import type { PromptVersion } from './promptLayout';
 import type { ParsedTemplate, TemplateField } from './template/template';
 
@@ -70,6 +71,16 @@ export function crossCheckPrompt(
         severity: 'error',
         range: site.promptNameRange,
         message: `there is no prompt "${promptName}" (no prompts/${promptName}/v<N>/ directory)`,
+      });
+      continue;
+    }
+    if (site.versionTooLarge) {
+      findings.push({
+        file: site.file,
+        code: 'callsite/unknown-version',
+        severity: 'error',
+        range: site.versionTooLarge.range,
+        message: `"${site.versionTooLarge.text}" is beyond the largest version number, ${MAX_VERSION}: prompt "${promptName}" has ${versions.map((v) => `v${v.version.version}`).join(', ')}`,
       });
       continue;
     }

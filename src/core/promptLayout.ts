@@ -50,10 +50,18 @@ export const PROMPT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 /** A version directory segment, `v<N>` with N a positive integer written without leading zeros. */
 export const VERSION_DIR_PATTERN = /^v([1-9][0-9]*)$/;
 
-/** The version number of a `v<N>` directory segment, or undefined when it is not one. */
+/** The largest version number: beyond it, two different `v<N>` names would read as the same number. */
+export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The version number of a `v<N>` directory segment (`v2` → 2); undefined when it is not one, and
+ * for an N above `MAX_VERSION` (`v99999999999999999999` would read as 100000000000000000000).
+ */
 export function versionOfDirName(segment: string): number | undefined {
   const match = VERSION_DIR_PATTERN.exec(segment);
-  return match ? Number(match[1]) : undefined;
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** The directory segment of a version: `v<N>`. */
@@ -145,8 +153,7 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
       continue;
     }
     if (parts.length === 3) continue; // a file directly under prompts/<name>/ (a README, say)
-    const versionNumber = versionOfDirName(versionDir);
-    if (versionNumber === undefined) {
+    if (!VERSION_DIR_PATTERN.test(versionDir)) {
       const dir = `prompts/${name}/${versionDir}`;
       if (!reported.has(dir)) {
         reported.add(dir);
@@ -161,6 +168,20 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
       continue;
     }
     const dir = `prompts/${name}/${versionDir}`;
+    const versionNumber = versionOfDirName(versionDir);
+    if (versionNumber === undefined) {
+      if (!reported.has(dir)) {
+        reported.add(dir);
+        findings.push({
+          file: dir,
+          code: 'layout/version-too-large',
+          severity: 'error',
+          range: START_OF_FILE,
+          message: `"${versionDir}" is beyond the largest version number, ${MAX_VERSION}; Prompt CI ignores it: renumber it`,
+        });
+      }
+      continue;
+    }
     let version = byDir.get(dir);
     if (!version) {
       version = { name, version: versionNumber, dir, files: {}, missing: [] };
@@ -191,6 +212,6 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
 /** The prompt version directory a repo-relative path belongs to, if any (`prompts/x/v2/eval.jsonl` → `prompts/x/v2`). */
 export function versionDirOf(path: string): string | undefined {
   const parts = path.split('/');
-  if (parts[0] !== 'prompts' || parts.length < 3 || !VERSION_DIR_PATTERN.test(parts[2])) return undefined;
+  if (parts[0] !== 'prompts' || parts.length < 3 || versionOfDirName(parts[2]) === undefined) return undefined;
   return parts.slice(0, 3).join('/');
 }

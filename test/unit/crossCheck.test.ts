@@ -83,6 +83,22 @@ describe('cross-check: a call that passes no variables', () => {
   });
 });
 
+describe('cross-check: version numbers', () => {
+  it('a call naming a version beyond the safe integer range is an error, never rounded', async () => {
+    const evalLine = JSON.stringify({ id: 'a', inputs: { customer_name: 'Ann', document: 'Hi' } });
+    const findings = await check({
+      ...prompt('Customer {customer_name} writes: {document}\n', [evalLine]),
+      'src/reply.py': 'a = render_prompt("support/v99999999999999999999", customer_name=n, document=d)\nb = render_prompt("support", version=99999999999999999999, customer_name=n, document=d)\n',
+    });
+    const errors = findings.filter((f) => f.code === 'callsite/unknown-version');
+    assert.deepEqual(errors.map((f) => [f.range.start.line, f.message]), [
+      [0, '"v99999999999999999999" is beyond the largest version number, 9007199254740991: prompt "support" has v1'],
+      [1, '"99999999999999999999" is beyond the largest version number, 9007199254740991: prompt "support" has v1'],
+    ]);
+    assert.ok(!findings.some((f) => f.message.includes('100000000000000000000')));
+  });
+});
+
 describe('cross-check: mustache sections', () => {
   it('a variable used only inside a section, supplied by every example, gets no "not supplied" warning', async () => {
     const template = 'Hello {{customer_name}}.\n{{#urgent}}\nAnswer within {{sla_hours}} hours, {{customer_name}}.\n{{/urgent}}\n';

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
+  MAX_VERSION,
   PROMPT_FILE_NAMES,
   discoverPrompts,
   fieldOfPromptFile,
@@ -39,6 +40,26 @@ describe('discoverPrompts', () => {
     const missing = layout.findings.filter((f) => f.file === 'prompts/classification/v1');
     assert.deepEqual(missing.map((f) => f.code), ['layout/missing-file', 'layout/missing-file', 'layout/missing-file']);
     assert.ok(missing.every((f) => f.severity === 'error'));
+  });
+
+  it('refuses version numbers beyond the safe integer range, once per directory', () => {
+    const layout = discoverPrompts([
+      'prompts/ok/v99999999999999999999/system.md',
+      'prompts/ok/v99999999999999999999/metadata.yaml',
+      'prompts/ok/v9007199254740991/system.md',
+      'prompts/ok/v9007199254740992/system.md',
+    ]);
+    assert.deepEqual(layout.versions.map((v) => [v.dir, v.version]), [['prompts/ok/v9007199254740991', MAX_VERSION]]);
+    const tooLarge = layout.findings.filter((f) => f.code === 'layout/version-too-large');
+    assert.deepEqual(tooLarge.map((f) => [f.file, f.severity]), [
+      ['prompts/ok/v99999999999999999999', 'error'],
+      ['prompts/ok/v9007199254740992', 'error'],
+    ]);
+    assert.equal(tooLarge[0].message, '"v99999999999999999999" is beyond the largest version number, 9007199254740991; Prompt CI ignores it: renumber it');
+    assert.ok(!layout.findings.some((f) => f.message.includes('100000000000000000000')));
+    assert.equal(versionOfDirName('v99999999999999999999'), undefined);
+    assert.equal(versionOfDirName('v12'), 12);
+    assert.equal(versionDirOf('prompts/ok/v99999999999999999999/eval.jsonl'), undefined);
   });
 
   it('reports bad prompt names once, and ignores non-version directories with a warning', () => {

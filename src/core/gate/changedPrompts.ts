@@ -1,6 +1,6 @@
 import type { CallSite } from '../callSites';
 import { LineIndex } from '../lineIndex';
-import { versionDirOf } from '../promptLayout';
+import { versionDirOf, versionOfDirName } from '../promptLayout';
 
 /**
  * What a call site is, for deciding whether it changed: the prompt and version it names, the
@@ -96,7 +96,8 @@ export function planChangedPrompts(input: {
     let e = planned.get(dir);
     if (!e) {
       const [, name, v] = dir.split('/');
-      e = { dir, name, version: Number(v.slice(1)), files: [], callSiteFiles: [], removed: !known.has(dir) };
+      // Every dir here came from versionDirOf, so its version number is readable.
+      e = { dir, name, version: versionOfDirName(v)!, files: [], callSiteFiles: [], removed: !known.has(dir) };
       planned.set(dir, e);
     }
     return e;
