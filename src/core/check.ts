@@ -89,7 +89,7 @@ export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapsho
       onFile(
         templatePath,
         parsed.errors.map((e) => ({
-          code: 'template/syntax',
+          code: e.kind === 'limit' ? 'template/limit' : e.kind === 'depth' ? 'template/too-deep' : 'template/syntax',
           severity: 'error' as const,
           range: lines.rangeOf(e.offset, Math.min(text.length, e.offset + 1)),
           message: e.message,

@@ -153,3 +153,18 @@ describe('cross-check: large eval sets', () => {
     assert.equal(onTemplate?.message, '"document" is not supplied by eval example "e0", eval example "e1", eval example "e2", eval example "e3", eval example "e4" and 19995 more');
   });
 });
+
+describe('check: template limits', () => {
+  it('reports each width over the limit on its field, where render would refuse', async () => {
+    const template = 'Doc: {document:>130000000}{document:>130000000}\n';
+    const findings = await check(prompt(template, [JSON.stringify({ id: 'a', inputs: { document: 'x' } })]));
+    const limits = findings.filter((f) => f.code === 'template/limit');
+    assert.deepEqual(
+      limits.map((f) => [f.file, f.severity, f.range.start.character, f.message]),
+      [
+        ['prompts/support/v1/user.template.md', 'error', 15, 'format spec width 130000000 is over the limit of 1,000,000'],
+        ['prompts/support/v1/user.template.md', 'error', 36, 'format spec width 130000000 is over the limit of 1,000,000'],
+      ],
+    );
+  });
+});

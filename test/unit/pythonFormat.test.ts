@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   analyzePythonTemplate,
   formatterParse,
+  MAX_FORMAT_WIDTH,
   pythonStrRepr,
   PythonFormatError,
   renderPythonTemplate,
@@ -285,5 +286,42 @@ describe('pythonFormat: repr of str', () => {
     assert.equal(pythonStrRepr('\u0085\u00ad\u0378\udfff'), "'\\x85\\xad\\u0378\\udfff'");
     assert.equal(pythonStrRepr('😀\u{e0001}'), "'😀\\U000e0001'");
     assert.equal(pythonStrRepr('😀', true), "'\\U0001f600'");
+  });
+});
+
+describe('pythonFormat: limits on widths and precisions (ours, not CPython\'s)', () => {
+  it('reports a literal width or precision over MAX_FORMAT_WIDTH as a limit error at its spec', () => {
+    const text = 'Doc: {document:>130000000} n={n:.2147483647f} ok={x:>1000000}';
+    const errors = analyzePythonTemplate(text).errors;
+    assert.deepEqual(
+      errors.map((e) => [e.kind, e.message, e.offset]),
+      [
+        ['limit', 'format spec width 130000000 is over the limit of 1,000,000', text.indexOf('>130000000')],
+        ['limit', 'format spec precision 2147483647 is over the limit of 1,000,000', text.indexOf('.2147483647f')],
+      ],
+    );
+    assert.equal(MAX_FORMAT_WIDTH, 1_000_000);
+  });
+
+  it('refuses them at render with a clear error instead of a RangeError, whatever the value', () => {
+    for (const [text, values, message] of [
+      ['{n:.2147483647f}', { n: 1.5 }, 'format spec precision 2147483647 is over the limit of 1,000,000'],
+      ['{document:>130000000}'.repeat(5), { document: 'x' }, 'format spec width 130000000 is over the limit of 1,000,000'],
+      ['{d:>{w}}', { d: 'x', w: 5_000_000 }, 'format spec width 5000000 is over the limit of 1,000,000'],
+    ] as const) {
+      assert.throws(
+        () => renderPythonTemplate(text, values),
+        (e: unknown) => e instanceof UnsupportedTemplateValueError && e.message === message,
+        text,
+      );
+    }
+    assert.equal(renderPythonTemplate('{x:>1000000}', { x: 'a' }).length, 1_000_000);
+  });
+
+  it('a result longer than a string can hold is a clear error, not "Invalid string length"', () => {
+    assert.throws(
+      () => renderPythonTemplate('{d:>999999}'.repeat(600), { d: 'x' }),
+      (e: unknown) => e instanceof UnsupportedTemplateValueError && e.message === 'the rendered template would be longer than a string can hold',
+    );
   });
 });

@@ -34,6 +34,13 @@ const PY_SSIZE_T_MAX = 9223372036854775807n;
 const INT_MAX = 2147483647;
 /** Above this many code points we refuse to pad rather than let the JavaScript engine fail. */
 const MAX_RENDERED_WIDTH = 1 << 27;
+/**
+ * The largest width or precision a format spec may ask for (`{document:>1000000}`, `{n:.1000000f}`).
+ * CPython allows more, but a field padded to more characters than a model's whole context is a
+ * mistake, and a few such fields go past what a JavaScript string can hold. `check` reports a
+ * larger one written in the template; rendering refuses it, whatever the value.
+ */
+export const MAX_FORMAT_WIDTH = 1_000_000;
 
 /**
  * CPython raised an exception while formatting. `message` is what
@@ -60,7 +67,8 @@ export class PythonFormatError extends Error {
 /**
  * A value can't be rendered the way CPython would render it, so we refuse rather than guess:
  * a method looked up as an attribute (CPython prints its memory address), or a value that has no
- * JSON counterpart (a function, a Map, a class instance).
+ * JSON counterpart (a function, a Map, a class instance). Also our limits: a format spec width or
+ * precision over `MAX_FORMAT_WIDTH`, and a result longer than a JavaScript string can hold.
  */
 export class UnsupportedTemplateValueError extends Error {
   /** UTF-16 offset in the template of the field whose value is refused. */
@@ -557,8 +565,10 @@ export interface PythonTemplateField {
   depth: number;
 }
 
-/** A problem CPython would raise whatever string values were passed. */
+/** A problem CPython would raise whatever string values were passed, or a limit of ours. */
 export interface PythonTemplateError {
+  /** Set for a limit of ours rather than an error of CPython's: `'limit'` for a width or precision over `MAX_FORMAT_WIDTH`. */
+  kind?: 'limit';
   /** CPython's `str(e)` (or, for positional fields, our explanation). */
   message: string;
   /** The Python exception class CPython raises (`ValueError`, or `IndexError` for a positional field). */
@@ -659,6 +669,16 @@ export function analyzePythonTemplate(text: string): PythonTemplateAnalysis {
     if (nameFault) report(nameFault);
 
     if (f.conversion !== 0 && !isKnownConversion(f.conversion)) report(conversionFault(f.conversion, f.conversionPos));
+
+    if (f.colon >= 0 && !f.needsExpanding) {
+      try {
+        // Only the width and precision are read here; what the spec means depends on the value's type.
+        parseFormatSpec(s.slice(f.specStart, f.specEnd), 'str', 0x73 /* s */, 0x3c /* < */);
+      } catch (e) {
+        if (e instanceof Refusal) errors.push({ kind: 'limit', message: e.message, pythonType: 'ValueError', offset: src.offset(f.specStart) });
+        else if (!(e instanceof Fault)) throw e;
+      }
+    }
 
     if (f.needsExpanding) {
       if (depth - 1 <= 0) report(valueError('Max string recursion exceeded', firstBrace(s, f.specStart, f.specEnd)));
@@ -1008,6 +1028,14 @@ function groupingChar(grouping: number): string {
   return grouping === COMMA_GROUPING ? ',' : '_';
 }
 
+/** A width or precision, refused above MAX_FORMAT_WIDTH (a limit of ours, not CPython's). */
+function overLimit(value: number, what: 'width' | 'precision'): number {
+  if (value > MAX_FORMAT_WIDTH) {
+    throw new Refusal(`format spec ${what} ${value} is over the limit of ${MAX_FORMAT_WIDTH.toLocaleString('en-US')}`, -1);
+  }
+  return value;
+}
+
 /** parse_internal_render_format_spec. */
 function parseFormatSpec(spec: readonly number[], typeName: string, defaultType: number, defaultAlign: number): FormatSpec {
   const end = spec.length;
@@ -1053,7 +1081,7 @@ function parseFormatSpec(spec: readonly number[], typeName: string, defaultType:
   }
   const width = specInteger(spec, pos);
   pos = width.pos;
-  if (width.consumed > 0) format.width = width.value;
+  if (width.consumed > 0) format.width = overLimit(width.value, 'width');
 
   if (end - pos >= 1 && spec[pos] === 0x2c /* , */) {
     format.grouping = COMMA_GROUPING;
@@ -1072,7 +1100,7 @@ function parseFormatSpec(spec: readonly number[], typeName: string, defaultType:
     const precision = specInteger(spec, pos);
     pos = precision.pos;
     if (precision.consumed === 0) throw valueError('Format specifier missing precision');
-    format.precision = precision.value;
+    format.precision = overLimit(precision.value, 'precision');
   }
   if (end - pos > 1) {
     throw valueError(`Invalid format specifier '${fromCodePoints(spec)}' for object of type '${typeName}'`);
@@ -1578,6 +1606,8 @@ export function renderPythonTemplate(text: string, values: Record<string, unknow
   } catch (e) {
     if (e instanceof Fault) throw new PythonFormatError(e.type, e.message, src.offset(e.pos));
     if (e instanceof Refusal) throw new UnsupportedTemplateValueError(e.message, src.offset(e.pos));
+    // The engine's "Invalid string length": many wide fields together, or huge values.
+    if (e instanceof RangeError) throw new UnsupportedTemplateValueError('the rendered template would be longer than a string can hold', 0);
     throw e;
   }
 }

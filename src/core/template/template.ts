@@ -36,6 +36,11 @@ export interface TemplateField {
 
 /** A syntax error in a template, at the offending character (UTF-16 offset). */
 export interface TemplateError {
+  /**
+   * Absent for a syntax error. `limit`: a format spec width or precision over `MAX_FORMAT_WIDTH`.
+   * `depth`: sections nested deeper than `MAX_SECTION_DEPTH`. Either way rendering refuses the template.
+   */
+  kind?: 'limit' | 'depth';
   /** python: CPython's own message, e.g. `Single '}' encountered in format string`. mustache: the package's. */
   message: string;
   offset: number;
@@ -92,7 +97,7 @@ export function parseTemplate(text: string, format: TemplateFormat = 'python'): 
       if (f.formatSpec !== undefined) field.formatSpec = f.formatSpec;
       return field;
     }),
-    errors: parsed.errors.map((e) => ({ message: e.message, offset: e.offset })),
+    errors: parsed.errors.map((e) => ({ message: e.message, offset: e.offset, ...(e.kind ? { kind: e.kind } : {}) })),
   };
 }
 
