@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { versionOfDirName } from '../core/promptLayout';
 import { createNextVersion, NewVersionError } from '../node/newVersion';
 import { findRepoRoot, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
@@ -14,8 +15,8 @@ function promptOf(rel: string): { name: string; version?: number } | undefined {
   const parts = rel.split('/');
   if (parts[0] !== 'prompts' || parts.length < 2 || parts.length > 3) return undefined;
   if (parts.length === 2) return { name: parts[1] };
-  const match = /^v([1-9][0-9]*)$/.exec(parts[2]);
-  return match ? { name: parts[1], version: Number(match[1]) } : undefined;
+  const version = versionOfDirName(parts[2]);
+  return version !== undefined ? { name: parts[1], version } : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { planNewVersion } from '../core/newVersion';
-import { PROMPT_NAME_PATTERN } from '../core/promptLayout';
+import { PROMPT_NAME_PATTERN, versionNumbersIn } from '../core/promptLayout';
 import type { NewVersionPlan, NewVersionRefusal } from '../core/newVersion';
 
 /** A new version could not be made: the target exists, the source is missing or its metadata is unreadable. */
@@ -39,7 +39,7 @@ async function versionsOf(promptAbs: string): Promise<number[]> {
   } catch {
     return [];
   }
-  return entries.filter((e) => e.isDirectory() && /^v[1-9][0-9]*$/.test(e.name)).map((e) => Number(e.name.slice(1)));
+  return versionNumbersIn(entries.filter((e) => e.isDirectory()).map((e) => e.name));
 }
 
 /**

@@ -4,7 +4,7 @@ import type { FileFinding } from '../core/finding';
 import { splitNul } from '../core/gitOutput';
 import { releasedVersionFindings } from '../core/gate/releasedVersions';
 import type { VersionTexts } from '../core/gate/releasedVersions';
-import { discoverPrompts, versionDirOf } from '../core/promptLayout';
+import { discoverPrompts, versionDirOf, versionOfDirName } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
@@ -76,7 +76,7 @@ export async function releasedVersionFindingsOnDisk(options: ReleasedVersionsOpt
       if (text !== undefined) current[file] = text;
     }
     const [, name, v] = dir.split('/');
-    const version = Number(v.slice(1));
+    const version = versionOfDirName(v)!; // dir came from versionDirOf
     findings.push(
       ...releasedVersionFindings({
         dir,
