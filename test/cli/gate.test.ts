@@ -18,19 +18,13 @@ describe('prompt-ci gate', function () {
     ({ standIn, repo, env } = shared);
   });
 
-  it('says so and exits 0 at once when no prompt changed', async () => {
+  it('says so and exits 0 without a call when no prompt changed', async () => {
     writeFileSync(join(repo, 'README.md'), 'Edited, but not a prompt.\n');
     const before = standIn.stats().total;
-    const runs = [];
-    for (let i = 0; i < 3; i++) runs.push(await runCliAsync(['gate'], repo, env));
-    for (const run of runs) {
-      assert.equal(run.status, 0, run.stderr);
-      assert.match(run.stdout, /^gate: no prompt changed since main \(merge-base [0-9a-f]{12}\): nothing to gate\n$/);
-    }
+    const run = await runCliAsync(['gate'], repo, env);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^gate: no prompt changed since main \(merge-base [0-9a-f]{12}\): nothing to gate\n$/);
     assert.equal(standIn.stats().total, before, 'no call');
-    const fastest = Math.min(...runs.map((r) => r.ms));
-    // The whole process, node start-up included.
-    assert.ok(fastest < 1000, `took ${fastest.toFixed(0)} ms`);
   });
 
   it('passes a harmless committed change, evaluating only the changed version, and records the run', async () => {
