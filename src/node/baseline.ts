@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import type { GitRunner } from './git';
-import { GitError, gitTopLevel, resolveCommit, runGit } from './git';
+import { gitTopLevel, missingRefMessage, resolveCommit, runGit } from './git';
 import type { TreeEntry } from '../core/gitOutput';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { versionDirName, versionNumbersIn, versionOfDirName } from '../core/promptLayout';
@@ -33,6 +33,25 @@ export class BaselineError extends Error {
   }
 }
 
+/**
+ * The challenger's prompt has no version at the base commit (neither its own path nor a lower
+ * version): a new prompt. The one baseline error the gate reads as "compare it with itself";
+ * every other `BaselineError` is a real problem.
+ */
+export class NotAtBaseError extends BaselineError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotAtBaseError';
+  }
+}
+
+/** A base already resolved to a commit (the gate's): baselines are read from it, no ref is resolved again. */
+export interface ResolvedBase {
+  /** The ref it was resolved from, or the commit itself (a push's remote commit). */
+  ref: string;
+  commit: string;
+}
+
 /** What `resolveBaseline` needs. */
 export interface ResolveBaselineOptions {
   /** The repository root (where prompt-ci.yaml lives); paths in REF:PATH are relative to it. */
@@ -43,6 +62,8 @@ export interface ResolveBaselineOptions {
   override?: string;
   /** `prompt-ci.yaml` `baselineRef`; when absent, origin/main then main. */
   baselineRef?: string;
+  /** The base commit, when the caller resolved it (the gate); `baselineRef` is then not looked at. */
+  base?: ResolvedBase;
   git?: GitRunner;
 }
 
@@ -75,49 +96,8 @@ function hasMetadata(entries: TreeEntry[] | undefined): boolean {
   return entries?.some((e) => e.path === 'metadata.yaml' && e.type === 'blob') ?? false;
 }
 
-/** The `git fetch` that makes `ref` available locally. */
-export function fetchCommandFor(ref: string, remotes: readonly string[]): string {
-  const slash = ref.indexOf('/');
-  if (slash > 0 && remotes.includes(ref.slice(0, slash))) {
-    const remote = ref.slice(0, slash);
-    const branch = ref.slice(slash + 1);
-    return `git fetch ${remote} ${branch}:refs/remotes/${remote}/${branch}`;
-  }
-  const remote = remotes.includes('origin') ? 'origin' : (remotes[0] ?? 'origin');
-  return `git fetch ${remote} ${ref}:${ref}`;
-}
-
-async function remotesOf(git: GitRunner, cwd: string): Promise<string[]> {
-  try {
-    return (await git(['remote'], { cwd })).toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean);
-  } catch (error) {
-    if (error instanceof GitError) return [];
-    throw error;
-  }
-}
-
-async function isShallow(git: GitRunner, cwd: string): Promise<boolean> {
-  try {
-    return (await git(['rev-parse', '--is-shallow-repository'], { cwd })).toString('utf8').trim() === 'true';
-  } catch (error) {
-    if (error instanceof GitError) return false;
-    throw error;
-  }
-}
-
 async function missingRefError(git: GitRunner, topLevel: string, refs: readonly string[], configured: boolean): Promise<BaselineError> {
-  const [shallow, remotes] = await Promise.all([isShallow(git, topLevel), remotesOf(git, topLevel)]);
-  const where = shallow ? 'this shallow clone' : 'this repository';
-  const quoted = refs.map((r) => `"${r}"`);
-  const what =
-    quoted.length === 1
-      ? `the baseline ref ${quoted[0]} does not exist in ${where}`
-      : `neither baseline ref ${quoted.slice(0, -1).join(', ')} nor ${quoted[quoted.length - 1]} exists in ${where}`;
-  return new BaselineError(
-    `${what}. Fetch it with: ${fetchCommandFor(refs[0], remotes)}` +
-      (configured ? '' : ' (or set baselineRef in prompt-ci.yaml)') +
-      ', or pass --baseline DIR|REF:PATH',
-  );
+  return new BaselineError(await missingRefMessage(git, topLevel, { role: 'baseline', refs, configured, instead: '--baseline DIR|REF:PATH' }));
 }
 
 /**
@@ -176,9 +156,9 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
   }
 
   const refs = options.baselineRef !== undefined ? [options.baselineRef] : DEFAULT_BASELINE_REFS;
-  let ref: string | undefined;
-  let commit: string | undefined;
-  for (const candidate of refs) {
+  let ref = options.base?.ref;
+  let commit = options.base?.commit;
+  for (const candidate of options.base ? [] : refs) {
     commit = await resolveCommit(git, topLevel, candidate);
     if (commit !== undefined) {
       ref = candidate;
@@ -198,7 +178,7 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
   const parent = posix.dirname(challengerInTop);
   const n = versionOfDirName(posix.basename(challengerInTop));
   if (n === undefined) {
-    throw new BaselineError(
+    throw new NotAtBaseError(
       `no baseline: ${fromTop(challengerInTop)} does not exist at ${at}, and it is not a v<N> directory, so there is no lower version to fall back to; pass --baseline DIR|REF:PATH`,
     );
   }
@@ -218,7 +198,7 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
     n > 1
       ? `${at} has neither ${what}/ nor a lower version (v1 to v${n - 1}) of ${fromTop(parent)}/`
       : `${what}/ does not exist at ${at}, and v1 has no lower version`;
-  throw new BaselineError(
+  throw new NotAtBaseError(
     `no baseline for ${what}: ${looked}. A new prompt has no production version to compare with; pass --baseline DIR|REF:PATH to choose one`,
   );
 }

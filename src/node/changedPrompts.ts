@@ -7,9 +7,9 @@ import { splitNul } from '../core/gitOutput';
 import type { CallSiteChange, ChangedPromptVersion, PushedRef } from '../core/gate/changedPrompts';
 import { discoverPrompts } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
-import { DEFAULT_BASELINE_REFS, fetchCommandFor } from './baseline';
+import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
-import { GitError, gitTopLevel, resolveCommit, runGit, showFileAt } from './git';
+import { GitError, gitTopLevel, isShallowRepository, listRemotes, missingRefMessage, resolveCommit, runGit, showFileAt } from './git';
 import { MAX_SOURCE_BYTES } from './repoIndex';
 import { listRepoFiles } from './repoFiles';
 import type { SourceParser } from './treeSitter';
@@ -63,17 +63,7 @@ async function resolveBase(git: GitRunner, root: string, refs: readonly string[]
     const commit = await resolveCommit(git, root, ref);
     if (commit) return { ref, commit };
   }
-  const remotes = splitLines(await gitText(git, root, ['remote']).catch(() => ''));
-  const shallow = (await gitText(git, root, ['rev-parse', '--is-shallow-repository']).catch(() => '')).trim() === 'true';
-  const names = refs.map((r) => `"${r}"`).join(' or ');
-  throw new GateSetupError(
-    `the base ref ${names} does not exist in this ${shallow ? 'shallow clone' : 'repository'}. ` +
-      `Fetch it with: ${fetchCommandFor(refs[0], remotes)}${configured ? '' : ' (or set baselineRef in prompt-ci.yaml)'}, or pass --base REF`,
-  );
-}
-
-function splitLines(text: string): string[] {
-  return text.split('\n').map((s) => s.trim()).filter(Boolean);
+  throw new GateSetupError(await missingRefMessage(git, root, { role: 'base', refs, configured, instead: '--base REF' }));
 }
 
 /**
@@ -91,7 +81,7 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
   if (topLevel === undefined) throw new GateSetupError(`${root} is not in a git repository: the gate compares against a base ref`);
 
   const refs = options.base !== undefined ? [options.base] : options.settings.baselineRef !== undefined ? [options.settings.baselineRef] : DEFAULT_BASELINE_REFS;
-  const fromPush = options.pushed?.length ? baseFromPush(options.pushed, refs, splitLines(await gitText(git, root, ['remote']).catch(() => ''))) : undefined;
+  const fromPush = options.pushed?.length ? baseFromPush(options.pushed, refs, await listRemotes(git, root)) : undefined;
   // The remote's commit is usually known locally (fetched before); when it isn't, git refuses the push as non-fast-forward anyway.
   const pushedBase = fromPush !== undefined && (await resolveCommit(git, root, fromPush)) !== undefined ? fromPush : undefined;
   const base = pushedBase !== undefined ? { ref: pushedBase, commit: pushedBase } : await resolveBase(git, root, refs, options.base !== undefined || options.settings.baselineRef !== undefined);
@@ -103,7 +93,7 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
     mergeBase = (await gitText(git, root, ['merge-base', base.commit, head])).trim();
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
-    const shallow = (await gitText(git, root, ['rev-parse', '--is-shallow-repository']).catch(() => '')).trim() === 'true';
+    const shallow = await isShallowRepository(git, root);
     throw new GateSetupError(
       shallow
         ? `no merge-base of HEAD and ${base.ref} in this shallow clone: fetch more history (git fetch --unshallow, or actions/checkout with fetch-depth: 0)`

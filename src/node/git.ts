@@ -88,3 +88,69 @@ export async function gitTopLevel(git: GitRunner, cwd: string): Promise<string |
     throw error;
   }
 }
+
+/** The repository's remotes (`git remote`), empty when it has none or git can't say. */
+export async function listRemotes(git: GitRunner, cwd: string): Promise<string[]> {
+  try {
+    return (await git(['remote'], { cwd })).toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean);
+  } catch (error) {
+    if (error instanceof GitError) return [];
+    throw error;
+  }
+}
+
+/** True in a shallow clone (`git rev-parse --is-shallow-repository`). */
+export async function isShallowRepository(git: GitRunner, cwd: string): Promise<boolean> {
+  try {
+    return (await git(['rev-parse', '--is-shallow-repository'], { cwd })).toString('utf8').trim() === 'true';
+  } catch (error) {
+    if (error instanceof GitError) return false;
+    throw error;
+  }
+}
+
+/**
+ * The `git fetch` that makes `ref` available locally, from a remote the repository has:
+ * `<remote>/<branch>` from that remote, else the ref of the same name from origin (or the first
+ * remote). Undefined when the repository has no remote to fetch from.
+ */
+export function fetchCommandFor(ref: string, remotes: readonly string[]): string | undefined {
+  const slash = ref.indexOf('/');
+  if (slash > 0 && remotes.includes(ref.slice(0, slash))) {
+    const remote = ref.slice(0, slash);
+    const branch = ref.slice(slash + 1);
+    return `git fetch ${remote} ${branch}:refs/remotes/${remote}/${branch}`;
+  }
+  const remote = remotes.includes('origin') ? 'origin' : remotes[0];
+  return remote === undefined ? undefined : `git fetch ${remote} ${ref}:${ref}`;
+}
+
+/** What a missing ref is for, and what else the user may do instead of fetching it. */
+export interface MissingRefContext {
+  /** `base` (the gate's) or `baseline` (an eval's). */
+  role: string;
+  /** The refs tried, in order. */
+  refs: readonly string[];
+  /** True when the user named the ref (so "set baselineRef" is no advice). */
+  configured: boolean;
+  /** The option that avoids the ref, e.g. `--base REF`. */
+  instead: string;
+}
+
+/**
+ * The one "missing ref, fetch it with …" message: which refs are missing in this repository (or
+ * shallow clone), the fetch command from a remote that exists (or how to add one), and the ways
+ * around it.
+ */
+export async function missingRefMessage(git: GitRunner, cwd: string, context: MissingRefContext): Promise<string> {
+  const [shallow, remotes] = await Promise.all([isShallowRepository(git, cwd), listRemotes(git, cwd)]);
+  const where = shallow ? 'this shallow clone' : 'this repository';
+  const quoted = context.refs.map((r) => `"${r}"`);
+  const what =
+    quoted.length === 1
+      ? `the ${context.role} ref ${quoted[0]} does not exist in ${where}`
+      : `neither ${context.role} ref ${quoted.slice(0, -1).join(', ')} nor ${quoted[quoted.length - 1]} exists in ${where}`;
+  const fetch = fetchCommandFor(context.refs[0], remotes);
+  const how = fetch !== undefined ? `Fetch it with: ${fetch}` : 'The repository has no remote to fetch it from: add one (git remote add origin URL) and fetch (git fetch origin)';
+  return `${what}. ${how}${context.configured ? '' : ' (or set baselineRef in prompt-ci.yaml)'}, or pass ${context.instead}`;
+}

@@ -9,7 +9,7 @@ import type { PromptSnapshot } from '../core/replay';
 import { ReplayError, readMetadataAtCommit } from '../core/replay';
 import { validateCommitSha, validatePromptName, validatePromptVersion } from '../core/span';
 import type { GitRunner } from './git';
-import { GitError, resolveCommit, runGit } from './git';
+import { GitError, isShallowRepository, listRemotes, resolveCommit, runGit } from './git';
 import { assemblePromptFiles } from './promptFiles';
 import type { ReadPromptOptions as RequiredPromptFiles } from './promptFiles';
 
@@ -221,9 +221,8 @@ async function commitNotFound(git: GitRunner, cwd: string, sha: string): Promise
   if (type && type !== 'commit') {
     return new ReplayError('commit-not-found', `${sha} names a ${type} in this repository, not a commit`);
   }
-  const shallow = (await quiet(['rev-parse', '--is-shallow-repository'])) === 'true';
+  const [shallow, remotes] = await Promise.all([isShallowRepository(git, cwd), listRemotes(git, cwd)]);
   // Name a remote this repository has: origin when there is one, else the first; none, and say so.
-  const remotes = ((await quiet(['remote'])) ?? '').split('\n').map((r) => r.trim()).filter(Boolean);
   const remote = remotes.includes('origin') ? 'origin' : remotes[0];
   if (!remote) {
     return new ReplayError(

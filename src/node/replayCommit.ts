@@ -1,8 +1,8 @@
 import type { CommitSource } from '../core/replay';
 import { ReplayError } from '../core/replay';
-import { DEFAULT_BASELINE_REFS, fetchCommandFor } from './baseline';
+import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
-import { GitError, resolveCommit } from './git';
+import { GitError, fetchCommandFor, resolveCommit } from './git';
 
 /**
  * The commit of a span that names none (DESIGN.md section 10): the last commit on the baseline ref,

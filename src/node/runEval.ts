@@ -20,7 +20,7 @@ import type { RepoSettings } from '../core/repoSettings';
 import type { EvalReport } from '../shared/evalReport';
 import { lastDiscordantShare } from '../core/gate/history';
 import { resolveBaseline } from './baseline';
-import type { ResolvedBaseline } from './baseline';
+import type { ResolvedBase, ResolvedBaseline } from './baseline';
 import type { GitRunner } from './git';
 import { resolveCommit, runGit } from './git';
 import { readHistory } from './history';
@@ -40,6 +40,8 @@ export interface RunEvalOptions {
   promptDir: string;
   /** `--baseline`: a directory (absolute or relative to `repoRoot`) or `REF:PATH`. */
   baseline?: string;
+  /** A base already resolved to a commit (the gate's): the baseline is read from it instead of `baselineRef`. */
+  base?: ResolvedBase;
   /** Calls in flight at once; default `prompt-ci.yaml` `eval.concurrency` (8). */
   concurrency?: number;
   /** Cache only: a call with no cached response is an error for its example. */
@@ -190,6 +192,7 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
     challengerDir: challengerAbs,
     override: options.baseline,
     baselineRef: settings.baselineRef,
+    base: options.base,
     git,
   });
   const baselineMeta = parseMetadata(baseline.files.metadataYaml, `the baseline (${baseline.description})`, baseline.dir);

@@ -9,7 +9,8 @@ import type { HistoryRecord } from '../core/gate/history';
 import { resultBlockedByPolicy, resultFromError, resultFromReport, resultRemoved, summariseGate } from '../core/gate/verdicts';
 import type { GateSummary, PromptGateResult } from '../core/gate/verdicts';
 import type { RepoSettings } from '../core/repoSettings';
-import { BaselineError } from './baseline';
+import { BaselineError, NotAtBaseError } from './baseline';
+import type { ResolvedBase } from './baseline';
 import { findChangedPrompts, GateSetupError } from './changedPrompts';
 import type { ChangedPrompts } from './changedPrompts';
 import { checkRepoOnDisk, readRepoSettings } from './checkRepo';
@@ -123,8 +124,8 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
     const findings = [...checked.findings, ...policyFindings];
     options.onEvent?.({ kind: 'check', findings });
 
-    // Baselines come from the ref the changes were measured against.
-    const evalSettings: RepoSettings = { ...settings, baselineRef: changes.baseRef };
+    // Baselines come from the commit the changes were measured against, resolved once.
+    const base: ResolvedBase = { ref: changes.baseRef, commit: changes.baseCommit };
     const gated: Array<{ result: PromptGateResult; settings?: GateSettings }> = [];
     for (const prompt of changes.prompts) {
       const policyErrors = policyFindings.filter((f) => f.severity === 'error' && f.file.startsWith(`${prompt.dir}/`));
@@ -133,7 +134,7 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
           ? { result: { ...resultFromError(prompt, 'the gate was cancelled before this prompt ran'), verdict: 'inconclusive' as const } }
           : policyErrors.length > 0
             ? { result: resultBlockedByPolicy(prompt, policyErrors.map((f) => `${f.code}: ${f.file.slice(prompt.dir.length + 1)}: ${f.message}`)) }
-            : await gatePrompt(prompt, repoRoot, evalSettings, options),
+            : await gatePrompt(prompt, repoRoot, settings, base, options),
       );
     }
     // Several prompts' McNemar tests are adjusted together (Holm), so verdicts are final only now.
@@ -171,6 +172,7 @@ async function gatePrompt(
   prompt: ChangedPromptVersion,
   repoRoot: string,
   settings: RepoSettings,
+  base: ResolvedBase,
   options: RunGateOptions,
 ): Promise<{ result: PromptGateResult; settings?: GateSettings }> {
   if (prompt.removed) return { result: resultRemoved(prompt) };
@@ -178,6 +180,7 @@ async function gatePrompt(
     repoRoot,
     promptDir: prompt.dir,
     settings,
+    base,
     concurrency: options.concurrency,
     offline: options.offline,
     noCache: options.noCache,
@@ -196,9 +199,9 @@ async function gatePrompt(
     try {
       prepared = await prepareEval(evalOptions);
     } catch (error) {
-      // The base ref exists (the changes were measured against it), so a missing baseline means the
-      // prompt is new there: it is compared with itself, which leaves its absolute thresholds to gate it.
-      if (!(error instanceof BaselineError)) throw error;
+      // The prompt has no version at the base commit: it is new there, and is compared with itself,
+      // which leaves its absolute thresholds to gate it. Any other baseline error is an error verdict.
+      if (!(error instanceof NotAtBaseError)) throw error;
       isNew = true;
       prepared = await prepareEval({ ...evalOptions, baseline: resolve(repoRoot, prompt.dir) });
     }
@@ -210,6 +213,6 @@ async function gatePrompt(
   }
   options.onEvent?.({ kind: 'eval-start', prompt, prepared, isNew });
   const report = await prepared.run();
-  const baseline = isNew ? `none at ${settings.baselineRef}: a new prompt, compared with itself` : prepared.baseline.description;
+  const baseline = isNew ? `none at ${base.ref}: a new prompt, compared with itself` : prepared.baseline.description;
   return { result: resultFromReport(prompt, report, baseline, isNew), settings: prepared.challenger.metadata };
 }

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BaselineError, fetchCommandFor, resolveBaseline } from '../../src/node/baseline';
+import { BaselineError, resolveBaseline } from '../../src/node/baseline';
+import { fetchCommandFor } from '../../src/node/git';
 import { parseLsTree } from '../../src/core/gitOutput';
 
 function git(cwd: string, ...args: string[]): string {
@@ -202,6 +203,8 @@ describe('baseline resolution', () => {
     assert.equal(fetchCommandFor('origin/main', ['origin']), 'git fetch origin main:refs/remotes/origin/main');
     assert.equal(fetchCommandFor('upstream/release/2', ['origin', 'upstream']), 'git fetch upstream release/2:refs/remotes/upstream/release/2');
     assert.equal(fetchCommandFor('main', ['origin']), 'git fetch origin main:main');
+    assert.equal(fetchCommandFor('main', ['upstream']), 'git fetch upstream main:main');
+    assert.equal(fetchCommandFor('origin/main', []), undefined, 'no remote: no fetch command to name');
   });
 
   it('parseLsTree reads -z output, names verbatim', () => {

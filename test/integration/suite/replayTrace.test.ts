@@ -274,7 +274,7 @@ describe('Replay Trace', function () {
     const outcome = await replay();
     assert.deepStrictEqual(outcome, {
       status: 'error',
-      message: 'commit 0badc0ffee0badc0ffee0badc0ffee0badc0ffee is not in this repository; `git fetch origin` may bring it',
+      message: "commit 0badc0ffee0badc0ffee0badc0ffee0badc0ffee is not in this repository, and the repository has no remote to fetch it from: replay in a clone of the repository the span's service was built from",
       code: 'commit-not-found',
       source: 'document',
     });
