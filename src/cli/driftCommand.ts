@@ -6,7 +6,8 @@ import { compareDrift, formatPoints } from '../core/gate/drift';
 import type { DriftComparison } from '../core/gate/drift';
 import { historyRecordOf, lastPassingRun } from '../core/gate/history';
 import type { HistoryRecord } from '../core/gate/history';
-import { escapeMarkdown } from '../core/eval/markdown';
+import { escapeMarkdown } from '../core/escaping/markdown';
+import { workflowCommand } from '../core/escaping/workflowCommands';
 import { discoverPrompts, versionDirOf } from '../core/promptLayout';
 import type { PromptVersion } from '../core/promptLayout';
 import { readRepoSettings } from '../node/checkRepo';
@@ -198,9 +199,7 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
     for (const r of results) {
       const c = r.comparison;
       if (!r.error && c?.status !== 'drifted' && c?.status !== 'unscored') continue;
-      const message = (r.error ?? resultLine(r, display)).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-      const file = `${display(r.dir)}/metadata.yaml`.replace(/%/g, '%25').replace(/:/g, '%3A').replace(/,/g, '%2C');
-      io.stdout(`::error file=${file},line=1,title=prompt-ci drift::${message}\n`);
+      io.stdout(workflowCommand('error', { file: `${display(r.dir)}/metadata.yaml`, line: 1, title: 'prompt-ci drift' }, r.error ?? resultLine(r, display)));
     }
     if (io.env.GITHUB_STEP_SUMMARY) await appendFile(io.env.GITHUB_STEP_SUMMARY, `${driftMarkdown(results, threshold, display)}\n`, 'utf8');
   }

@@ -18,6 +18,7 @@ import { EvalSetupError, prepareEval } from '../node/runEval';
 import type { EvalReport, SideSummary } from '../shared/evalReport';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { ProgressLine } from './progress';
 
 /** Usage line of `prompt-ci eval`. */
 export const EVAL_USAGE =
@@ -213,16 +214,11 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     return rel.startsWith('..') ? p : rel.split(sep).join('/') || '.';
   };
 
-  let lastDrawn = 0;
+  const progress = new ProgressLine(io, 'keep');
   let lastPlainDecile = -1;
-  let drewLine = false;
   const onProgress = (p: EvalProgress): void => {
     if (io.isTty) {
-      const now = Date.now();
-      if (now - lastDrawn < 100 && p.done < p.total) return;
-      lastDrawn = now;
-      io.stdout(`\r\x1b[2K${progressLine(p)}`);
-      drewLine = true;
+      progress.draw(progressLine(p), p.done >= p.total);
     } else {
       // Plain lines for logs: one per tenth of the examples.
       const decile = Math.floor((p.done * 10) / Math.max(1, p.total));
@@ -261,7 +257,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     }
 
     const report = await prepared.run();
-    if (drewLine) io.stdout('\n');
+    progress.end();
     io.stdout(`\n${formatEvalSummary(report)}`);
 
     const written: string[] = [];
@@ -278,7 +274,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     if (written.length > 0) io.stdout(`reports: ${written.join(', ')}\n`);
     return report.gate.status === 'pass' ? EXIT_OK : EXIT_FAIL;
   } catch (error) {
-    if (drewLine) io.stdout('\n');
+    progress.end();
     const known =
       error instanceof EvalSetupError ||
       error instanceof BaselineError ||

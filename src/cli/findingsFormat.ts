@@ -1,4 +1,5 @@
 import type { FileFinding, Severity } from '../core/finding';
+import { workflowCommand } from '../core/escaping/workflowCommands';
 import { countBySeverity } from '../core/finding';
 
 /** Output formats of `prompt-ci check`. */
@@ -31,34 +32,25 @@ export function findingsToText(findings: readonly FileFinding[], checkedVersions
   return `${lines.join('\n')}\n`;
 }
 
-const GITHUB_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', information: 'notice' };
+const GITHUB_LEVEL: Record<Severity, 'error' | 'warning' | 'notice'> = { error: 'error', warning: 'warning', information: 'notice' };
 
 /** GitHub Actions workflow commands (`::error file=…,line=…::message`). */
 export function findingsToGithub(findings: readonly FileFinding[]): string {
   return findings
     .map((f) => {
-      const props = [
-        `file=${escapeProperty(f.file)}`,
-        `line=${f.range.start.line + 1}`,
-        `col=${f.range.start.character + 1}`,
-        `endLine=${f.range.end.line + 1}`,
-        `endColumn=${f.range.end.character + 1}`,
-        `title=${escapeProperty(`prompt-ci ${f.code}`)}`,
-      ];
-      return `::${GITHUB_LEVEL[f.severity]} ${props.join(',')}::${escapeData(f.message)}\n`;
+      const props = {
+        file: f.file,
+        line: f.range.start.line + 1,
+        col: f.range.start.character + 1,
+        endLine: f.range.end.line + 1,
+        endColumn: f.range.end.character + 1,
+        title: `prompt-ci ${f.code}`,
+      };
+      return workflowCommand(GITHUB_LEVEL[f.severity], props, f.message);
     })
     .join('');
 }
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-// The escapes of GitHub's workflow command format (actions/toolkit's command.ts).
-function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }

@@ -1,6 +1,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { workflowCommand } from '../core/escaping/workflowCommands';
 import { formatUsd } from '../core/eval/cost';
 import type { EvalProgress } from '../core/eval/types';
 import { countBySeverity } from '../core/finding';
@@ -16,6 +17,7 @@ import type { GateEvent, GateRun } from '../node/runGate';
 import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { findingsToGithub } from './findingsFormat';
+import { ProgressLine } from './progress';
 
 /** Usage line of `prompt-ci gate`. */
 export const GATE_USAGE =
@@ -104,12 +106,8 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
   const display = (repoPath: string): string => relative(io.cwd, resolve(repoRoot, repoPath)).split(sep).join('/') || '.';
   const github = format === 'github';
 
-  let progressDrawn = false;
-  let lastDrawn = 0;
-  const endProgress = (): void => {
-    if (progressDrawn) io.stdout('\r\x1b[2K');
-    progressDrawn = false;
-  };
+  const progress = new ProgressLine(io, 'erase');
+  const endProgress = (): void => progress.end();
   const onEvent = (event: GateEvent): void => {
     switch (event.kind) {
       case 'changes': {
@@ -148,11 +146,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       }
       case 'eval-progress': {
         if (!io.isTty) return;
-        const now = Date.now();
-        if (now - lastDrawn < 100 && event.progress.done < event.progress.total) return;
-        lastDrawn = now;
-        io.stdout(`\r\x1b[2K${progressLine(display(event.prompt.dir), event.progress)}`);
-        progressDrawn = true;
+        progress.draw(progressLine(display(event.prompt.dir), event.progress), event.progress.done >= event.progress.total);
         return;
       }
       case 'result':
@@ -183,7 +177,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       error instanceof MissingApiKeyError ||
       (error instanceof ModelCallError && error.fatal);
     const message = known ? (error as Error).message : ((error as Error).stack ?? String(error));
-    if (github) io.stdout(`::error title=prompt-ci gate::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+    if (github) io.stdout(workflowCommand('error', { title: 'prompt-ci gate' }, message));
     io.stderr(`prompt-ci gate: ${message}\n`);
     return EXIT_USAGE;
   }

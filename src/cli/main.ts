@@ -1,3 +1,4 @@
+import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { CHECK_USAGE, runCheckCommand } from './checkCommand';
@@ -6,6 +7,7 @@ import { EVAL_USAGE, runEvalCommand } from './evalCommand';
 import { GATE_USAGE, runGateCommand } from './gateCommand';
 import { INSTALL_HOOK_USAGE, runInstallHookCommand } from './installHookCommand';
 import { NEW_USAGE, runNewCommand } from './newCommand';
+import { REDRAW_LINE } from './progress';
 import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
 
 /** A subcommand: its usage line and what runs it. */
@@ -55,8 +57,20 @@ function usage(): string {
   return `Usage:\n${lines.join('\n')}\n`;
 }
 
+/**
+ * The output streams every command writes through: untrusted text (model output, file names, eval
+ * ids, metadata values) can't reach the terminal with its control characters; they are shown
+ * visibly instead. The progress line's own redraw sequence is the one control sequence let through.
+ */
+export function sanitizedIo(io: CliIo): CliIo {
+  const safe = (write: (text: string) => void) => (text: string) =>
+    write(text.startsWith(REDRAW_LINE) ? REDRAW_LINE + sanitizeUntrusted(text.slice(REDRAW_LINE.length)) : sanitizeUntrusted(text));
+  return { ...io, stdout: safe(io.stdout), stderr: safe(io.stderr) };
+}
+
 /** Runs `prompt-ci` with its arguments (without `node` and the script). Returns the exit code. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], rawIo: CliIo): Promise<number> {
+  const io = sanitizedIo(rawIo);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     (name ? io.stdout : io.stderr)(usage());

@@ -11,6 +11,7 @@ import { variableInsertionText } from './callSites';
 import type { LocatedCallSite, VersionContract } from './crossCheck';
 import type { EvalExample } from './evalSet';
 import type { Position, Range } from './finding';
+import { codeSpan, markdownLink } from './escaping/markdown';
 import { LineIndex } from './lineIndex';
 import type { TemplateField } from './template/template';
 
@@ -132,27 +133,6 @@ export function missingVariables(site: CallSite, versions: readonly VersionContr
 export type LinkTo = (file: string, range?: Range) => string;
 
 const MAX_HOVER_ITEMS = 8;
-
-/** Escapes text for Markdown outside code spans. */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
-}
-
-/** A Markdown code span holding `text` exactly, whatever backticks it contains. */
-export function codeSpan(text: string): string {
-  const oneLine = text.replace(/\r?\n/g, ' ');
-  let longest = 0;
-  for (const run of oneLine.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
-  const fence = '`'.repeat(longest + 1);
-  const pad = oneLine.startsWith('`') || oneLine.endsWith('`') || oneLine === '' ? ' ' : '';
-  return `${fence}${pad}${oneLine}${pad}${fence}`;
-}
-
-/** A Markdown link; the target's characters that end or break a link destination are percent-encoded. */
-export function markdownLink(label: string, target: string): string {
-  const safe = target.replace(/[()<> ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `[${escapeMarkdown(label)}](${safe})`;
-}
 
 function siteLink(site: LocatedCallSite, link: LinkTo, range: Range = site.calleeRange): string {
   return markdownLink(`${site.file}:${site.range.start.line + 1}`, link(site.file, range));

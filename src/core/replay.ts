@@ -1,5 +1,5 @@
 import { diffLines } from 'diff';
-import { escapeMarkdown } from './eval/markdown';
+import { escapeMarkdown, fence, tableCell } from './escaping/markdown';
 import type { CommitInfo, TreeEntry } from './gitOutput';
 import type { PromptMetadata } from './metadataSchema';
 import { validateMetadata } from './metadata';
@@ -786,16 +786,4 @@ export function toAuditMarkdown(record: ReplayAuditRecord): string {
 export function identityLine(identity: ParsedSpanInfo['identity']): string {
   const parts = [identity.name, identity.version, ...(identity.commit ? [identity.commit] : [])].map((v) => `${v.attribute} (${conventionLabel(v.convention)})`);
   return parts.join(', ') + (identity.disagreements.length ? `; disagreeing: ${identity.disagreements.join('; ')}` : '');
-}
-
-/** A fenced block whose fence is longer than any backtick run in the text, so the text can't close it. */
-function fence(text: string, lang: string): string {
-  let longest = 0;
-  for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
-  const ticks = '`'.repeat(Math.max(3, longest + 1));
-  return `${ticks}${lang}\n${text}${text.endsWith('\n') ? '' : '\n'}${ticks}`;
-}
-
-function tableCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }

@@ -1,3 +1,4 @@
+import { fence, tableCell } from './escaping/markdown';
 import type { ReplayCallOutcome, ReplayResult, TextComparison } from './replay';
 import { describeCommitSource, describeVariablesSource, identityLine } from './replay';
 import { spanShapeLabel } from './span';
@@ -113,14 +114,6 @@ export function verdictLine(result: ReplayResult): string {
   return result.verdict.summary;
 }
 
-/** A fenced block whose fence is longer than any backtick run in the text, so the text can't close it. */
-function fence(text: string, lang: string): string {
-  let longest = 0;
-  for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
-  const ticks = '`'.repeat(Math.max(3, longest + 1));
-  return `${ticks}${lang}\n${text}${text.endsWith('\n') ? '' : '\n'}${ticks}`;
-}
-
 /** Inline code that no backtick in the value can end early. */
 function code(text: string): string {
   const value = oneLine(text);
@@ -131,9 +124,7 @@ function code(text: string): string {
   return `${ticks}${pad}${value.replace(/\|/g, '\\|')}${pad}${ticks}`;
 }
 
-function cell(text: string): string {
-  return oneLine(text).replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
-}
+const cell = tableCell;
 
 function oneLine(text: string): string {
   return text.replace(/\r?\n/g, ' ');

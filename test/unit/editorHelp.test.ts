@@ -9,15 +9,12 @@ import {
   applyInsertions,
   callSiteAtPromptName,
   callSiteVariableAt,
-  codeSpan,
   completionFits,
   completionInsertText,
   definitionTargets,
-  escapeMarkdown,
   fieldAt,
   fieldHoverMarkdown,
   inputKeyOffsets,
-  markdownLink,
   missingInputs,
   missingVariables,
   placeholderValue,
@@ -26,6 +23,7 @@ import {
   supplyOf,
   variableCompletionContext,
 } from '../../src/core/editorHelp';
+import { codeSpan, escapeMarkdownNoHtml, markdownLink } from '../../src/core/escaping/markdown';
 import { parseEvalJsonl } from '../../src/core/evalSet';
 import { LineIndex } from '../../src/core/lineIndex';
 import { DEFAULT_RENDER_FUNCTIONS } from '../../src/core/repoSettings';
@@ -189,7 +187,7 @@ describe('editor help', () => {
     });
 
     it('keeps untrusted text from becoming Markdown', () => {
-      assert.equal(escapeMarkdown('[x](javascript:1) *b*'), '\\[x\\]\\(javascript:1\\) \\*b\\*');
+      assert.equal(escapeMarkdownNoHtml('[x](javascript:1) *b*'), '\\[x\\]\\(javascript:1\\) \\*b\\*');
       assert.equal(codeSpan('a`b'), '``a`b``');
       assert.equal(codeSpan('`a'), '`` `a ``');
       assert.equal(markdownLink('f (1).py', 'file:///a b/f (1).py'), '[f \\(1\\)\\.py](file:///a%20b/f%20%281%29.py)');

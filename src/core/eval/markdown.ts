@@ -1,5 +1,6 @@
 import { diffWords } from 'diff';
 import type { EvalReport, ExampleResult, SideSummary } from '../../shared/evalReport';
+import { escapeHtml, escapeMarkdown, htmlCode } from '../escaping/markdown';
 import { formatUsd } from './cost';
 import { formatP } from './gate';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from './statistics';
@@ -21,32 +22,7 @@ const METHOD_NAME: Record<EvalReport['mcnemar']['method'], string> = {
   chi2: 'chi-square',
 };
 
-/** Escapes text for HTML (inside `<pre>`, `<code>`, `<summary>`): model outputs and eval data are untrusted. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
-
-/**
- * Escapes text for the middle of a Markdown line or a table cell: HTML first, then the characters
- * Markdown reads as inline syntax anywhere in a line (emphasis, code, links, strikethrough, cell
- * breaks), and line breaks, which would end the line. Block syntax (`#`, `-`, `1.`) only counts at
- * the start of a line, where this text never goes.
- */
-export function escapeMarkdown(text: string): string {
-  return escapeHtml(text)
-    .replace(/[\\`*_[\]~|]/g, (c) => (c === '|' ? '&#124;' : `\\${c}`))
-    .replace(/\r?\n/g, ' ');
-}
-
-/** Inline code for untrusted text: `<code>` with HTML escaped, safe inside tables too. */
-function code(text: string): string {
-  return `<code>${escapeHtml(text).replace(/\|/g, '&#124;')}</code>`;
-}
+const code = htmlCode;
 
 /** Slices listed in the comment; the JSON report has every tag. */
 const MAX_SLICES = 12;

@@ -1,6 +1,8 @@
 import type { EvalReport, ExampleResult } from '../../shared/evalReport';
 import { formatP } from '../eval/gate';
-import { escapeHtml, escapeMarkdown, renderMarkdown } from '../eval/markdown';
+import { escapeMarkdown, htmlCode } from '../escaping/markdown';
+import { workflowCommand } from '../escaping/workflowCommands';
+import { renderMarkdown } from '../eval/markdown';
 import type { FileFinding } from '../finding';
 import type { GateStatus, GateSummary, PromptGateResult, PromptVerdict } from './verdicts';
 
@@ -126,7 +128,7 @@ export function overallLine(summary: GateSummary): string {
  */
 export function renderGateMarkdown(input: GateReportInput): string {
   const display = input.display ?? ((p: string) => p);
-  const code = (text: string): string => `<code>${escapeHtml(text).replace(/\|/g, '&#124;')}</code>`;
+  const code = htmlCode;
   const out: string[] = [];
   out.push(`# Prompt CI gate: ${VERDICT_MARK[input.summary.status]}`, '');
   out.push(`${escapeMarkdown(changesLine(input.baseRef, input.mergeBase, input.results.length))}.`, '');
@@ -167,18 +169,6 @@ export function renderGateMarkdown(input: GateReportInput): string {
   }
   if (left.length > 0) body += `\n\nThe reports of ${left.map(code).join(', ')} did not fit here: run \`prompt-ci gate --markdown FILE\` locally.\n`;
   return body.endsWith('\n') ? body : `${body}\n`;
-}
-
-// The escapes of GitHub's workflow command format (actions/toolkit's command.ts).
-function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
-function workflowCommand(level: 'error' | 'warning' | 'notice', props: Record<string, string | number>, message: string): string {
-  const list = Object.entries(props).map(([k, v]) => `${k}=${escapeProperty(String(v))}`);
-  return `::${level} ${list.join(',')}::${escapeData(message)}\n`;
 }
 
 /**
