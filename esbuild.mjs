@@ -5,6 +5,7 @@
 //   node esbuild.mjs --watch    rebuild on change
 //   node esbuild.mjs --check-schema   fail if media/metadata.schema.json is stale
 import { build, context } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,9 @@ const common = {
 // 'module' first: jsonc-parser's UMD main requires its files dynamically, which a bundle can't follow.
 const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', mainFields: ['module', 'main'] };
 
+/** Packages the runtime and the CLI load from node_modules rather than bundle. */
+const RUNTIME_EXTERNAL = ['pg', 'pg-native', '@electric-sql/pglite', '@electric-sql/pglite-socket', '@opentelemetry/api'];
+
 const suiteDir = join(root, 'test/integration/suite');
 const suiteEntries = existsSync(suiteDir)
   ? readdirSync(suiteDir).filter((f) => f.endsWith('.ts')).map((f) => join(suiteDir, f))
@@ -34,8 +38,12 @@ const suiteEntries = existsSync(suiteDir)
 
 const builds = [
   { ...nodeCommon, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: RUNTIME_EXTERNAL },
   { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },
+  // The production runtime (`prompt-ci/runtime`): its database drivers and the OpenTelemetry API stay
+  // the application's own packages (one OpenTelemetry API instance per process; PGlite loads its
+  // WebAssembly from its package). The metafile lets a test check what went into the bundle.
+  { ...nodeCommon, entryPoints: ['src/runtime.ts'], outfile: 'dist/runtime.js', external: RUNTIME_EXTERNAL, metafile: true },
   existsSync(join(root, 'src/webview/main.ts')) && {
     ...common,
     platform: 'browser',
@@ -90,5 +98,13 @@ if (watch) {
   for (const options of builds) await (await context(options)).watch();
   console.log('watching for changes');
 } else {
-  await Promise.all(builds.map((options) => build(options)));
+  const results = await Promise.all(builds.map((options) => build(options)));
+  const runtime = results[builds.findIndex((b) => b.outfile === 'dist/runtime.js')];
+  writeFileSync(join(root, 'dist/runtime.meta.json'), JSON.stringify(runtime.metafile));
+  runtimeDeclarations();
+}
+
+/** The runtime's .d.ts files, from tsc's emitDeclarationOnly over its entry (a test compiles a consumer against them). */
+function runtimeDeclarations() {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.runtime.json'], { cwd: root, stdio: 'inherit' });
 }

@@ -5,6 +5,22 @@ import tseslint from 'typescript-eslint';
 const impure = ['vscode', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process',
   'http', 'node:http', 'https', 'node:https', 'net', 'node:net', '@anthropic-ai/sdk'];
 
+// What the production runtime (`prompt-ci/runtime`) may not reach: it runs inside other people's
+// services, so its graph stays core, the control-plane drivers and @opentelemetry/api (STYLE.md).
+const runtimeForbidden = ['vscode', 'child_process', 'node:child_process', 'web-tree-sitter', 'tree-sitter-python',
+  'tree-sitter-typescript', 'tree-sitter-javascript'];
+const runtimeRule = (extraPaths = [], extraPatterns = []) => ['error', {
+  paths: [
+    ...runtimeForbidden.map((name) => ({ name, message: 'The runtime never loads this (STYLE.md: its import graph stays small).' })),
+    { name: '@anthropic-ai/sdk', allowTypeImports: true, message: 'The application passes its own client; the runtime only knows its type.' },
+    ...extraPaths,
+  ],
+  patterns: [
+    { group: ['**/cli/*', '**/vscode/*', '**/node/git', '**/node/treeSitter', '**/node/promptFiles', '**/node/baseline'], message: 'The runtime may not import the CLI, the editor, git or tree-sitter.' },
+    ...extraPatterns,
+  ],
+}];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', 'examples/**', 'test/fixtures/**'] },
   ...tseslint.configs.recommended,
@@ -28,6 +44,19 @@ export default tseslint.config(
     files: ['src/webview/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'vscode', '**/node/*', '**/vscode/*'], message: 'The webview runs in a browser.' }] }],
+    },
+  },
+  {
+    files: ['src/runtime.ts', 'src/node/runtime/**/*.ts', 'src/node/controlPlane/**/*.ts'],
+    rules: { 'no-restricted-imports': runtimeRule() },
+  },
+  {
+    files: ['src/core/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': runtimeRule(
+        impure.filter((name) => !runtimeForbidden.includes(name) && name !== '@anthropic-ai/sdk').map((name) => ({ name, message: 'src/core is pure: take what you need as a parameter (STYLE.md).' })),
+        [{ group: ['**/node/*'], message: 'src/core may not import the side-effect layers.' }],
+      ),
     },
   },
   { files: ['**/*.mjs', 'scripts/**'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
