@@ -9,6 +9,26 @@ import { INSTALL_HOOK_USAGE, runInstallHookCommand } from './installHookCommand'
 import { NEW_USAGE, runNewCommand } from './newCommand';
 import { REDRAW_LINE } from './progress';
 import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
+import {
+  AUDIT_USAGE,
+  BUNDLE_USAGE,
+  DB_USAGE,
+  PIN_USAGE,
+  PROMOTE_USAGE,
+  ROLLBACK_USAGE,
+  ROLLOUT_USAGE,
+  STATUS_USAGE,
+  UNPIN_USAGE,
+  runAuditCommand,
+  runBundleCommand,
+  runDbCommand,
+  runPinCommand,
+  runPromoteCommand,
+  runRollbackCommand,
+  runRolloutCommand,
+  runStatusCommand,
+  runUnpinCommand,
+} from './rolloutCommands';
 
 /** A subcommand: its usage line and what runs it. */
 interface CliCommand {
@@ -50,6 +70,15 @@ const COMMANDS: Record<string, CliCommand> = {
     summary: 'rebuild, from a production span, the exact prompt and request it was produced by',
     run: (argv, io) => runReplayCommand(argv, io),
   },
+  bundle: { usage: BUNDLE_USAGE, summary: 'write the deployable bundle of every prompt version and the commit it was built from', run: (argv, io) => runBundleCommand(argv, io) },
+  db: { usage: DB_USAGE, summary: "create or upgrade the rollout control plane's schema", run: runDbCommand },
+  rollout: { usage: ROLLOUT_USAGE, summary: 'give a prompt version a share of the traffic; the rest stays with the versions that had it', run: (argv, io) => runRolloutCommand(argv, io) },
+  promote: { usage: PROMOTE_USAGE, summary: 'give a version all the traffic after its soak, when its last gate passed', run: (argv, io) => runPromoteCommand(argv, io) },
+  rollback: { usage: ROLLBACK_USAGE, summary: 'the kill switch: serve the version that last had all the traffic to everyone', run: (argv, io) => runRollbackCommand(argv, io) },
+  pin: { usage: PIN_USAGE, summary: 'keep a tenant on a version, until an expiry or until unpinned', run: (argv, io) => runPinCommand(argv, io) },
+  unpin: { usage: UNPIN_USAGE, summary: "remove a tenant's pin", run: (argv, io) => runUnpinCommand(argv, io) },
+  status: { usage: STATUS_USAGE, summary: 'shares, soak age, pins and rollbacks of the control plane', run: (argv, io) => runStatusCommand(argv, io) },
+  audit: { usage: AUDIT_USAGE, summary: 'which version(s) a tenant was getting at a time, with the reason and share', run: (argv, io) => runAuditCommand(argv, io) },
 };
 
 function usage(): string {

@@ -160,7 +160,7 @@ export function replayText(result: ReplayResult, call?: ReplayCallOutcome): stri
   ].filter(Boolean);
   lines.push(ids.join(' '));
   lines.push(`tenant ${span.tenantId ?? '(none)'}, request ${span.requestId ?? '(none)'}`);
-  lines.push(`model ${request.model}, temperature ${request.temperature}, max_tokens ${request.max_tokens}`);
+  lines.push(`model ${request.model}, temperature ${request.temperature ?? `not sent (${result.metadata.temperature} in metadata.yaml)`}, max_tokens ${request.max_tokens}`);
   lines.push(`variables ${describeVariablesSource(result.variables)}: ${result.variables.required.join(', ') || '(none needed)'}`);
   for (const note of result.variables.recoveryNotes ?? []) lines.push(`  ${note}`);
   const v = result.verdict;

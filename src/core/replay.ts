@@ -68,7 +68,11 @@ export interface ReplayInputs {
 export interface MessagesRequest {
   model: string;
   max_tokens: number;
-  temperature: number;
+  /**
+   * Only when the span recorded `gen_ai.request.temperature`: the Messages API version the SDK
+   * speaks has no sampling parameters, so a span without one (the runtime's) was sent without it.
+   */
+  temperature?: number;
   system?: string;
   messages: { role: 'user'; content: string }[];
 }
@@ -375,10 +379,11 @@ export function replayPrompt(span: ParsedSpanInfo, prompt: PromptSnapshot, input
 
   // Key order is the order the Messages API documents; `system` only when the version has one.
   const messages: MessagesRequest['messages'] = [{ role: 'user', content: user ?? prompt.userTemplate }];
+  const sampling = span.temperature !== undefined ? { temperature } : {};
   const request: MessagesRequest =
     system !== null
-      ? { model, max_tokens: maxTokens, temperature, system, messages }
-      : { model, max_tokens: maxTokens, temperature, messages };
+      ? { model, max_tokens: maxTokens, ...sampling, system, messages }
+      : { model, max_tokens: maxTokens, ...sampling, messages };
 
   const comparison = compareWithRecorded(span, system, user);
   // With the user message unknown, only a differing system message decides; a matching one alone proves nothing of the call.
@@ -690,7 +695,7 @@ export function toAuditRecord(result: ReplayResult, options: { generatedAt: stri
     identity: span.identity,
     inputs: { source: inputsSource, values: result.variables.values, missing: result.variables.missing, recoveryNotes: result.variables.recoveryNotes ?? [] },
     model: result.request.model,
-    parameters: { temperature: result.request.temperature, max_tokens: result.request.max_tokens },
+    parameters: { temperature: result.request.temperature ?? result.metadata.temperature, max_tokens: result.request.max_tokens },
     request: result.request,
     recorded: {
       system: span.recorded?.system ?? null,

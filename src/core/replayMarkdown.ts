@@ -29,7 +29,7 @@ export function replayMarkdown(result: ReplayResult, call?: ReplayCallOutcome): 
     ['Date', cell(c.authorDate)],
     ['Model', code(request.model)],
     ['Max tokens', String(request.max_tokens)],
-    ['Temperature', String(request.temperature)],
+    ['Temperature', request.temperature !== undefined ? String(request.temperature) : `${result.metadata.temperature} in metadata.yaml, not sent`],
     ['Template format', cell(result.metadata.template_format)],
     ['Span', cell([span.spanId ? `span ${span.spanId}` : 'span without id', span.traceId ? `trace ${span.traceId}` : undefined, `(${spanShapeLabel(span.shape)})`].filter(Boolean).join(', '))],
     ['Span name', cell(span.spanName ?? '(none)')],

@@ -91,7 +91,7 @@ for (const backend of [postgresBackend(), pgliteBackend()]) {
       const change = await store.rollout({ prompt: 'summarisation', version: 2, basisPoints: 1000, knownVersions: [1, 2] }, author);
       assert.equal(change.before, undefined);
       assert.deepEqual(change.after.shares.map((s) => [s.version, s.basisPoints]), [[1, 9000], [2, 1000]]);
-      assert.equal(change.after.lastFullVersion, null);
+      assert.equal(change.after.lastFullVersion, 1, 'v1 had all the traffic implicitly: a rollback restores it');
       assert.equal(change.log.action, 'rollout');
       assert.equal(change.log.actor, 'ops@example.com');
       assert.equal(change.log.reason, 'test');
@@ -171,7 +171,7 @@ for (const backend of [postgresBackend(), pgliteBackend()]) {
       assert.equal(change.log.action, 'rollback');
       assert.equal(change.log.reason, 'four-word answers');
       await store.rollout({ prompt: 'fresh', version: 2, basisPoints: 500, knownVersions: [1, 2] }, author);
-      // 'fresh' started from v1 implicitly, which then had 100% only implicitly: nothing recorded as full.
+      assert.equal((await store.rollback({ prompt: 'fresh' }, author)).restored, 1, 'the first rollout is rolled back to the version that had the traffic before it');
       await assert.rejects(store.rollback({ prompt: 'never' }, author), (e: Error) => e instanceof ControlPolicyError && /nothing to roll back to/.test(e.message));
       const next = await store.rollout({ prompt: 'summarisation', version: 1, basisPoints: 100, knownVersions: [1, 2] }, author);
       assert.equal(next.after.rollback, null, 'a new rollout replaces the rollback');

@@ -197,7 +197,9 @@ export class ControlStore {
       const next = wrapShare(() => sharesAfterRollout(input.prompt, current, input.version, input.basisPoints, defaultVersion));
       const excluded = new Map((before?.shares ?? []).map((s) => [s.version, s.excludedTiers]));
       excluded.set(input.version, tiers);
-      return { shares: next, excluded, detail: { basisPoints: input.basisPoints, share: formatBasisPoints(input.basisPoints), excludedTiers: tiers } };
+      // With no rollout recorded the default version had all the traffic: it is what a rollback restores.
+      const implicitFull = !before?.shares.some((s) => s.basisPoints > 0) && before?.lastFullVersion == null ? defaultVersion : undefined;
+      return { shares: next, excluded, lastFull: implicitFull, detail: { basisPoints: input.basisPoints, share: formatBasisPoints(input.basisPoints), excludedTiers: tiers } };
     });
   }
 
@@ -362,6 +364,7 @@ export class ControlStore {
       shares: Map<number, number>;
       excluded: Map<number, string[]>;
       rollback?: number;
+      lastFull?: number;
       detail: Record<string, unknown>;
     },
   ): Promise<RolloutChange> {
@@ -386,7 +389,7 @@ export class ControlStore {
       }
       const planned = plan(before);
       const full = [...planned.shares].find(([, p]) => p === FULL_SHARE)?.[0];
-      const lastFull = full ?? before?.lastFullVersion ?? null;
+      const lastFull = full ?? before?.lastFullVersion ?? planned.lastFull ?? null;
       const rollbackVersion = planned.rollback ?? null;
       if (before) {
         await tx.query(
