@@ -59,5 +59,5 @@ export default tseslint.config(
       ),
     },
   },
-  { files: ['**/*.mjs', 'scripts/**'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  { files: ['**/*.mjs', '**/*.cjs', 'scripts/**'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );
