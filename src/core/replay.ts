@@ -462,7 +462,7 @@ function verdictOf(r: {
   const c = r.comparison;
   if (!c || c.compared.length === 0) {
     const enable = captureHint(r.span);
-    return { kind: 'nothing-recorded', summary: `NOTHING TO COMPARE: the span recorded the variables but not the messages, so the re-rendered prompt is shown without a comparison. ${enable}`, enable };
+    return { kind: 'nothing-recorded', summary: `NOTHING TO COMPARE: the span recorded no messages, so the re-rendered prompt is shown without a comparison. ${enable}`, enable };
   }
   if (r.matchesRecorded) {
     return { kind: 'match', summary: `MATCH: the re-rendered ${names(c.compared)} ${c.compared.length === 1 ? 'is' : 'are'} byte for byte what the span recorded.`, compared: c.compared };

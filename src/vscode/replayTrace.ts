@@ -372,7 +372,7 @@ export class ReplayTrace extends Disposable {
     this.log.info(`replay: ${result.prompt.dir} at ${result.prompt.commit.sha.slice(0, 12)} from ${sourceLabel(source)} (${result.span.shape}): ${result.verdict.summary}`);
     for (const warning of result.warnings) this.log.warn(`replay: ${warning}`);
     // When the variables can't be known from the span, offer the way to give them, in VS Code's terms.
-    if (result.verdict.kind === 'ambiguous' || result.verdict.kind === 'variables-unknown') {
+    if (result.rendered.user === null) {
       const actions = this.inputsAction(options);
       void (async () => {
         const picked = await vscode.window.showWarningMessage(`Replay Trace: ${result.verdict.summary}`, ...Object.keys(actions));

@@ -325,10 +325,14 @@ describe('Replay Trace', function () {
   });
 
   it('asks for an inputs file when the span carries no variables, and replays with it', async () => {
-    const outcome = await replay({ text: spans['attribute-map-without-variables'] });
-    assert.strictEqual(outcome.status, 'error');
-    assert.strictEqual((outcome as { code?: string }).code, 'missing-variables');
-    assert.match((outcome as { message: string }).message, /needs variables "customer_name", "ticket" that are not supplied/);
+    const outcome = shown(await replay({ text: spans['attribute-map-without-variables'] }));
+    assert.strictEqual(outcome.verdict, 'nothing-recorded');
+    assert.strictEqual(outcome.variablesSource, 'none');
+    assert.match(outcome.summary, /^NOTHING TO COMPARE: the span recorded neither the messages nor the variables\. A span with gen_ai\.input\.messages/);
+    assert.doesNotMatch(outcome.summary, /--/, 'no command-line flag in an editor message');
+    const unrendered = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.ok(unrendered.includes('not rendered: its variables are not known'), unrendered);
+    assert.ok(unrendered.includes(TEMPLATE_C), 'the template of the commit is shown as it is');
 
     const inputs = path.join(os.tmpdir(), `prompt-ci-inputs-${process.pid}.json`);
     tempFiles.push(inputs);
@@ -338,7 +342,7 @@ describe('Replay Trace', function () {
     const text = vscode.window.activeTextEditor?.document.getText() ?? '';
     assert.ok(text.includes('Ticket from Grace:\n\nExport my data.\n'), text);
     assert.ok(text.includes(`| Variables from | prompt-ci-inputs-${process.pid}.json: customer_name, ticket |`), text);
-    assert.ok(text.includes('The span recorded no input messages'), text);
+    assert.ok(text.includes('NOTHING TO COMPARE: the span recorded no messages'), text);
   });
 
   it('opens a paste document when neither selection nor clipboard holds a span, and replays what is pasted', async () => {
@@ -346,7 +350,7 @@ describe('Replay Trace', function () {
     const outcome = await replay();
     assert.strictEqual(outcome.status, 'awaiting-paste', JSON.stringify(outcome));
     const editor = vscode.window.activeTextEditor;
-    assert.ok(editor && editor.document.isUntitled && editor.document.languageId === 'json', 'an untitled JSON document');
+    assert.ok(editor && editor.document.uri.scheme === 'prompt-ci-paste' && editor.document.languageId === 'json', 'a JSON paste document kept in memory');
     assert.strictEqual(editor.document.uri.toString(), (outcome as { uri: string }).uri);
 
     await editor.edit((b) => b.insert(new vscode.Position(0, 0), spans['otlp-export-commit-a']));
@@ -355,7 +359,17 @@ describe('Replay Trace', function () {
       description: 'the replay of the pasted span',
     });
     assert.ok(replayed.getText().includes(RENDERED_A));
+    const paste = vscode.workspace.textDocuments.find((d) => d.uri.toString() === (outcome as { uri: string }).uri);
+    assert.ok(paste);
+    await waitFor(() => !paste.isDirty || undefined, { events: [vscode.workspace.onDidSaveTextDocument], description: 'the paste document kept without asking to be saved' });
     assertRepoUntouched();
+  });
+
+  it('gives two replays of one commit distinct tab titles', async () => {
+    const first = shown(await replay({ text: spans['otlp-export-commit-a'] }));
+    const second = shown(await replay({ text: spans['otlp-export-commit-a'] }));
+    assert.notStrictEqual(vscode.Uri.parse(first.uri).path, vscode.Uri.parse(second.uri).path);
+    assert.match(vscode.Uri.parse(second.uri).path, /-2\.md$/);
   });
 
   describe('replaying the call', () => {
@@ -455,4 +469,85 @@ describe('Replay Trace', function () {
     assert.ok(!fs.existsSync(worktree));
     assertRepoUntouched();
   });
+});
+
+/*
+ * Pasting the spans real exporters write (test/fixtures/spans/conventions, each citing the exporter
+ * source it follows) into the paste document. The prompts of the scripted history
+ * (test/fixtures/spans/prompt-history.json) are committed with their own dates on top of the fixture,
+ * so spans without a SHA find their commit from their start time, as in production.
+ */
+describe('Replay Trace: pasting each exporter shape', function () {
+  this.timeout(120_000);
+  let fixtureHead: string;
+  let extensionPath: string;
+  const shas: string[] = [];
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension('prompt-ci.prompt-ci');
+    assert.ok(extension);
+    await extension.activate();
+    extensionPath = extension.extensionPath;
+    fixtureHead = git('rev-parse', 'HEAD').trim();
+    assert.strictEqual(git('symbolic-ref', '--short', 'HEAD').trim(), 'main', 'the fixture works on main, the baseline ref');
+    const history = JSON.parse(fs.readFileSync(path.join(extensionPath, 'test', 'fixtures', 'spans', 'prompt-history.json'), 'utf8')) as {
+      commits: { date: string; message: string; files: Record<string, string | null> }[];
+    };
+    for (const c of history.commits) {
+      const files = Object.fromEntries(Object.entries(c.files).filter(([p, t]) => p.startsWith('prompts/') && t !== null)) as Record<string, string>;
+      writeFiles(files);
+      git('add', '--', ...Object.keys(files));
+      execFileSync('git', ['commit', '--quiet', '--no-verify', '-m', c.message], { cwd: root(), env: { ...process.env, GIT_AUTHOR_DATE: c.date, GIT_COMMITTER_DATE: c.date } });
+      shas.push(git('rev-parse', 'HEAD').trim());
+    }
+  });
+
+  afterEach(async () => {
+    await closeEditors();
+  });
+
+  after(() => {
+    git('reset', '--quiet', '--hard', fixtureHead);
+    for (const dir of ['summarisation', 'classification']) fs.rmSync(path.join(root(), 'prompts', dir), { recursive: true, force: true });
+  });
+
+  const read = (name: string) => fs.readFileSync(path.join(extensionPath, 'test', 'fixtures', 'spans', 'conventions', `${name}.json`), 'utf8');
+  // [fixture, prompt dir, index of the commit in the history, verdict, variables]
+  const cases: [string, string, number, string, string][] = [
+    ['opentelemetry-no-sha', 'prompts/summarisation/v1', 1, 'match', 'span'],
+    ['opentelemetry-older-content', 'prompts/classification/v1', 3, 'match', 'recovered'],
+    ['langfuse', 'prompts/summarisation/v2', 2, 'match', 'recovered'],
+    ['openllmetry-managed-prompt', 'prompts/summarisation/v1', 3, 'match', 'span'],
+    ['openinference-template-variables', 'prompts/classification/v1', 2, 'match', 'span'],
+    ['openinference-message-contents', 'prompts/summarisation/v1', 1, 'match', 'recovered'],
+    ['no-content', 'prompts/summarisation/v2', 3, 'nothing-recorded', 'none'],
+  ];
+  for (const [name, dir, index, verdict, variables] of cases) {
+    it(`${name}: pasted, says ${dir} at the inferred commit, ${verdict}`, async () => {
+      const span = read(name);
+      const outcome = shown(await replay({ text: span }));
+      assert.strictEqual(outcome.promptDir, dir);
+      assert.strictEqual(outcome.commit, shas[index]);
+      assert.strictEqual(outcome.commitSource, 'inferred');
+      assert.strictEqual(outcome.verdict, verdict, outcome.summary);
+      assert.strictEqual(outcome.variablesSource, variables);
+      await closeEditors();
+
+      await vscode.env.clipboard.writeText('no span here');
+      const awaiting = await replay();
+      assert.strictEqual(awaiting.status, 'awaiting-paste', JSON.stringify(awaiting));
+      const editor = vscode.window.activeTextEditor;
+      assert.ok(editor);
+      await editor.edit((b) => b.insert(new vscode.Position(0, 0), span));
+      const document = await waitFor(() => vscode.window.activeTextEditor?.document.uri.scheme === 'prompt-ci-replay' && vscode.window.activeTextEditor.document, {
+        events: [vscode.window.onDidChangeActiveTextEditor],
+        description: `the replay of the pasted ${name} span`,
+      });
+      const text = document.getText();
+      assert.ok(text.startsWith(`# Replay of ${dir.split('/')[1]} ${dir.split('/')[2]} at ${shas[index].slice(0, 12)}`), text.slice(0, 200));
+      assert.ok(text.includes('| Commit found | inferred: '), text);
+      assert.ok(text.includes(outcome.summary.slice(0, 40)), text);
+      assert.ok(!/--[a-z]/.test(outcome.summary), 'no command-line flag in what the editor shows');
+    });
+  }
 });
