@@ -81,7 +81,7 @@ function run(command: string, args: string[], cwd: string, input?: string): Prom
 }
 
 /** An OTLP/JSON export as a collector writes it, with the LLM span naming `sha` and recording what was sent. */
-function spanExport(sha: string, k: number): string {
+function spanExport(sha: string | null, k: number, options: { variables?: boolean; startUnixSeconds?: number } = {}): string {
   const vars = { customer_name: 'Grace Hopper', document: 'Invoice INV-1042 was charged twice.' };
   const user = userTemplate(k).replace('{customer_name}', vars.customer_name).replace('{document}', vars.document);
   const s = (v: string) => ({ stringValue: v });
@@ -93,13 +93,14 @@ function spanExport(sha: string, k: number): string {
     'gen_ai.input.messages': s(JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: user }] }])),
     'prompt.name': s('summarisation'),
     'prompt.version': { intValue: '1' },
-    'prompt.commit_sha': s(sha),
-    'prompt.variables': s(JSON.stringify(vars)),
+    ...(sha !== null ? { 'prompt.commit_sha': s(sha) } : {}),
+    ...(options.variables === false ? {} : { 'prompt.variables': s(JSON.stringify(vars)) }),
     'tenant.id': s('acme-corp'),
     'request.id': s('req_bench'),
   };
   const http = { traceId: 'ab'.repeat(16), spanId: '01'.repeat(8), name: 'POST /v1/summaries', kind: 2, attributes: [{ key: 'http.request.method', value: s('POST') }] };
-  const llm = { traceId: 'ab'.repeat(16), spanId: '02'.repeat(8), parentSpanId: '01'.repeat(8), name: 'chat claude-sonnet-4-6', kind: 3, attributes: Object.entries(attrs).map(([key, value]) => ({ key, value })) };
+  const start = options.startUnixSeconds !== undefined ? { startTimeUnixNano: `${options.startUnixSeconds}000000000` } : {};
+  const llm = { traceId: 'ab'.repeat(16), spanId: '02'.repeat(8), parentSpanId: '01'.repeat(8), name: 'chat claude-sonnet-4-6', kind: 3, ...start, attributes: Object.entries(attrs).map(([key, value]) => ({ key, value })) };
   return JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: s('bench') }] }, scopeSpans: [{ scope: { name: 'bench' }, spans: [http, llm] }] }] });
 }
 
@@ -154,6 +155,12 @@ async function main(): Promise<void> {
     await timeRuns(`paste → rendered, commit #${oldIndex} (full SHA)`, () => replaySpanText(oldSpan, { repoRoot: repo }));
     await timeRuns(`paste → rendered, commit #${oldIndex} (8-digit SHA)`, () => replaySpanText(oldShort, { repoRoot: repo }));
     await timeRuns(`paste → rendered, commit #${newIndex} (newest)`, () => replaySpanText(newSpan, { repoRoot: repo }));
+    // A span in the OpenTelemetry shape with no SHA and no variables: the commit is inferred from its
+    // start time and the variables are recovered from the recorded message.
+    const inferredSpan = spanExport(null, Math.floor(oldIndex / TEMPLATE_EVERY), { variables: false, startUnixSeconds: 1_700_000_000 + oldIndex * 600 + 60 });
+    const inferred = await replaySpanText(inferredSpan, { repoRoot: repo });
+    console.log(`no SHA, no variables: commit ${inferred.prompt.commit.sha.slice(0, 12)} (${inferred.commit.source}), variables ${inferred.variables.source}, ${inferred.verdict.kind}\n`);
+    await timeRuns(`paste → rendered, commit inferred at #${oldIndex}, variables recovered`, () => replaySpanText(inferredSpan, { repoRoot: repo }));
     await timeRuns('  of which: parseSpan', async () => parseSpan(oldSpan));
     const span = parseSpan(oldSpan);
     await timeRuns('  of which: readPromptAtCommit (git)', () =>

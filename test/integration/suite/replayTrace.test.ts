@@ -222,7 +222,7 @@ describe('Replay Trace', function () {
     assert.strictEqual(outcome.commit, commitB);
     assert.strictEqual(outcome.matchesRecorded, false);
     const text = vscode.window.activeTextEditor?.document.getText() ?? '';
-    assert.ok(text.includes('DIFFERENT: the re-rendered prompt is not what the span recorded (compared: system message and user message)'), text);
+    assert.ok(text.includes('> DIFFERENT: the user message differs at line 5, column 33: recorded "loops.\\\\n\\\\nReply in the customer\'s language!\\\\n", re-rendered "loops.\\\\n\\\\nReply in the customer\'s language.\\\\n".'), text);
     assert.ok(text.includes('### User message: recorded (-) against re-rendered (+), first difference at line 5, column 33'), text);
     assert.ok(text.includes("-Reply in the customer's language!\n+Reply in the customer's language.\n"), text);
     assert.ok(!text.includes('### System message: recorded'), 'the system message matched');
@@ -278,6 +278,14 @@ describe('Replay Trace', function () {
       code: 'commit-not-found',
       source: 'document',
     });
+    // With a remote, the hint names that one (not an "origin" the repository doesn't have).
+    git('remote', 'add', 'upstream', 'https://example.invalid/support.git');
+    try {
+      const withRemote = await replay();
+      assert.strictEqual((withRemote as { message: string }).message, 'commit 0badc0ffee0badc0ffee0badc0ffee0badc0ffee is not in this repository; `git fetch upstream` may bring it');
+    } finally {
+      git('remote', 'remove', 'upstream');
+    }
     assert.ok(!vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === 'prompt-ci-replay'), 'no replay document');
     assertRepoUntouched();
   });
@@ -332,7 +340,7 @@ describe('Replay Trace', function () {
     assert.doesNotMatch(outcome.summary, /--/, 'no command-line flag in an editor message');
     const unrendered = vscode.window.activeTextEditor?.document.getText() ?? '';
     assert.ok(unrendered.includes('not rendered: its variables are not known'), unrendered);
-    assert.ok(unrendered.includes(TEMPLATE_C), 'the template of the commit is shown as it is');
+    assert.ok(unrendered.includes(TEMPLATE_A), 'the template of the commit is shown as it is');
 
     const inputs = path.join(os.tmpdir(), `prompt-ci-inputs-${process.pid}.json`);
     tempFiles.push(inputs);
@@ -369,7 +377,7 @@ describe('Replay Trace', function () {
     const first = shown(await replay({ text: spans['otlp-export-commit-a'] }));
     const second = shown(await replay({ text: spans['otlp-export-commit-a'] }));
     assert.notStrictEqual(vscode.Uri.parse(first.uri).path, vscode.Uri.parse(second.uri).path);
-    assert.match(vscode.Uri.parse(second.uri).path, /-2\.md$/);
+    assert.match(vscode.Uri.parse(second.uri).path, /-span-[0-9a-f]{8}-[0-9]+\.md$/);
   });
 
   describe('replaying the call', () => {
