@@ -2,16 +2,20 @@
  * Runs the Anthropic Messages API stand-in on loopback, for the demo and for manual runs:
  *
  *   npx tsx scripts/standIn.ts [--port N] [--api-key KEY] [--latency-ms N] [--rate-limit-every N]
+ *       [--max-in-flight N] [--max-in-flight-retry-after S] [--requests-per-minute N] [--tokens-per-minute N]
  *
  * Prints its URL on the first line of stdout, then serves until interrupted.
  * Point a client at it with ANTHROPIC_BASE_URL=<url> ANTHROPIC_API_KEY=<key>.
  * `--rate-limit-every N` answers every Nth request with a 429 and `retry-after: 1`,
- * to show retries in the demo.
+ * to show retries in the demo. The limit flags enforce the API's limits (see
+ * test/support/standIn/rateLimits.ts): at most N requests answered at once (one more is a 429 with
+ * `retry-after: S`, default 1), and requests- or tokens-per-minute windows.
  */
 import { startStandIn } from '../test/support/standIn/server';
 import type { StandInOptions } from '../test/support/standIn/server';
 
-const USAGE = 'usage: standIn.ts [--port N] [--api-key KEY] [--latency-ms N] [--rate-limit-every N]';
+const USAGE =
+  'usage: standIn.ts [--port N] [--api-key KEY] [--latency-ms N] [--rate-limit-every N] [--max-in-flight N] [--max-in-flight-retry-after S] [--requests-per-minute N] [--tokens-per-minute N]';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -46,6 +50,24 @@ function parseArgs(argv: string[]): StandInOptions {
         if (every < 1) fail('--rate-limit-every must be at least 1');
         options.behaviour = (req) =>
           (req.index + 1) % every === 0 ? { kind: 'rate-limit', retryAfterSeconds: 1 } : undefined;
+        break;
+      }
+      case '--max-in-flight':
+      case '--requests-per-minute':
+      case '--tokens-per-minute': {
+        const n = count(flag, argv[++i]);
+        if (n < 1) fail(`${flag} must be at least 1`);
+        const limits = (options.rateLimits ??= {});
+        if (flag === '--max-in-flight') limits.maxInFlight = n;
+        else if (flag === '--requests-per-minute') limits.requestsPerMinute = n;
+        else limits.tokensPerMinute = n;
+        break;
+      }
+      case '--max-in-flight-retry-after': {
+        const value = argv[++i];
+        const seconds = Number(value);
+        if (value === undefined || !Number.isFinite(seconds) || seconds < 0) fail(`${flag} needs a number of seconds`);
+        (options.rateLimits ??= {}).maxInFlightRetryAfterSeconds = seconds;
         break;
       }
       case '--help':

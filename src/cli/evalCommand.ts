@@ -9,6 +9,7 @@ import { renderJunit } from '../core/eval/junit';
 import { renderMarkdown } from '../core/eval/markdown';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalProgress } from '../core/eval/types';
+import { throttleNote } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
 import type { ResolvedBaseline } from '../node/baseline';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
@@ -45,7 +46,7 @@ function estimateLine(e: CostEstimate): string {
 }
 
 function progressLine(p: EvalProgress): string {
-  return `${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cached · ${int(p.inputTokens + p.outputTokens)} tokens · ${int(p.errors)} errors`;
+  return `${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cached · ${int(p.inputTokens + p.outputTokens)} tokens · ${int(p.errors)} errors${throttleNote(p.throttle)}`;
 }
 
 function sideLine(name: string, s: SideSummary): string {

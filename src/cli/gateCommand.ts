@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { workflowCommand } from '../core/escaping/workflowCommands';
 import { formatUsd } from '../core/eval/cost';
 import type { EvalProgress } from '../core/eval/types';
+import { throttleNote } from '../core/eval/types';
 import { countBySeverity } from '../core/finding';
 import { changesLine, formatPromptResultText, gateAnnotations, overallLine, renderGateMarkdown, whyChanged } from '../core/gate/gateReport';
 import type { GateReportInput } from '../core/gate/gateReport';
@@ -29,7 +30,7 @@ export const GATE_REPORT_SCHEMA_ID = 'prompt-ci/gate-report@1';
 const int = (n: number): string => n.toLocaleString('en-US');
 
 function progressLine(dir: string, p: EvalProgress): string {
-  return `${dir}: ${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cached · ${int(p.errors)} errors`;
+  return `${dir}: ${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cached · ${int(p.errors)} errors${throttleNote(p.throttle)}`;
 }
 
 /** The `--json` document: the verdicts, with each eval's full report. */

@@ -49,6 +49,11 @@ export interface ModelClientOptions {
   maxRateLimitRetries?: number;
   /** Exponential backoff for 5xx and network errors: first delay and cap, in ms. Default 500 and 16,000. */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * After a 429/529 at some number of calls in flight, how long before that number is tried again.
+   * Default 30,000 ms; doubled (to two minutes) each time the probe is refused too.
+   */
+  probeMs?: number;
   /** A `retry-after` longer than this fails the call instead of waiting. Default 120,000 ms. */
   maxRetryAfterMs?: number;
   /** Aborts every call of this client: queued calls reject at once, in-flight ones are aborted. */
@@ -106,13 +111,24 @@ function abortError(): Error {
   return error;
 }
 
-/** A counting semaphore whose waiters leave the queue at once when their signal aborts. */
+/**
+ * A counting semaphore whose limit can move (between 1 and `size`) and which can be held shut
+ * until a time: the one pool of a client's calls. Waiters leave the queue at once when their
+ * signal aborts; a waiter with `first` (a call coming back for a retry) goes ahead of new ones.
+ */
 export class CallPool {
   private active = 0;
+  private currentLimit: number;
+  private heldUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
   private readonly waiting: { resolve: () => void; reject: (e: Error) => void; signal?: AbortSignal; onAbort: () => void }[] = [];
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    private readonly now: () => number = Date.now,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool size must be a positive integer, got ${size}`);
+    this.currentLimit = size;
   }
 
   /** Calls in flight now. */
@@ -120,9 +136,31 @@ export class CallPool {
     return this.active;
   }
 
-  acquire(signal?: AbortSignal): Promise<void> {
+  /** Calls allowed in flight now (at most `size`). */
+  get limit(): number {
+    return this.currentLimit;
+  }
+
+  set limit(value: number) {
+    this.currentLimit = Math.max(1, Math.min(this.size, Math.floor(value)));
+    this.drain();
+  }
+
+  /** Milliseconds until the pool opens again (0 when open). */
+  get holdMs(): number {
+    return Math.max(0, this.heldUntil - this.now());
+  }
+
+  /** No call starts before `time` (calls in flight go on). */
+  holdUntil(time: number): void {
+    if (time <= this.heldUntil) return;
+    this.heldUntil = time;
+    this.schedule();
+  }
+
+  acquire(signal?: AbortSignal, options: { first?: boolean } = {}): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortError());
-    if (this.active < this.size) {
+    if (this.waiting.length === 0 && this.canStart()) {
       this.active += 1;
       return Promise.resolve();
     }
@@ -138,19 +176,119 @@ export class CallPool {
         },
       };
       signal?.addEventListener('abort', entry.onAbort, { once: true });
-      this.waiting.push(entry);
+      if (options.first) this.waiting.unshift(entry);
+      else this.waiting.push(entry);
+      this.schedule();
     });
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next) {
-      next.signal?.removeEventListener('abort', next.onAbort);
-      next.resolve(); // the slot passes straight to the next waiter
-    } else {
-      this.active -= 1;
-    }
+    this.active -= 1;
+    this.drain();
   }
+
+  private canStart(): boolean {
+    return this.active < this.currentLimit && this.now() >= this.heldUntil;
+  }
+
+  /** Starts waiters while there is room; when held, wakes up when the hold ends. */
+  private drain(): void {
+    while (this.waiting.length > 0 && this.canStart()) {
+      const next = this.waiting.shift()!;
+      next.signal?.removeEventListener('abort', next.onAbort);
+      this.active += 1;
+      next.resolve();
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.waiting.length === 0) return;
+    const wait = this.heldUntil - this.now();
+    if (wait <= 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drain();
+    }, wait);
+  }
+}
+
+/** Why and how far a client holds its calls back (see `ModelClient`). */
+export interface ThrottleState {
+  /** Calls allowed in flight now. */
+  limit: number;
+  /** `--concurrency`. */
+  max: number;
+  /** Milliseconds until the next call may start (a retry-after, or the rate-limit headers' window). */
+  waitMs: number;
+  /** Why it is held back: refused (429/529), or near the limits the API's headers report. */
+  reason: 'rate-limited' | 'near-limit';
+}
+
+/** One `anthropic-ratelimit-<dimension>-*` reading. */
+interface LimitReading {
+  limit: number;
+  remaining: number;
+  /** When the reading was taken. */
+  at: number;
+  /** Spent by calls started since (requests: 1 each; tokens: their estimated input). */
+  spentSince: number;
+}
+
+const LIMIT_DIMENSIONS = ['requests', 'tokens', 'input-tokens', 'output-tokens'] as const;
+type LimitDimension = (typeof LIMIT_DIMENSIONS)[number];
+
+/** Input tokens of a request, roughly (4 characters a token): what a call will take from a token window. */
+function estimatedInputTokens(request: ModelRequest): number {
+  let chars = request.system?.length ?? 0;
+  for (const m of request.messages) chars += m.content.length;
+  return Math.ceil(chars / 4);
+}
+
+/**
+ * A connection that closed while the body was being read: undici's `TypeError: terminated`, with
+ * the socket error (`UND_ERR_SOCKET`, "other side closed") as its cause.
+ */
+function isBodyCutOff(error: unknown): boolean {
+  if (!(error instanceof TypeError)) return false;
+  if (error.message === 'terminated') return true;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
+}
+
+/**
+ * Untrusted text made safe for one line of a terminal or report: control characters (C0, DEL, C1)
+ * and bidirectional overrides are shown as visible symbols or `\u` escapes, never emitted.
+ */
+export function visibleText(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    if (code === 0x7f) return '\u2421';
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** The text blocks and usage of a Messages API response body, or a fatal error naming what came instead. */
+function messageOf(body: string, status: number): Anthropic.Message {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const candidate = parsed as Partial<Anthropic.Message> | undefined;
+  if (candidate && typeof candidate === 'object' && Array.isArray(candidate.content) && candidate.content.every((b) => b && typeof b === 'object' && typeof b.type === 'string')) {
+    return candidate as Anthropic.Message;
+  }
+  const start = Array.from(body.trim()).slice(0, 80).join('');
+  // Every call to this base URL would get the same: stop the run rather than fail each example.
+  throw new ModelCallError(
+    `the API answered HTTP ${status} with a body that is not a Messages API response: "${visibleText(start)}${body.trim().length > start.length ? '…' : ''}"`,
+    'api-error',
+    true,
+    status,
+  );
 }
 
 function defaultSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -212,13 +350,22 @@ function apiDetail(error: InstanceType<typeof Anthropic.APIError>): string {
 }
 
 /**
- * The Anthropic Messages API behind one bounded pool. The SDK's own retries are off: this client
- * retries, so one policy and one concurrency limit cover task and judge calls alike:
- * - 429 and 529 wait the server's `retry-after` (and hold back every other call of the pool until
- *   then, since they would be refused too), else back off;
+ * The Anthropic Messages API behind one bounded, adaptive pool. The SDK's own retries are off: this
+ * client retries, so one policy and one concurrency limit cover task, judge and replayed calls:
+ * - 429 and 529 wait the server's `retry-after`, and hold the whole pool until then (the other
+ *   calls would be refused too), else back off;
+ * - the pool's limit follows rate limiting (additive increase, multiplicative decrease): halved on
+ *   a 429/529 (once per episode: refusals of calls started before the cut don't cut again), one
+ *   more slot after as many successes in a row as the limit, never above `concurrency`. The level
+ *   that was refused is not tried again before `probeMs` (doubling, to two minutes, each time the
+ *   probe is refused too): under a fixed cap that costs one 429 per probe, not one per climb;
+ * - where the API sends `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-limit`
+ *   and `-remaining`, calls start only while those windows (token buckets refilled at the
+ *   per-minute limit) have room, so the limit is not hit in the first place;
  * - 5xx, 408, 409 and network errors back off exponentially, capped, with jitter;
  * - a call that times out fails with a timeout error (a hung connection usually stays hung);
  * - an abort stops queued calls at once and aborts the ones in flight.
+ * A call waiting to retry gives its slot up meanwhile, and comes back ahead of calls not started.
  */
 export class ModelClient {
   readonly baseURL: string;
@@ -232,8 +379,21 @@ export class ModelClient {
   private readonly sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
-  /** No attempt starts before this time: set by a 429/529 that said how long to wait. */
-  private pausedUntil = 0;
+  /** Rate-limit episodes so far: a refusal of a call started in an earlier one doesn't cut the limit again. */
+  private episode = 0;
+  /** The calls in flight when the API last refused one; not tried again before `probeMs` has passed. */
+  private refusedLevel: number | undefined;
+  private refusedAt = 0;
+  private probeMs: number;
+  private readonly baseProbeMs: number;
+  /** Successes in a row since the limit last moved. */
+  private successes = 0;
+  /** Why the pool was last held: a retry-after, or the headers' windows. */
+  private holdReason: ThrottleState['reason'] = 'rate-limited';
+  private readonly readings = new Map<LimitDimension, LimitReading>();
+  /** Mean output tokens of a call so far (what an output-token window will be charged). */
+  private meanOutputTokens = 0;
+  private answered = 0;
 
   /**
    * @throws MissingApiKeyError when neither the option nor the environment has a key;
@@ -248,7 +408,9 @@ export class ModelClient {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.sdk = createAnthropicSdk({ apiKey, baseURL: api.baseURL }, this.timeoutMs);
     this.baseURL = this.sdk.baseURL;
-    this.pool = new CallPool(options.concurrency ?? 8);
+    this.pool = new CallPool(options.concurrency ?? 8, this.options.now ?? Date.now);
+    this.baseProbeMs = options.probeMs ?? 30_000;
+    this.probeMs = this.baseProbeMs;
     this.maxRetries = options.maxRetries ?? 6;
     this.maxRateLimitRetries = options.maxRateLimitRetries ?? 30;
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 16_000 };
@@ -263,6 +425,13 @@ export class ModelClient {
     return this.pool.inFlight;
   }
 
+  /** Set while the client holds calls back (a lowered limit, or a wait), for the progress line. */
+  get throttle(): ThrottleState | undefined {
+    const waitMs = this.pool.holdMs;
+    if (this.pool.limit >= this.pool.size && waitMs === 0) return undefined;
+    return { limit: this.pool.limit, max: this.pool.size, waitMs, reason: this.pool.limit < this.pool.size ? 'rate-limited' : this.holdReason };
+  }
+
   /**
    * One Messages API call through the pool, with retries.
    * @throws ModelCallError when it fails; an AbortError when cancelled.
@@ -272,40 +441,46 @@ export class ModelClient {
     callOptions: { signal?: AbortSignal; headers?: Record<string, string> } = {},
   ): Promise<ClientReply> {
     const { signal, unlink } = this.callSignal(this.options.signal, callOptions.signal);
-    try {
-      await this.pool.acquire(signal);
-    } catch (error) {
-      unlink();
-      throw error;
-    }
+    const inputEstimate = estimatedInputTokens(request);
     try {
       // Rate-limit retries and error retries are counted apart: a storm of 429s doesn't use up the
       // budget for 5xx, nor the reverse.
       let errorRetries = 0;
       let rateLimitRetries = 0;
       for (let retry = 0; ; retry++) {
-        const wait = this.pausedUntil - this.now();
-        if (wait > 0) await this.sleep(wait, signal);
-        if (signal?.aborted) throw abortError();
+        // A retry goes ahead of calls that haven't started: it is older.
+        await this.startSlot(signal, retry > 0, inputEstimate);
+        const episode = this.episode;
+        const level = this.pool.inFlight;
         const started = this.now();
+        let delayMs: number;
         try {
-          const message = await this.sdk.messages.create(
-            { ...request, stream: false },
-            { signal, timeout: this.timeoutMs, maxRetries: 0, ...(callOptions.headers ? { headers: callOptions.headers } : {}) },
-          );
+          const response = await this.sdk.messages
+            .create({ ...request, stream: false }, { signal, timeout: this.timeoutMs, maxRetries: 0, ...(callOptions.headers ? { headers: callOptions.headers } : {}) })
+            .asResponse();
+          // The body is read here, not by the SDK: a connection closed mid-body is a network error
+          // to retry, and a 200 that is not a message is named rather than read as one.
+          const message = messageOf(await response.text(), response.status);
           const latencyMs = this.now() - started;
+          this.readLimits(response.headers);
+          const outputTokens = message.usage?.output_tokens ?? 0;
+          this.answered += 1;
+          this.meanOutputTokens += (outputTokens - this.meanOutputTokens) / this.answered;
+          this.succeeded();
           const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
           return {
             text,
             inputTokens: message.usage?.input_tokens ?? 0,
-            outputTokens: message.usage?.output_tokens ?? 0,
+            outputTokens,
             latencyMs,
             stopReason: message.stop_reason ?? null,
             model: message.model,
           };
         } catch (error) {
           if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) throw abortError();
+          if (error instanceof Anthropic.APIError) this.readLimits(error.headers);
           const rateLimited = error instanceof Anthropic.APIError && (error.status === 429 || error.status === 529);
+          if (rateLimited) this.rateLimited(episode, level);
           const decision = this.classify(error, rateLimited ? rateLimitRetries : errorRetries);
           if (decision.kind === 'fail') throw decision.error;
           if (rateLimited ? rateLimitRetries >= this.maxRateLimitRetries : errorRetries >= this.maxRetries) throw decision.exhausted(retry + 1);
@@ -318,13 +493,101 @@ export class ModelClient {
             ...(decision.retryAfterMs !== undefined ? { retryAfterMs: decision.retryAfterMs } : {}),
             ...(decision.status !== undefined ? { status: decision.status } : {}),
           });
-          await this.sleep(decision.delayMs, signal);
+          delayMs = decision.delayMs;
+        } finally {
+          this.pool.release();
         }
+        // The wait is spent outside the pool: the slot serves other calls meanwhile.
+        await this.sleep(delayMs, signal);
       }
     } finally {
-      this.pool.release();
       unlink();
     }
+  }
+
+  /**
+   * Waits for a slot of the pool and for room in the API's windows as its last headers reported
+   * them; holds the whole pool when a window is about to run out.
+   */
+  private async startSlot(signal: AbortSignal, first: boolean, inputEstimate: number): Promise<void> {
+    for (;;) {
+      await this.pool.acquire(signal, { first });
+      const wait = this.windowWaitMs(inputEstimate);
+      if (wait <= 0) break;
+      this.holdReason = 'near-limit';
+      this.pool.holdUntil(this.now() + wait);
+      this.pool.release();
+      first = true;
+    }
+    for (const [dimension, reading] of this.readings) reading.spentSince += dimension === 'requests' ? 1 : dimension === 'output-tokens' ? 0 : inputEstimate;
+  }
+
+  /**
+   * How long until the API's windows have room for one more call: each window refills at its
+   * per-minute limit (a token bucket, as the API describes its limits), minus what calls started
+   * since the reading took and what the calls in flight will take (their output, and, to stay on
+   * the safe side, their input again).
+   */
+  private windowWaitMs(inputEstimate: number): number {
+    const now = this.now();
+    const others = Math.max(0, this.pool.inFlight - 1);
+    let wait = 0;
+    for (const [dimension, r] of this.readings) {
+      if (!(r.limit > 0)) continue;
+      const perMs = r.limit / 60_000;
+      const output = Math.max(1, this.meanOutputTokens);
+      const need = dimension === 'requests' ? 1 : dimension === 'input-tokens' ? inputEstimate : dimension === 'output-tokens' ? output : inputEstimate + output;
+      const available = Math.min(r.limit, r.remaining + (now - r.at) * perMs) - r.spentSince - others * need;
+      // A call needing more than the whole window could never start: let the API say so.
+      if (available < Math.min(need, r.limit)) wait = Math.max(wait, (Math.min(need, r.limit) - available) / perMs);
+    }
+    return wait;
+  }
+
+  /** Takes in the `anthropic-ratelimit-*-limit` / `-remaining` headers of a response, where the API sent them. */
+  private readLimits(headers: Headers | undefined): void {
+    if (!headers) return;
+    const now = this.now();
+    for (const dimension of LIMIT_DIMENSIONS) {
+      const limit = Number(headers.get(`anthropic-ratelimit-${dimension}-limit`) ?? NaN);
+      const remaining = Number(headers.get(`anthropic-ratelimit-${dimension}-remaining`) ?? NaN);
+      if (Number.isFinite(limit) && Number.isFinite(remaining) && limit > 0 && remaining >= 0) {
+        this.readings.set(dimension, { limit, remaining, at: now, spentSince: 0 });
+      }
+    }
+  }
+
+  /** A 429/529 of a call started in `episode` with `level` calls in flight: halve the limit, once per episode. */
+  private rateLimited(episode: number, level: number): void {
+    this.holdReason = 'rate-limited';
+    if (episode !== this.episode) {
+      // Another refusal of the same burst: it tells the lowest level that was refused.
+      this.refusedLevel = Math.min(this.refusedLevel ?? level, level);
+      return;
+    }
+    // A probe of a level already refused, refused again: wait longer before the next.
+    if (this.refusedLevel !== undefined && level >= this.refusedLevel) this.probeMs = Math.min(120_000, this.probeMs * 2);
+    this.episode += 1;
+    this.refusedLevel = level;
+    this.refusedAt = this.now();
+    this.successes = 0;
+    this.pool.limit = Math.max(1, Math.floor(this.pool.limit / 2));
+  }
+
+  /** A success: one more slot after as many successes in a row as the limit, up to `--concurrency`. */
+  private succeeded(): void {
+    this.successes += 1;
+    if (this.successes < this.pool.limit) return;
+    this.successes = 0;
+    if (this.refusedLevel !== undefined && this.pool.limit >= this.refusedLevel) {
+      // The refused level held a full round: it is not the cap any more.
+      this.refusedLevel = undefined;
+      this.probeMs = this.baseProbeMs;
+    }
+    if (this.pool.limit >= this.pool.size) return;
+    const next = this.pool.limit + 1;
+    if (this.refusedLevel !== undefined && next >= this.refusedLevel && this.now() - this.refusedAt < this.probeMs) return;
+    this.pool.limit = next;
   }
 
   /** Per caller signal, the calls it must abort: one listener per signal, however many calls share it. */
@@ -387,6 +650,15 @@ export class ModelClient {
     if (error instanceof Anthropic.APIConnectionTimeoutError) {
       return { kind: 'fail', error: new ModelCallError(`no response from ${where} within ${this.timeoutMs} ms (per-call timeout)`, 'timeout', false) };
     }
+    if (isBodyCutOff(error)) {
+      return {
+        kind: 'retry',
+        delayMs: this.backoffMs(retry),
+        reason: 'network',
+        exhausted: (attempts) =>
+          new ModelCallError(`the connection to ${where} was closed before the whole answer arrived (after ${attempts} attempts)`, 'network', false, undefined, attempts),
+      };
+    }
     if (error instanceof Anthropic.APIConnectionError) {
       const code = causeCode(error);
       if (code && UNREACHABLE_CODES.has(code)) {
@@ -439,7 +711,8 @@ export class ModelClient {
         }
         // Honour retry-after, with a little jitter upwards so held-back calls don't all return at once.
         const delayMs = after !== undefined ? after * (1 + 0.1 * this.random()) : this.backoffMs(retry);
-        if (after !== undefined) this.pausedUntil = Math.max(this.pausedUntil, this.now() + after);
+        // The whole pool waits: the other calls would be refused too.
+        if (after !== undefined) this.pool.holdUntil(this.now() + after);
         return {
           kind: 'retry',
           delayMs,

@@ -25,7 +25,7 @@ import type { GitRunner } from './git';
 import { resolveCommit, runGit } from './git';
 import { readHistory } from './history';
 import { ModelClient } from './modelClient';
-import type { ModelClientOptions } from './modelClient';
+import type { ModelClientOptions, ThrottleState } from './modelClient';
 import { readPromptVersionFromDisk } from './promptFiles';
 import type { ModelApiConfig } from './modelApi';
 import { resolveModelApi } from './modelApi';
@@ -272,7 +272,8 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
         judge,
         gateway,
         signal: options.signal,
-        onProgress: options.onProgress,
+        // The client's throttle joins the runner's counts: the progress line says when calls are held back.
+        onProgress: options.onProgress && ((p) => options.onProgress?.(withThrottle(p, client?.throttle))),
         onCall: options.onCall,
         window: Math.max(4, concurrency * 2),
       });
@@ -300,6 +301,10 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
     },
   };
   return prepared;
+}
+
+function withThrottle(progress: EvalProgress, throttle: ThrottleState | undefined): EvalProgress {
+  return throttle ? { ...progress, throttle } : progress;
 }
 
 /** `dir` relative to `root` as POSIX; absolute when outside it. */

@@ -108,6 +108,124 @@ describe('modelClient', () => {
     assert.ok(server.stats().maxConcurrent <= 4);
   });
 
+  describe('network edge cases', () => {
+    it('retries a connection closed mid-body ("terminated") like any network error', async () => {
+      const server = await start({ behaviour: (req): StandInBehaviour | undefined => (req.index === 0 ? { kind: 'cut-body' } : undefined) });
+      const retries: RetryEvent[] = [];
+      const reply = await client(server, { onRetry: (e) => retries.push(e) }).complete(REQUEST);
+      assert.match(reply.text, /refund|late/);
+      assert.deepEqual(retries.map((r) => r.reason), ['network']);
+      assert.equal(server.requests.length, 2);
+    });
+
+    it('says so after its retries when every answer is cut off', async () => {
+      const server = await start({ behaviour: () => ({ kind: 'cut-body' }) });
+      await assert.rejects(client(server, { maxRetries: 1 }).complete(REQUEST), (e: unknown) => {
+        assert.ok(e instanceof ModelCallError);
+        assert.equal(e.kind, 'network');
+        assert.match(e.message, /closed before the whole answer arrived \(after 2 attempts\)$/);
+        return true;
+      });
+    });
+
+    for (const [what, contentType, body, shown] of [
+      ['an HTML page', 'text/html; charset=utf-8', '<!DOCTYPE html>\n<html><head><title>Sign in to the proxy</title></head><body>' + 'x'.repeat(200), '<!DOCTYPE html>␊<html><head><title>Sign in to the proxy</title></head><body>xxxx…'],
+      ['invalid JSON', 'application/json', '{"id": "msg_01", "content": [', '{"id": "msg_01", "content": ['],
+      ['JSON that is not a message', 'application/json', '{"status":"ok","\u001b[2Jbanner":1}', '{"status":"ok","␛[2Jbanner":1}'],
+    ] as const) {
+      it(`names a 200 carrying ${what} instead of a message, once, with its start made visible`, async () => {
+        const server = await start({ behaviour: () => ({ kind: 'raw', status: 200, contentType, body }) });
+        await assert.rejects(client(server).complete(REQUEST), (e: unknown) => {
+          assert.ok(e instanceof ModelCallError);
+          assert.equal(e.fatal, true);
+          assert.equal(e.message, `the API answered HTTP 200 with a body that is not a Messages API response: "${shown}"`);
+          assert.doesNotMatch(e.message, /[\u0000-\u001f]/);
+          return true;
+        });
+        assert.equal(server.requests.length, 1);
+      });
+    }
+  });
+
+  describe('under the API\'s rate limits', () => {
+    const many = (c: ModelClient, n: number): Promise<unknown[]> => Promise.all(Array.from({ length: n }, (_, i) => c.complete({ ...REQUEST, max_tokens: 100 + i })));
+
+    it('a 429 pauses the whole pool and halves its limit, so a cap on calls in flight costs a few 429s, not one per call', async () => {
+      const server = await start({ latencyMs: 30, rateLimits: { maxInFlight: 2, maxInFlightRetryAfterSeconds: 0.2 } });
+      const states: string[] = [];
+      const c = client(server, { concurrency: 6 });
+      const timer = setInterval(() => {
+        const t = c.throttle;
+        if (t) states.push(`${t.reason} ${t.limit}/${t.max}`);
+      }, 5);
+      try {
+        await many(c, 40);
+      } finally {
+        clearInterval(timer);
+      }
+      const { byStatus } = server.stats();
+      assert.equal(byStatus[200], 40);
+      // A fixed pool of 6 against a cap of 2 had 4 of every 6 requests refused: about 80 429s here.
+      assert.ok((byStatus[429] ?? 0) <= 10, `${byStatus[429]} requests refused`);
+      assert.ok(states.some((s) => /^rate-limited [1-3]\/6$/.test(s)), `throttle states seen: ${[...new Set(states)].join(', ')}`);
+      assert.ok(states.every((s) => Number(s.split(' ')[1].split('/')[0]) <= 6));
+    });
+
+    it('climbs back additively to --concurrency once the API admits more, never above it', async () => {
+      const limits = { maxInFlight: 2, maxInFlightRetryAfterSeconds: 0.05 };
+      const server = await start({ latencyMs: 10, rateLimits: limits });
+      const c = client(server, { concurrency: 5, probeMs: 20 });
+      const seen: number[] = [];
+      const call = async (i: number): Promise<void> => {
+        await c.complete({ ...REQUEST, max_tokens: 100 + i });
+        seen.push(c.throttle?.limit ?? 5);
+      };
+      await Promise.all(Array.from({ length: 30 }, (_, i) => call(i)));
+      assert.ok(Math.min(...seen) <= 2, `lowest limit ${Math.min(...seen)}`);
+      // The API admits more now (the stand-in reads maxInFlight on every request).
+      limits.maxInFlight = 100;
+      await Promise.all(Array.from({ length: 150 }, (_, i) => call(1000 + i)));
+      assert.equal(c.throttle, undefined, 'the limit is back at --concurrency and nothing is held');
+      assert.ok(Math.max(...seen) <= 5);
+      assert.ok(server.stats().maxConcurrent <= 5);
+    });
+
+    it('keeps under a requests-per-minute window from the anthropic-ratelimit headers, before the API refuses', async () => {
+      // 120 a minute: the bucket holds 120 and refills 2 a second, so the last calls of 126 wait a few seconds.
+      const server = await start({ rateLimits: { requestsPerMinute: 120 } });
+      const c = client(server, { concurrency: 8 });
+      let nearLimit = false;
+      const timer = setInterval(() => (nearLimit ||= c.throttle?.reason === 'near-limit'), 5);
+      try {
+        await many(c, 126);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.equal(server.stats().byStatus[200], 126);
+      assert.equal(server.stats().byStatus[429], undefined, 'no request was refused');
+      assert.ok(nearLimit, 'the progress line was told it is held back');
+    });
+
+    it('keeps under a tokens-per-minute window the same way', async () => {
+      const probe = await start();
+      const one = await client(probe).complete(REQUEST);
+      await probe.close();
+      const perCall = one.inputTokens + one.outputTokens;
+      const server = await start({ rateLimits: { tokensPerMinute: perCall * 120 } });
+      const c = client(server, { concurrency: 8 });
+      let nearLimit = false;
+      const timer = setInterval(() => (nearLimit ||= c.throttle?.reason === 'near-limit'), 5);
+      try {
+        await Promise.all(Array.from({ length: 126 }, () => c.complete(REQUEST)));
+      } finally {
+        clearInterval(timer);
+      }
+      assert.equal(server.stats().byStatus[200], 126);
+      assert.equal(server.stats().byStatus[429], undefined, 'no request was refused');
+      assert.ok(nearLimit, 'the progress line was told it is held back');
+    });
+  });
+
   it('counts rate-limit retries apart from error retries, and gives up after its own budget', async () => {
     const server = await start({ behaviour: () => ({ kind: 'rate-limit', retryAfterSeconds: 0 }) });
     await assert.rejects(client(server, { maxRetries: 0, maxRateLimitRetries: 3 }).complete(REQUEST), (error: unknown) => {

@@ -54,6 +54,19 @@ export interface EvalProgress {
   outputTokens: number;
   /** Examples that ended in an error so far. */
   errors: number;
+  /**
+   * Set while the client holds calls back: `limit` of `max` calls allowed in flight (lowered after
+   * the API refused calls), `waitMs` until the next may start, and why.
+   */
+  throttle?: { limit: number; max: number; waitMs: number; reason: 'rate-limited' | 'near-limit' };
+}
+
+/** The progress line's note on a throttle, e.g. ` · throttled: 4/8 in flight (rate limited), next call in 1.0 s`; empty when not throttled. */
+export function throttleNote(throttle: EvalProgress['throttle']): string {
+  if (!throttle) return '';
+  const why = throttle.reason === 'rate-limited' ? 'rate limited' : 'near the rate limit';
+  const wait = throttle.waitMs > 0 ? `, next call in ${(throttle.waitMs / 1000).toFixed(1)} s` : '';
+  return ` · throttled: ${throttle.limit}/${throttle.max} in flight (${why})${wait}`;
 }
 
 /** True when an error from the gateway should stop the whole run rather than one example. */

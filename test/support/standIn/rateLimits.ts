@@ -22,7 +22,7 @@ export interface StandInRateLimits {
   tokensPerMinute?: number;
   inputTokensPerMinute?: number;
   outputTokensPerMinute?: number;
-  /** `/v1/messages` requests answered at once. */
+  /** `/v1/messages` requests answered at once. Read on every request, so a test can change it while the stand-in runs. */
   maxInFlight?: number;
   /** `retry-after` of a 429 for `maxInFlight`. Default 1. */
   maxInFlightRetryAfterSeconds?: number;

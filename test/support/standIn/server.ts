@@ -86,7 +86,11 @@ export interface StandInRequest {
  * - `delay`: a normal answer after `ms` milliseconds instead of `latencyMs`;
  * - `stream-error`: for a streaming request, the stream starts, sends part of the answer, then
  *   an `error` event of type `overloaded_error` (as the real API does mid-stream); for a
- *   non-streaming request, a 529.
+ *   non-streaming request, a 529;
+ * - `cut-body`: a 200 whose JSON body stops half-way and whose connection is then destroyed (a
+ *   proxy or the network dropping it: the client sees "terminated");
+ * - `raw`: exactly `body` with `status` and `contentType` (an HTML error page from a proxy, a
+ *   body that is not JSON, JSON that is not a message).
  */
 export type StandInBehaviour =
   | { kind: 'ok' }
@@ -97,7 +101,9 @@ export type StandInBehaviour =
   | { kind: 'invalid-request'; message: string }
   | { kind: 'text'; text: string }
   | { kind: 'delay'; ms: number }
-  | { kind: 'stream-error' };
+  | { kind: 'stream-error' }
+  | { kind: 'cut-body' }
+  | { kind: 'raw'; status: number; contentType: string; body: string };
 
 /** A running stand-in. */
 export interface StandIn {
@@ -282,6 +288,18 @@ export function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
         return;
       case 'text':
         answer(res, requestId, body, behaviour.text);
+        return;
+      case 'cut-body': {
+        const text = JSON.stringify(messageJson(body, completion(body, demoOrCustom(req))));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...limiter.headers() });
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        // Let the half reach the client before the connection goes.
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      case 'raw':
+        res.writeHead(behaviour.status, { 'content-type': behaviour.contentType, 'content-length': Buffer.byteLength(behaviour.body) });
+        res.end(behaviour.body);
         return;
       case 'ok':
       case 'delay':
