@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import type { ModelRequest } from '../core/eval/types';
 import type { ModelApiConfig } from './modelApi';
 import { baseUrlProblem, createAnthropicSdk, resolveModelApi } from './modelApi';
@@ -256,17 +257,9 @@ function isBodyCutOff(error: unknown): boolean {
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
-/**
- * Untrusted text made safe for one line of a terminal or report: control characters (C0, DEL, C1)
- * and bidirectional overrides are shown as visible symbols or `\u` escapes, never emitted.
- */
-export function visibleText(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code = c.charCodeAt(0);
-    if (code < 0x20) return String.fromCharCode(0x2400 + code);
-    if (code === 0x7f) return '\u2421';
-    return `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+/** Line breaks and tabs shown too: the start of a body is quoted inside a one-line message. */
+function oneLine(text: string): string {
+  return text.replace(/\n/g, '\u240a').replace(/\t/g, '\u2409');
 }
 
 /** The text blocks and usage of a Messages API response body, or a fatal error naming what came instead. */
@@ -284,7 +277,7 @@ function messageOf(body: string, status: number): Anthropic.Message {
   const start = Array.from(body.trim()).slice(0, 80).join('');
   // Every call to this base URL would get the same: stop the run rather than fail each example.
   throw new ModelCallError(
-    `the API answered HTTP ${status} with a body that is not a Messages API response: "${visibleText(start)}${body.trim().length > start.length ? '…' : ''}"`,
+    `the API answered HTTP ${status} with a body that is not a Messages API response: "${oneLine(sanitizeUntrusted(start))}${body.trim().length > start.length ? '…' : ''}"`,
     'api-error',
     true,
     status,
