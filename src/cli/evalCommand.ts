@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import { formatUsd } from '../core/eval/cost';
 import type { CostEstimate } from '../core/eval/cost';
 import { formatP } from '../core/eval/gate';
@@ -113,9 +114,9 @@ export function formatEvalSummary(report: EvalReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Tags and ids are repository text: no control character reaches the terminal. */
+/** A tag is repository text: on one line, its control characters shown, not emitted. */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return sanitizeUntrusted(text).replace(/\s+/g, ' ');
 }
 
 /** The difference with its intervals, the suite's power, non-inferiority, the score test and the slices. */

@@ -3,6 +3,7 @@ import { formatP } from '../eval/gate';
 import { escapeMarkdown, htmlCode } from '../escaping/markdown';
 import { workflowCommand } from '../escaping/workflowCommands';
 import { renderMarkdown } from '../eval/markdown';
+import { pointsInterval } from '../eval/statistics';
 import type { FileFinding } from '../finding';
 import type { GateStatus, GateSummary, PromptGateResult, PromptVerdict } from './verdicts';
 
@@ -62,6 +63,17 @@ function measurementLine(report: EvalReport): string {
   );
 }
 
+/** The difference with its interval, the suite's power and the Holm-adjusted p, when the report has them. */
+function statisticsLine(report: EvalReport): string | undefined {
+  const parts: string[] = [];
+  const w = report.difference?.winRate;
+  if (w) parts.push(`difference ${pointsInterval(w)} (95%, paired)`);
+  if (report.power) parts.push(report.power.summary);
+  const holm = report.mcnemar.holm;
+  if (holm) parts.push(`Holm-adjusted p = ${formatP(holm.adjustedPValue)} over ${holm.prompts} prompts`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
 /** The "changed since" line: what the gate compared with. */
 export function changesLine(baseRef: string, mergeBase: string, count: number): string {
   return count === 0
@@ -87,6 +99,8 @@ export function formatPromptResultText(result: PromptGateResult, display: (p: st
   const head = `${display(result.prompt.dir)}: ${VERDICT_WORD[result.verdict]}`;
   lines.push(result.report ? `${head} · ${measurementLine(result.report)}` : head);
   if (result.baseline) lines.push(`  baseline: ${result.baseline}`);
+  const stats = result.report && statisticsLine(result.report);
+  if (stats) lines.push(`  ${stats}`);
   for (const reason of result.reasons) lines.push(`  - ${reason}`);
   for (const note of result.notes) lines.push(`  note: ${note}`);
   const report = result.report;
