@@ -123,7 +123,9 @@ describe('prompt-ci eval', () => {
     assert.equal(server.requests.length, 16);
   });
 
-  it('on the example workspace, prints the difference with its interval and the suite’s detectable regression', async () => {
+  it('on the example workspace, prints the difference with its interval and the suite’s detectable regression', async function () {
+    // 288 calls to the stand-in: seconds on an idle machine, more on a shared one.
+    this.timeout(120_000);
     const root = mkdtempSync(join(tmpdir(), 'prompt-ci-example-'));
     roots.push(root);
     cpSync(join(__dirname, '..', '..', 'examples'), root, { recursive: true });
