@@ -92,7 +92,7 @@ export function formatEvalSummary(report: EvalReport): string {
     ...(t.holm ? [`  Holm-adjusted p = ${formatP(t.holm.adjustedPValue)} over the ${t.holm.prompts} prompts of this gate`] : []),
     ...statisticsLines(report),
     '',
-    `win rate (threshold ${pct(gate.thresholds.winRate)}, Wilson 95%)`,
+    `pass rate (threshold ${pct(gate.thresholds.winRate)}, Wilson 95%)`,
     sideLine('challenger', report.challenger),
     sideLine('baseline', report.baseline),
     '',

@@ -17,9 +17,13 @@ export const exampleOutcomeSchema = z
 export type ExampleOutcome = z.infer<typeof exampleOutcomeSchema>;
 
 /** One judge call's verdict on one output. */
+/** Longest judge reason kept in a report (characters); longer ones are cut with an ellipsis. */
+export const JUDGE_REASON_LIMIT = 500;
+
 export const judgeVoteSchema = z.object({
   correct: z.boolean(),
   score: z.number().min(1).max(5),
+  reason: z.string().max(JUDGE_REASON_LIMIT + 1).optional().describe("The judge's short reason for its verdict, when it gave one."),
 });
 export type JudgeVote = z.infer<typeof judgeVoteSchema>;
 

@@ -35,7 +35,7 @@ describe('prompt-ci gate', function () {
     assert.match(run.stdout, /1 prompt version changed since main/);
     assert.match(run.stdout, /^ {2}prompts\/summarisation\/v2: system\.md$/m);
     assert.match(run.stdout, /^check: 0 errors/m);
-    assert.match(run.stdout, new RegExp(`^prompts/summarisation/v2: PASS · win rate 100\\.0% \\(${EVAL_EXAMPLES}/${EVAL_EXAMPLES}\\)`, 'm'));
+    assert.match(run.stdout, new RegExp(`^prompts/summarisation/v2: PASS · pass rate 100\\.0% \\(${EVAL_EXAMPLES}/${EVAL_EXAMPLES}\\)`, 'm'));
     assert.match(run.stdout, /^gate: PASS \(1 passed\)$/m);
     assert.doesNotMatch(run.stdout, /classification/);
 
@@ -60,8 +60,8 @@ describe('prompt-ci gate', function () {
     git(repo, 'commit', '-qam', 'Shorter summaries');
     const run = await runCliAsync(['gate'], repo, env);
     assert.equal(run.status, 1, run.stdout + run.stderr);
-    assert.match(run.stdout, /^prompts\/summarisation\/v2: BLOCKED · win rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\) · 8 regressed, 0 improved, p = 0\.007813$/m);
-    assert.match(run.stdout, /^ {2}- blocked: challenger win rate 0\.0% is below threshold_win_rate 80\.0%$/m);
+    assert.match(run.stdout, /^prompts\/summarisation\/v2: BLOCKED · pass rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\) · 8 regressed, 0 improved, p = 0\.007813$/m);
+    assert.match(run.stdout, /^ {2}- blocked: challenger pass rate 0\.0% is below threshold_win_rate 80\.0%$/m);
     assert.match(run.stdout, /^ {2}- blocked: 8 examples regressed and 0 improved; McNemar p = 0\.007813/m);
     assert.match(run.stdout, /^ {2}regressed examples \(8\):$/m);
     for (let i = 1; i <= EVAL_EXAMPLES; i++) {
@@ -103,7 +103,7 @@ describe('prompt-ci gate', function () {
     rmSync(join(repo, 'prompts', 'summarisation', 'v1'), { recursive: true });
     const run = await runCliAsync(['gate'], repo, env);
     assert.match(run.stdout, /^ {2}prompts\/summarisation\/v1 \(removed\): eval\.jsonl, metadata\.yaml, system\.md, user\.template\.md$/m);
-    assert.match(run.stdout, /^prompts\/faq\/v1: PASS · win rate 100\.0% \(8\/8\) vs baseline 100\.0% \(8\/8\)/m);
+    assert.match(run.stdout, /^prompts\/faq\/v1: PASS · pass rate 100\.0% \(8\/8\) vs baseline 100\.0% \(8\/8\)/m);
     assert.match(run.stdout, /^ {2}baseline: none at main: a new prompt, compared with itself$/m);
     assert.match(run.stdout, /^ {2}note: new prompt: no version of it exists at the base ref, so it is held to its own thresholds only$/m);
     assert.match(run.stdout, /^prompts\/summarisation\/v1: REMOVED$/m);
@@ -161,7 +161,7 @@ describe('prompt-ci gate', function () {
       GITHUB_STEP_SUMMARY: summary,
     });
     assert.equal(run.status, 1, run.stdout + run.stderr);
-    assert.match(run.stdout, /^::error file=prompts\/summarisation\/v2\/metadata\.yaml,line=1,title=prompt-ci gate%3A prompts\/summarisation\/v2 blocked::win rate 0\.0%25/m);
+    assert.match(run.stdout, /^::error file=prompts\/summarisation\/v2\/metadata\.yaml,line=1,title=prompt-ci gate%3A prompts\/summarisation\/v2 blocked::pass rate 0\.0%25/m);
     assert.match(run.stdout, /^::error file=prompts\/summarisation\/v2\/eval\.jsonl,line=3,title=prompt-ci gate%3A sum-003 regressed::baseline correct \(score 5\), challenger wrong/m);
     const markdown = readFileSync(summary, 'utf8');
     assert.ok(markdown.startsWith('Earlier step\n# Prompt CI gate: ❌ blocked\n'), markdown.slice(0, 200));
@@ -206,7 +206,7 @@ describe('prompt-ci gate', function () {
     // Against release (which has the word limit), only the punctuation edit is new.
     assert.match(run.stdout, /changed since release/);
     assert.match(run.stdout, /baseline: prompts\/summarisation\/v2 at release/);
-    assert.match(run.stdout, /prompts\/summarisation\/v2: BLOCKED · win rate 0\.0% \(0\/8\) vs baseline 0\.0% \(0\/8\) · 0 regressed/);
+    assert.match(run.stdout, /prompts\/summarisation\/v2: BLOCKED · pass rate 0\.0% \(0\/8\) vs baseline 0\.0% \(0\/8\) · 0 regressed/);
     assert.equal(run.status, 1);
   });
 });

@@ -103,7 +103,7 @@ describe('prompt-ci install-hook', function () {
     const blocked = await push(repo, 'feature');
     assert.notEqual(blocked.status, 0, blocked.stderr);
     assert.match(blocked.stderr, /prompt-ci: gating the push/);
-    assert.match(blocked.stderr, /^prompts\/summarisation\/v2: BLOCKED · win rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\)/m);
+    assert.match(blocked.stderr, /^prompts\/summarisation\/v2: BLOCKED · pass rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\)/m);
     assert.match(blocked.stderr, /^ {4}sum-001 \(eval\.jsonl line 1\): baseline correct \(score 5\), challenger wrong/m);
     assert.match(blocked.stderr, /failed to push some refs/);
     assert.ok(!remoteHas('feature'), 'the branch did not reach the remote');
@@ -133,7 +133,7 @@ describe('prompt-ci install-hook', function () {
     const blocked = await push(repo, 'main');
     assert.notEqual(blocked.status, 0, blocked.stderr);
     assert.match(blocked.stderr, /^gate: 1 prompt version changed since the remote's main \([0-9a-f]{12}\)/m);
-    assert.match(blocked.stderr, /^prompts\/summarisation\/v2: BLOCKED · win rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\)/m);
+    assert.match(blocked.stderr, /^prompts\/summarisation\/v2: BLOCKED · pass rate 0\.0% \(0\/8\) vs baseline 100\.0% \(8\/8\)/m);
     assert.equal(git(remote, 'rev-parse', 'main'), git(repo, 'rev-parse', 'main~1'));
   });
 

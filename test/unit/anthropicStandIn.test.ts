@@ -441,8 +441,8 @@ describe('anthropicStandIn', () => {
     it('judges by token-set F1 between the candidate and reference blocks', () => {
       const reference = 'A refund of $2,400 was approved on 14 March.';
       assert.deepEqual(
-        { ...parseVerdict(judge(reference, 'The refund of $2,400 was approved on 14 March.')), rationale: undefined },
-        { correct: true, score: 5, rationale: undefined },
+        { ...parseVerdict(judge(reference, 'The refund of $2,400 was approved on 14 March.')), reason: undefined },
+        { correct: true, score: 5, reason: undefined },
       );
       const wrong = parseVerdict(judge(reference, 'The laptops were delivered on time.'));
       assert.equal(wrong.correct, false);

@@ -36,7 +36,7 @@ describe('eval gate', () => {
     const gate = evaluateGate({ ...clean, challengerWinRate: 0.85 }, settings());
     assert.equal(gate.status, 'blocked');
     assert.deepEqual(gate.reasons.map((r) => r.code), ['win-rate']);
-    assert.equal(gate.reasons[0].message, 'challenger win rate 85.0% is below threshold_win_rate 90.0%');
+    assert.equal(gate.reasons[0].message, 'challenger pass rate 85.0% is below threshold_win_rate 90.0%');
   });
 
   it('exactly at the threshold passes', () => {

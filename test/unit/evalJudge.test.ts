@@ -6,6 +6,7 @@ import {
   judgeRequest,
   parseJudgeReply,
 } from '../../src/core/eval/judge';
+import { JUDGE_REASON_LIMIT } from '../../src/shared/evalReport';
 
 describe('eval judge', () => {
   describe('parseJudgeReply', () => {
@@ -21,6 +22,17 @@ describe('eval judge', () => {
     it('finds the object inside prose, ignoring braces in strings and unrelated objects', () => {
       const text = 'Looking at it {briefly}: the candidate says "x". {"note": "a } brace"} Verdict: {"correct": true, "score": 3, "rationale": "ok {fine}"} Done.';
       assert.deepEqual(parseJudgeReply(text), { ok: true, vote: { correct: true, score: 3 } });
+    });
+
+    it("keeps the judge's short reason on one line, cut at the limit", () => {
+      assert.deepEqual(parseJudgeReply('{"correct": false, "score": 2, "reason": "Misses the\\n refund  date."}'), {
+        ok: true,
+        vote: { correct: false, score: 2, reason: 'Misses the refund date.' },
+      });
+      const long = parseJudgeReply(JSON.stringify({ correct: true, score: 4, reason: 'x'.repeat(JUDGE_REASON_LIMIT + 50) }));
+      assert.ok(long.ok && long.vote.reason?.length === JUDGE_REASON_LIMIT + 1 && long.vote.reason.endsWith('…'));
+      assert.deepEqual(parseJudgeReply('{"correct": true, "score": 4, "reason": "  "}'), { ok: true, vote: { correct: true, score: 4 } });
+      assert.match(DEFAULT_JUDGE_RUBRIC, /"reason": "one short sentence saying why"/);
     });
 
     it('a reply with no JSON object is an error quoting the reply', () => {
@@ -93,7 +105,7 @@ describe('eval judge', () => {
       const content = request.messages[0].content;
       assert.match(content, /<reference>\nThe refund was approved\.\n<\/reference>/);
       assert.match(content, /<candidate>\nRefund approved\.\n<\/candidate>/);
-      assert.match(content, /\{"correct": true or false, "score": 1 to 5\}/);
+      assert.match(content, /\{"correct": true or false, "score": 1 to 5, "reason": "one short sentence saying why"\}/);
       assert.ok(DEFAULT_JUDGE_RUBRIC.includes('{reference}'));
     });
 

@@ -216,7 +216,7 @@ describe('gate: reports', () => {
     assert.equal(
       text,
       [
-        'app/prompts/summarisation/v2: BLOCKED · win rate 50.0% (2/3) vs baseline 75.0% (2/3) · 2 regressed, 0 improved, p = 0.25',
+        'app/prompts/summarisation/v2: BLOCKED · pass rate 50.0% (2/3) vs baseline 75.0% (2/3) · 2 regressed, 0 improved, p = 0.25',
         '  baseline: prompts/summarisation/v2 at main (cccccccccccc)',
         '  - blocked: it got worse',
         '  regressed examples (2):',

@@ -49,7 +49,7 @@ export function evaluateGate(input: GateInput, settings: GateSettings): Gate {
     reasons.push({
       code: 'win-rate',
       effect: 'blocked',
-      message: `challenger win rate ${percent(input.challengerWinRate)} is below threshold_win_rate ${percent(floor)}`,
+      message: `challenger pass rate ${percent(input.challengerWinRate)} is below threshold_win_rate ${percent(floor)}`,
     });
   }
   if (input.regressed > input.improved && input.pValue < alpha) {

@@ -1,3 +1,4 @@
+import { JUDGE_REASON_LIMIT } from '../../shared/evalReport';
 import type { JudgeVote } from '../../shared/evalReport';
 import { median } from '../stats/percentile';
 import type { ModelRequest } from './types';
@@ -36,7 +37,7 @@ export const DEFAULT_JUDGE_RUBRIC = [
   'Score it from 1 (wrong or useless) to 5 (as good as the reference).',
   'If the reference is empty, judge whether the candidate is a correct, complete answer on its own.',
   '',
-  'Answer with only this JSON object: {"correct": true or false, "score": 1 to 5}',
+  'Answer with only this JSON object: {"correct": true or false, "score": 1 to 5, "reason": "one short sentence saying why"}',
 ].join('\n');
 
 /** Substitutes `{reference}` and `{candidate}` in one pass, so text inside either is never re-read. */
@@ -66,7 +67,7 @@ export function quoteReply(text: string): string {
 }
 
 /**
- * Reads `{"correct": bool, "score": 1..5}` from a judge reply. Tolerates a code fence and prose
+ * Reads `{"correct": bool, "score": 1..5, "reason"?: string}` from a judge reply. Tolerates a code fence and prose
  * around the object; the first object with a `correct` or `score` key decides. A reply with no
  * such object, a non-boolean `correct` or a score outside 1..5 is an error, never a guess.
  */
@@ -88,12 +89,20 @@ export function parseJudgeReply(text: string): ParsedJudgeReply {
     if (typeof score !== 'number' || !Number.isFinite(score) || score < 1 || score > 5) {
       return { ok: false, error: `judge reply has "score": ${describe(score)}, not a number from 1 to 5: ${quoteReply(text)}` };
     }
-    return { ok: true, vote: { correct, score } };
+    const reason = typeof record.reason === 'string' ? shortReason(record.reason) : undefined;
+    return { ok: true, vote: reason ? { correct, score, reason } : { correct, score } };
   }
   return {
     ok: false,
     error: `judge reply has no JSON object {"correct": bool, "score": 1..5}: ${quoteReply(text)}`,
   };
+}
+
+/** A judge's reason on one line, cut at `JUDGE_REASON_LIMIT`; undefined when empty. */
+function shortReason(text: string): string | undefined {
+  const line = text.replace(/\s+/g, ' ').trim();
+  if (line === '') return undefined;
+  return line.length > JUDGE_REASON_LIMIT ? `${line.slice(0, JUDGE_REASON_LIMIT)}…` : line;
 }
 
 function describe(value: unknown): string {

@@ -180,7 +180,7 @@ export function renderMarkdown(report: EvalReport): string {
     row('Challenger', challenger),
     row('Baseline', baseline),
     '',
-    `Threshold: win rate ≥ ${pct(gate.thresholds.winRate)}${gate.thresholds.p95LatencyMs !== null ? `, p95 ≤ ${ms(gate.thresholds.p95LatencyMs)}` : ''}. ` +
+    `Threshold: pass rate ≥ ${pct(gate.thresholds.winRate)}${gate.thresholds.p95LatencyMs !== null ? `, p95 ≤ ${ms(gate.thresholds.p95LatencyMs)}` : ''}. ` +
       `Judge: ${code(report.judge.model)} × ${report.judge.repeats} (${report.judge.rubric === 'judge.md' ? 'judge.md' : 'default rubric'}); ${report.unstableCount} unstable.`,
     '',
     '### Cost',

@@ -58,7 +58,7 @@ function measurementLine(report: EvalReport): string {
   const t = report.mcnemar;
   const { challenger: c, baseline: b } = report;
   return (
-    `win rate ${pct(c.winRate)} (${c.correct}/${c.scored}) vs baseline ${pct(b.winRate)} (${b.correct}/${b.scored}) · ` +
+    `pass rate ${pct(c.winRate)} (${c.correct}/${c.scored}) vs baseline ${pct(b.winRate)} (${b.correct}/${b.scored}) · ` +
     `${t.regressed} regressed, ${t.improved} improved, p = ${formatP(t.pValue)}`
   );
 }

@@ -8,7 +8,7 @@
  * case-insensitive). Each block is looked for in the user messages first, then in the system
  * prompt; when a tag pair occurs more than once in the same place (a rubric that describes
  * the tags before using them), the last block wins. The answer is a JSON object
- * `{"correct": bool, "score": 1..5, "rationale": string}` where, with F1 the token-set F1
+ * `{"correct": bool, "score": 1..5, "reason": string}` where, with F1 the token-set F1
  * between candidate and reference (lower-cased words, crude suffix stemming, common English
  * stop words dropped unless that leaves nothing), `correct = F1 >= 0.25` and
  * `score = min(5, 1 + round(8 * F1))`. A hash of the request decides whether the object is wrapped in
@@ -91,7 +91,7 @@ function judgeAnswer(user: string, system: string, hash: Buffer): string | undef
   const verdict = {
     correct: f1 >= JUDGE_PASS_F1,
     score: Math.min(5, 1 + Math.round(8 * f1)),
-    rationale: `Token-set F1 between candidate and reference is ${f1.toFixed(2)}.`,
+    reason: `Token-set F1 between candidate and reference is ${f1.toFixed(2)}.`,
   };
   const json = JSON.stringify(verdict);
   return hash[0] % 2 === 0 ? json : '```json\n' + JSON.stringify(verdict, null, 2) + '\n```';
