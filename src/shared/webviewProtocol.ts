@@ -23,6 +23,20 @@ export const apiSourceSchema = z.object({
 });
 export type ApiSource = z.infer<typeof apiSourceSchema>;
 
+/** Where the latest verdict came from and whether it still holds (the panel labels the report with it). */
+export const latestVerdictSchema = z.object({
+  source: z.enum(['eval', 'gate', 'test']),
+  status: z.enum(['pass', 'blocked', 'inconclusive', 'error']),
+  /** The prompt's files changed after it was computed. */
+  stale: z.boolean(),
+  /** Files whose unsaved editor text the run used. */
+  unsavedFiles: z.array(z.string()),
+  /** Why the latest run failed (the report shown, if any, is from an earlier run). */
+  error: z.string().nullable(),
+  savedAt: z.string(),
+});
+export type LatestVerdict = z.infer<typeof latestVerdictSchema>;
+
 /** Progress of a run, as the engine reports it. */
 export const runProgressSchema = z.object({
   done: z.number().int().min(0),
@@ -66,6 +80,8 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
     /** When the report was saved (ISO 8601). */
     savedAt: z.string().nullable(),
     run: runStateSchema,
+    /** The latest verdict of this prompt version in the extension's one verdict store. */
+    verdict: latestVerdictSchema.nullable().optional(),
   }),
   z.object({ type: z.literal('run'), run: runStateSchema }),
   /** A short confirmation or problem to show in the panel, e.g. after copying. */

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { REQUEST_FILES, promptFileGlob } from '../core/promptLayout';
 import { COMMANDS } from './commandTable';
-import { targetOfPath } from './evalResults';
+import { targetOfPath, verdictText } from './evalResults';
 import type { EvalStatusSource } from './evalResults';
 
 /** The files that get the CodeLens: the ones an author edits to change a prompt. */
@@ -32,7 +32,9 @@ class EvalCodeLensProvider implements vscode.CodeLensProvider {
       const p = running.progress;
       lenses.push(new vscode.CodeLens(top, { title: `$(sync~spin) running ${p ? `${p.done}/${p.total}` : ''}`.trimEnd(), command: COMMANDS.showEvalResults.id, arguments: [document.uri] }));
     } else if (last) {
-      const title = `Last eval: ${last.status}${last.cancelled ? ' (cancelled)' : ''} · ${last.regressed} regressed, ${last.improved} improved`;
+      const counts = last.status === 'error' ? (last.error ?? '') : `${last.regressed} regressed, ${last.improved} improved`;
+      const from = last.source === 'gate' ? ' (gate)' : last.source === 'test' ? ' (Test Explorer)' : '';
+      const title = `Last eval${from}: ${verdictText(last)} · ${counts.length > 80 ? `${counts.slice(0, 80)}…` : counts}`;
       lenses.push(new vscode.CodeLens(top, { title, command: COMMANDS.showEvalResults.id, arguments: [document.uri] }));
     }
     return lenses;

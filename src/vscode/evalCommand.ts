@@ -20,7 +20,7 @@ import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
 import { registerEvalCodeLens } from './evalCodeLens';
 import { EvalResults, targetKey, targetLabel, targetOfPath } from './evalResults';
-import type { EvalStatusSource, EvalSummary, EvalTarget } from './evalResults';
+import type { EvalStatusSource, EvalSummary, EvalTarget, VerdictSource } from './evalResults';
 import { ResultsPanels } from './resultsPanel';
 import { readSettings } from './settings';
 import { EvalStatusBar } from './statusBar';
@@ -31,6 +31,12 @@ export interface RunRequest {
   uri?: vscode.Uri;
   /** Run only these examples (re-run of the regressed ones). */
   onlyExampleIds?: string[];
+  /** Who asked: the verdict store records it. Default `eval`. */
+  source?: VerdictSource;
+  /** Don't bring the results panel forward (runs from the Test Explorer, which shows its own results). */
+  quiet?: boolean;
+  /** Cancels the run from outside (the Test Explorer's cancellation). */
+  signal?: AbortSignal;
 }
 
 /** A run in progress. */
@@ -126,6 +132,26 @@ export class EvalController extends Disposable implements EvalStatusSource {
       this._register(command);
     }
     this._register({ dispose: () => this.runs.forEach((r) => r.controller.abort()) });
+    // A verdict holds for the files it was computed from: an edit or a change on disk makes it stale.
+    const staleFrom = (uri: vscode.Uri): void => {
+      const target = uri.scheme === 'file' ? targetOfPath(uri.fsPath) : undefined;
+      if (target && !this.runs.has(targetKey(target))) void this.results.markStale([target]);
+    };
+    this._register(vscode.workspace.onDidChangeTextDocument((e) => e.contentChanges.length > 0 && staleFrom(e.document.uri)));
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/prompts/*/v*/*'));
+    this._register(watcher.onDidChange(staleFrom));
+    this._register(watcher.onDidCreate(staleFrom));
+    this._register(watcher.onDidDelete(staleFrom));
+  }
+
+  /** The store of the latest verdict per prompt version, which every view reads. */
+  get verdicts(): EvalResults {
+    return this.results;
+  }
+
+  /** Opens the results panel of `target` (the Gate view and the Test Explorer open it). */
+  openPanel(target: EvalTarget): void {
+    void this.showResults({ target });
   }
 
   summary(target: EvalTarget): EvalSummary | undefined {
@@ -152,7 +178,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
   private async showResults(request: RunRequest): Promise<void> {
     const target = request.target ?? (await this.resolveTarget(request.uri, true));
     if (!target) return;
-    if (!this.summary(target) && !this.running(target)) {
+    if (!this.summary(target) && !this.running(target) && !(await this.results.load(targetKey(target)))) {
       const run = 'Run Eval';
       if ((await vscode.window.showInformationMessage(`No eval results for ${targetLabel(target)} yet.`, run)) === run) void this.run({ target });
       return;
@@ -185,11 +211,12 @@ export class EvalController extends Disposable implements EvalStatusSource {
     const api = await resolveApiConfig(this.context.secrets, settings);
     const overrides = await this.challengerOverrides(versionDir);
     const controller = new AbortController();
+    request.signal?.addEventListener('abort', () => controller.abort(), { once: true });
     const active: ActiveRun = { target, api: api.source, controller, state: { phase: 'running', stage: 'preparing', scope: '', progress: null } };
     this.runs.set(key, active);
     this.failures.delete(key);
     this.setRunState(key);
-    void this.panels.show(target, { preserveFocus: true }).refresh();
+    if (!request.quiet) void this.panels.show(target, { preserveFocus: true }).refresh();
 
     let lastProgress = 0;
     let reportProgress: ((p: EvalProgress) => void) | undefined;
@@ -279,7 +306,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
           return prepared.run();
         },
       );
-      await this.results.save(target, report, api.source);
+      await this.results.save(target, report, api.source, { source: request.source ?? 'eval', unsavedFiles: overrides.unsaved });
       this.logSummary(label, report);
       if (report.cancelled) {
         const finished = report.examples.filter((e) => e.outcome !== 'cancelled').length;
@@ -289,7 +316,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
       }
       return report;
     } catch (error) {
-      this.fail(key, target, error, api);
+      this.fail(key, target, error, api, request.source ?? 'eval');
       return undefined;
     } finally {
       if (this.runs.get(key) === active) this.runs.delete(key);
@@ -297,10 +324,11 @@ export class EvalController extends Disposable implements EvalStatusSource {
     }
   }
 
-  private fail(key: string, target: EvalTarget, error: unknown, api: ApiConfig): void {
+  private fail(key: string, target: EvalTarget, error: unknown, api: ApiConfig, source: VerdictSource): void {
     const known = knownProblem(error);
     const message = known ?? (error instanceof Error ? error.message : String(error));
     this.failures.set(key, message);
+    void this.results.recordError(target, message, source, api.source);
     this.log.error(`eval ${targetLabel(target)} failed: ${known ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
     const needsKey = error instanceof MissingApiKeyError || (error instanceof ModelCallError && error.kind === 'auth');
     const actions = needsKey ? ['Set API Key', 'Show Output'] : ['Show Output'];
@@ -311,16 +339,16 @@ export class EvalController extends Disposable implements EvalStatusSource {
     });
   }
 
+  /** One line per API call at debug level (Output: "Set Log Level… Debug" shows them); the run's summary is logged at info. */
   private logCall(event: CallEvent): void {
-    if (event.error !== undefined) this.log.warn(callText(event));
-    else this.log.info(callText(event));
+    this.log.debug(callText(event));
   }
 
   private logSummary(label: string, report: EvalReport): void {
     const t = report.mcnemar;
     this.log.info(
       `eval ${label}: ${report.gate.status}${report.cancelled ? ' (cancelled)' : ''}; improved ${t.improved}, regressed ${t.regressed}, both correct ${t.bothCorrect}, both wrong ${t.bothWrong}, p ${t.pValue}; ` +
-        `${report.cost.apiCalls} API calls, ${report.cost.cacheHits} cache hits, ${formatUsd(report.cost.usd)}`,
+        `${report.cost.apiCalls} API calls, ${report.cost.cacheHits} cache hits, ${report.examples.filter((e) => e.outcome === 'error').length} examples with errors, ${formatUsd(report.cost.usd)}`,
     );
     for (const reason of report.gate.reasons) this.log.info(`  ${reason.effect}: ${reason.message}`);
   }
@@ -435,6 +463,6 @@ async function explainUntrusted(): Promise<void> {
 }
 
 /** Registers the eval feature; everything it creates is disposed with the returned object. */
-export function registerEval(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): vscode.Disposable {
+export function registerEval(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): EvalController {
   return new EvalController(context, log);
 }

@@ -18,10 +18,27 @@ export interface EvalTarget {
   version: number;
 }
 
-/** What the status bar and CodeLens show about the last run of a prompt version, without reading its report. */
+/** Where a verdict came from: Run Eval vs Baseline, the pre-PR gate, or the Test Explorer. */
+export type VerdictSource = 'eval' | 'gate' | 'test';
+
+/** The latest verdict: the report's gate status, or `error` when the last run could not produce one. */
+export type VerdictStatus = EvalReport['gate']['status'] | 'error';
+
+/**
+ * The latest verdict of a prompt version, as the status bar, CodeLens, Gate view, Test Explorer and
+ * results panel all show it, without reading its report.
+ */
 export interface EvalSummary {
   target: EvalTarget;
-  status: EvalReport['gate']['status'];
+  status: VerdictStatus;
+  /** Which run gave it. */
+  source: VerdictSource;
+  /** The prompt's files changed after it was saved: it may no longer hold. */
+  stale: boolean;
+  /** Files whose unsaved editor text the run used (empty: the files on disk). */
+  unsavedFiles: string[];
+  /** Why the last run failed, when `status` is `error`; the stored report (if any) is from an earlier run. */
+  error?: string;
   reasons: string[];
   cancelled: boolean;
   /** Examples in the run (all of them, or the ones selected). */
@@ -62,10 +79,25 @@ export function targetKey(target: Pick<EvalTarget, 'repoRoot' | 'promptDir'>): s
 
 const SUMMARIES = 'promptCi.evalSummaries';
 
+/** "pass", "blocked", "error", with "(stale)" and where it came from when it matters. */
+export function verdictText(summary: Pick<EvalSummary, 'status' | 'stale' | 'cancelled'>): string {
+  return `${summary.status}${summary.cancelled ? ' (cancelled)' : ''}${summary.stale ? ' (stale)' : ''}`;
+}
+
+/** "from the gate at 20:31", for tooltips. */
+export function verdictOrigin(summary: Pick<EvalSummary, 'source' | 'savedAt' | 'unsavedFiles'>): string {
+  const from = summary.source === 'gate' ? 'the pre-PR gate' : summary.source === 'test' ? 'the Test Explorer' : 'Run Eval vs Baseline';
+  const when = new Date(summary.savedAt);
+  const at = Number.isNaN(when.getTime()) ? summary.savedAt : when.toLocaleString();
+  const unsaved = summary.unsavedFiles.length > 0 ? `, with unsaved edits of ${summary.unsavedFiles.join(', ')}` : '';
+  return `from ${from}, ${at}${unsaved}`;
+}
+
 /**
- * The last report of each prompt version, kept in the extension's workspace storage (never in the
- * repository): the JSON document in a file, a small summary in workspace state. The panel, the
- * status bar and the CodeLens read from here, so they survive a window reload.
+ * The one store of the latest verdict per prompt version, kept in the extension's workspace storage
+ * (never in the repository): the JSON report in a file, a small summary in workspace state. Every
+ * run writes here (eval, gate, Test Explorer, and failures), and the panel, status bar, CodeLens,
+ * Gate view and Test Explorer read from here, so they never disagree and survive a window reload.
  */
 export class EvalResults extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<string>());
@@ -87,7 +119,9 @@ export class EvalResults extends Disposable {
   /** The summary of the last stored run of `key`, if any. */
   summary(key: string): EvalSummary | undefined {
     const found = this.summaries()[key];
-    return found && typeof found.status === 'string' && found.target ? found : undefined;
+    if (!found || typeof found.status !== 'string' || !found.target) return undefined;
+    // Summaries stored before verdicts had a source and a staleness.
+    return { ...found, source: found.source ?? 'eval', stale: found.stale ?? false, unsavedFiles: found.unsavedFiles ?? [] };
   }
 
   /** Where the JSON report of `key` is (or would be) stored. */
@@ -96,7 +130,12 @@ export class EvalResults extends Disposable {
   }
 
   /** Stores `report` as the last run of `target` and returns its summary. */
-  async save(target: EvalTarget, report: EvalReport, api: ApiSource | null): Promise<EvalSummary> {
+  async save(
+    target: EvalTarget,
+    report: EvalReport,
+    api: ApiSource | null,
+    origin: { source: VerdictSource; unsavedFiles?: string[] } = { source: 'eval' },
+  ): Promise<EvalSummary> {
     const key = targetKey(target);
     await mkdir(this.dir, { recursive: true });
     const file = this.reportPath(key);
@@ -106,6 +145,9 @@ export class EvalResults extends Disposable {
     const summary: EvalSummary = {
       target,
       status: report.gate.status,
+      source: origin.source,
+      stale: false,
+      unsavedFiles: origin.unsavedFiles ?? [],
       reasons: report.gate.reasons.map((r) => r.message),
       cancelled: report.cancelled,
       examples: report.examples.length,
@@ -118,6 +160,49 @@ export class EvalResults extends Disposable {
     await this.state.update(SUMMARIES, { ...this.summaries(), [key]: summary });
     this.changed.fire(key);
     return summary;
+  }
+
+  /**
+   * Records that the last run of `target` failed before it gave a verdict: the latest verdict is
+   * then `error` (the report of an earlier run, if any, stays readable as such).
+   */
+  async recordError(target: EvalTarget, message: string, source: VerdictSource, api: ApiSource | null): Promise<EvalSummary> {
+    const key = targetKey(target);
+    const summary: EvalSummary = {
+      target,
+      status: 'error',
+      source,
+      stale: false,
+      unsavedFiles: [],
+      error: message,
+      reasons: [message],
+      cancelled: false,
+      examples: 0,
+      partial: false,
+      regressed: 0,
+      improved: 0,
+      savedAt: new Date().toISOString(),
+      api,
+    };
+    await this.state.update(SUMMARIES, { ...this.summaries(), [key]: summary });
+    this.changed.fire(key);
+    return summary;
+  }
+
+  /** Marks the verdicts of these prompt versions stale (their files changed); a no-op for those already stale or without one. */
+  async markStale(targets: readonly EvalTarget[]): Promise<void> {
+    const all = this.summaries();
+    const changed: string[] = [];
+    for (const target of targets) {
+      const key = targetKey(target);
+      const found = all[key];
+      if (!found || found.stale) continue;
+      all[key] = { ...found, stale: true };
+      changed.push(key);
+    }
+    if (changed.length === 0) return;
+    await this.state.update(SUMMARIES, all);
+    for (const key of changed) this.changed.fire(key);
   }
 
   /** Reads the stored report of `key`; undefined when there is none or it no longer parses. */

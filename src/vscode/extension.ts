@@ -24,8 +24,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
-  context.subscriptions.push(registerEval(context, log));
-  context.subscriptions.push(new GateView(context, log, parser));
+  const evals = registerEval(context, log);
+  context.subscriptions.push(evals);
+  context.subscriptions.push(new GateView(context, log, parser, evals));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
   // Indexing a large repository takes seconds: activation doesn't wait for it, the Problems panel fills when it ends.

@@ -12,13 +12,24 @@ import { runGate } from '../node/runGate';
 import type { GateRun } from '../node/runGate';
 import type { SourceParser } from '../node/treeSitter';
 import type { ExampleResult } from '../shared/evalReport';
+import type { ApiSource } from '../shared/webviewProtocol';
 import { promptForApiKey, resolveApiConfig } from './apiKey';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
+import type { EvalController } from './evalCommand';
+import type { EvalTarget } from './evalResults';
+import { targetKey } from './evalResults';
 import { readSettings } from './settings';
 
 /** The id of the gate's tree view (package.json `contributes.views`). */
 export const GATE_VIEW_ID = 'promptCi.gate';
+/** An internal command (not in the palette): a prompt row's click opens that version's results panel. */
+const OPEN_RESULTS_COMMAND = 'promptCi.gate.openResults';
+
+/** The prompt version a row is about, as the verdict store names it. */
+function targetOf(row: PromptRow): EvalTarget {
+  return { repoRoot: row.repoRoot, promptDir: row.prompt.dir, name: row.prompt.name, version: row.prompt.version };
+}
 
 /** One changed prompt version in the view: its result once evaluated, its progress while running. */
 interface PromptRow {
@@ -75,8 +86,12 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     private readonly parser: SourceParser,
+    private readonly evals: EvalController,
   ) {
     super();
+    // Rows show the store's latest verdict (stale marks included) and follow it when another run replaces it.
+    this._register(evals.verdicts.onDidChange(() => this.refresh()));
+    this._register(vscode.commands.registerCommand(OPEN_RESULTS_COMMAND, (row: PromptRow) => this.evals.openPanel(targetOf(row))));
     this.status.name = 'Prompt CI Gate';
     this.status.command = { title: 'Show the gate', command: `${GATE_VIEW_ID}.focus` };
     this._register(vscode.window.createTreeView(GATE_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }));
@@ -101,9 +116,11 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
       return item;
     }
     const { prompt, result, progress } = row;
-    const item = new vscode.TreeItem(prompt.dir, result && result.verdict !== 'pass' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+    // The label is short ("summarisation v2") so the verdict beside it stays readable in a narrow side bar.
+    const item = new vscode.TreeItem(`${prompt.name} v${prompt.version}`, result && result.verdict !== 'pass' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `${row.repoRoot}:${prompt.dir}`;
-    item.resourceUri = vscode.Uri.file(join(row.repoRoot, prompt.dir));
+    item.contextValue = 'promptVersion';
+    if (result?.report) item.command = { title: 'Open Eval Results', command: OPEN_RESULTS_COMMAND, arguments: [row] };
     if (!result) {
       item.iconPath = new vscode.ThemeIcon(progress ? 'sync~spin' : 'circle-outline');
       item.description = progress ? `${progress.done}/${progress.total} examples` : 'waiting';
@@ -111,11 +128,15 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
     }
     item.iconPath = VERDICT_ICON[result.verdict];
     const r = result.report;
+    const latest = this.evals.verdicts.summary(targetKey(targetOf(row)));
+    const stale = latest?.stale && latest.source === 'gate' ? ' · stale' : '';
     item.description = r
-      ? `${result.verdict} · ${pct(r.challenger.winRate)} vs ${pct(r.baseline.winRate)} · ${r.mcnemar.regressed} regressed, ${r.mcnemar.improved} improved`
-      : result.verdict;
+      ? `${result.verdict}${stale} · ${pct(r.challenger.winRate)} vs ${pct(r.baseline.winRate)} · ${r.mcnemar.regressed}▼ ${r.mcnemar.improved}▲`
+      : `${result.verdict}${stale}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
-    tooltip.appendText(`${prompt.dir}: ${result.verdict}\n`);
+    tooltip.appendText(`${prompt.dir}: ${result.verdict}${stale ? ' (stale: its files changed since the gate ran)' : ''}\n`);
+    if (r) tooltip.appendText(`pass rate ${pct(r.challenger.winRate)} vs baseline ${pct(r.baseline.winRate)} · ${r.mcnemar.regressed} regressed, ${r.mcnemar.improved} improved\n`);
+    if (r) tooltip.appendText('Click to open the results panel.\n');
     if (result.baseline) tooltip.appendText(`Baseline: ${result.baseline}\n`);
     for (const line of [...result.reasons, ...result.notes]) tooltip.appendText(`• ${line}\n`);
     item.tooltip = tooltip;
@@ -157,6 +178,17 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
     const roots = [...new Set((vscode.workspace.workspaceFolders ?? []).map((f) => (f.uri.scheme === 'file' ? findRepoRoot(f.uri.fsPath) : undefined)).filter((r): r is string => r !== undefined))];
     if (roots.length <= 1) return roots[0];
     return vscode.window.showQuickPick(roots, { title: 'Prompt CI: gate which repository?' });
+  }
+
+  /** Writes a prompt's gate result into the verdict store, so the status bar, CodeLens and panel show the same verdict. */
+  private record(row: PromptRow, api: ApiSource): void {
+    const result = row.result;
+    if (!result || (!result.report && result.verdict !== 'error')) return;
+    const target = targetOf(row);
+    const saved = result.report
+      ? this.evals.verdicts.save(target, result.report, api, { source: 'gate' })
+      : this.evals.verdicts.recordError(target, result.reasons.join('; ') || 'the gate could not evaluate it', 'gate', api);
+    saved.catch((error: unknown) => this.log.error(`gate: could not store the verdict of ${result.prompt.dir}: ${(error as Error).message}`));
   }
 
   private refresh(): void {
@@ -265,7 +297,10 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
                 }
                 case 'result': {
                   const row = rows.get(event.result.prompt.dir);
-                  if (row) row.result = event.result;
+                  if (row) {
+                    row.result = event.result;
+                    this.record(row, api.source);
+                  }
                   this.log.info(`gate: ${event.result.prompt.dir}: ${event.result.verdict}${event.result.reasons.length ? ` (${event.result.reasons.join('; ')})` : ''}`);
                   break;
                 }

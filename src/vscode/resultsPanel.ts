@@ -195,6 +195,9 @@ export class ResultsPanel extends Disposable {
       api: this.actions.apiSource(this.key),
       savedAt: summary?.savedAt ?? null,
       run: this.actions.runState(this.key),
+      verdict: summary
+        ? { source: summary.source, status: summary.status, stale: summary.stale, unsavedFiles: summary.unsavedFiles, error: summary.error ?? null, savedAt: summary.savedAt }
+        : null,
     });
   }
 

@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
-import { targetLabel, targetOfPath } from './evalResults';
-import type { EvalStatusSource, EvalTarget } from './evalResults';
+import { targetLabel, targetOfPath, verdictOrigin, verdictText } from './evalResults';
+import type { EvalStatusSource, EvalTarget, VerdictStatus } from './evalResults';
 
-const ICON: Record<'pass' | 'blocked' | 'inconclusive', string> = {
+const ICON: Record<VerdictStatus, string> = {
   pass: '$(pass)',
   blocked: '$(error)',
   inconclusive: '$(warning)',
+  error: '$(warning)',
 };
 
 /**
@@ -59,18 +60,21 @@ export class EvalStatusBar extends Disposable {
       this.item.hide();
       return;
     }
-    this.item.text = `${ICON[summary.status]} ${label}: ${summary.status}${summary.cancelled ? ' (cancelled)' : ''}`;
+    this.item.text = `${summary.stale ? '$(history)' : ICON[summary.status]} ${label}: ${verdictText(summary)}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
-    tooltip.appendText(`Last eval of ${label}: ${summary.status}${summary.cancelled ? ', cancelled' : ''}${summary.partial ? `, ${summary.examples} selected examples` : ''}\n`);
-    tooltip.appendText(`${summary.regressed} regressed, ${summary.improved} improved\n`);
+    tooltip.appendText(`Latest verdict of ${label}: ${summary.status}${summary.cancelled ? ', cancelled' : ''}${summary.partial ? `, ${summary.examples} selected examples` : ''}, ${verdictOrigin(summary)}\n`);
+    if (summary.stale) tooltip.appendText('Stale: the prompt\'s files changed since; run the eval again.\n');
+    if (summary.status !== 'error') tooltip.appendText(`${summary.regressed} regressed, ${summary.improved} improved\n`);
     for (const reason of summary.reasons) tooltip.appendText(`• ${reason}\n`);
     if (summary.api?.kind === 'demo') tooltip.appendText('Answers from the deterministic demo server, not a model.\n');
     tooltip.appendText('Click to open the results panel.');
     this.item.tooltip = tooltip;
     this.item.backgroundColor =
-      summary.status === 'blocked'
+      summary.stale
+        ? undefined
+        : summary.status === 'blocked'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
-        : summary.status === 'inconclusive'
+        : summary.status === 'inconclusive' || summary.status === 'error'
           ? new vscode.ThemeColor('statusBarItem.warningBackground')
           : undefined;
     this.item.show();

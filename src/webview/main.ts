@@ -12,7 +12,7 @@ import { diffWords } from 'diff';
 import { formatP } from '../core/eval/gate';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalReport, ExampleOutcome, ExampleResult, ExampleSide, SideSummary, Slice } from '../shared/evalReport';
-import type { ApiSource, HostMessage, OutcomeFilter, PanelState, RunState, WebviewMessage } from '../shared/webviewProtocol';
+import type { ApiSource, HostMessage, LatestVerdict, OutcomeFilter, PanelState, RunState, WebviewMessage } from '../shared/webviewProtocol';
 import { assertNever, parseHostMessage, parsePanelState } from '../shared/webviewProtocol';
 
 interface VsCodeApi {
@@ -122,6 +122,7 @@ interface View {
   api: ApiSource | null;
   savedAt: string | null;
   run: RunState;
+  verdict?: LatestVerdict | null;
 }
 
 let view: View | undefined;
@@ -154,6 +155,8 @@ function render(): void {
   app.dataset.prompt = view.dir;
   if (view.api?.kind === 'demo') app.append(demoBanner(view.api));
   app.append(header(view));
+  const provenance = provenanceBanner(view);
+  if (provenance) app.append(provenance);
   app.append(el('div', { class: 'notice', attrs: { id: 'notice', role: 'status', 'aria-live': 'polite' } }));
   app.append(runSection(view.run));
   if (!report) {
@@ -282,6 +285,8 @@ function verdict(report: EvalReport): HTMLElement {
     reasons.append(el('li', { attrs: { 'data-code': reason.code } }, el('span', { class: `effect effect-${reason.effect}`, text: reason.effect }), ' ', reason.message));
   }
   section.append(reasons);
+  const floor = baselineFloorNote(report);
+  if (floor) section.append(floor);
   for (const note of gate.notes) section.append(el('p', { class: 'note', text: note }));
   if (report.cancelled) {
     const finished = report.examples.filter((e) => e.outcome !== 'cancelled').length;
@@ -339,7 +344,7 @@ function rateBar(side: SideSummary, threshold: number, who: string): HTMLElement
   const interval = side.winRateInterval;
   bar.setAttribute(
     'aria-label',
-    `${who} win rate ${pct(rate)}${interval ? `, 95% interval ${pct(interval.low)} to ${pct(interval.high)}` : ''}, threshold ${pct(threshold)}`,
+    `${who} pass rate ${pct(rate)}${interval ? `, 95% interval ${pct(interval.low)} to ${pct(interval.high)}` : ''}, threshold ${pct(threshold)}`,
   );
   if (interval) {
     const span = el('div', { class: 'bar-interval' });
@@ -375,7 +380,7 @@ function winRateCard(report: EvalReport): HTMLElement {
       rateBar(side, threshold, who),
     );
   return card(
-    'Win rate',
+    'Pass rate',
     'win-rate',
     row('Challenger', report.challenger, 'win-rate-challenger'),
     row('Baseline', report.baseline, 'win-rate-baseline'),
@@ -690,7 +695,7 @@ function exampleRow(e: ExampleResult): HTMLLIElement {
     {},
     el('span', { class: `badge outcome-${e.outcome}` }, el('span', { text: OUTCOME_SYMBOL[e.outcome], attrs: { 'aria-hidden': 'true' } }), ` ${OUTCOME_LABEL[e.outcome]}`),
     el('code', { class: 'example-id', text: e.id }),
-    el('span', { class: 'scores', title: 'Median judge score (1 to 5), baseline → challenger', text: `score ${score(e.baseline)} → ${score(e.challenger)}` }),
+    pairSummary(e),
     e.unstable ? el('span', { class: 'flag', text: 'unstable', title: 'The judge votes disagreed' }) : null,
     ...e.tags.slice(0, 4).map((tag) => el('span', { class: 'tag', text: tag })),
     el('span', { class: 'snippet', text: snippet(e) }),
@@ -750,11 +755,73 @@ function votes(side: ExampleSide): HTMLElement {
   const list = el('ul', { class: 'votes', attrs: { 'aria-label': 'Judge votes' } });
   side.votes.forEach((vote, i) =>
     list.append(
-      el('li', { class: vote.correct ? 'vote vote-correct' : 'vote vote-wrong', title: `repeat ${i + 1}: ${vote.correct ? 'correct' : 'wrong'}, score ${vote.score}` }, `${vote.correct ? '✓' : '✗'} ${vote.score}`),
+      el(
+        'li',
+        { class: vote.correct ? 'vote vote-correct' : 'vote vote-wrong', title: `repeat ${i + 1}: ${vote.correct ? 'correct' : 'wrong'}, score ${vote.score}` },
+        el('span', { class: 'vote-mark', text: `${vote.correct ? '✓' : '✗'} ${vote.score}` }),
+        voteReason(vote.reason),
+      ),
     ),
   );
   if (side.votes.length === 0) list.append(el('li', { class: 'muted', text: 'no votes' }));
   return list;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Why a verdict is what it is: the judge's reasons, the paired outcome in words, the floor, provenance
+
+/** The judge's short reason for one vote, as text. */
+function voteReason(reason: string | undefined): HTMLElement | null {
+  return reason ? el('span', { class: 'vote-reason', text: reason }) : null;
+}
+
+function sideVerdictWord(side: ExampleSide): string {
+  return side.correct === null ? 'not judged' : side.correct ? 'correct' : 'wrong';
+}
+
+/**
+ * The row's paired outcome in words ("baseline correct (3) → challenger wrong (3)"): the outcome is
+ * decided by the judges' majority on `correct`, so equal scores can still be a regression.
+ */
+function pairSummary(e: ExampleResult): HTMLElement {
+  const text = `baseline ${sideVerdictWord(e.baseline)} (${score(e.baseline)}) → challenger ${sideVerdictWord(e.challenger)} (${score(e.challenger)})`;
+  return el('span', {
+    class: 'scores',
+    text,
+    title: 'Judge verdict and median score (1 to 5) of each side. The outcome follows the majority verdict on "correct"; the score is the judge\'s grade beside it.',
+  });
+}
+
+/** "production v1 scores 77.8%, also below 80%: …" when the baseline itself is under the floor. */
+function baselineFloorNote(report: EvalReport): HTMLElement | null {
+  const floor = report.gate.thresholds.winRate;
+  const rate = report.baseline.winRate;
+  if (rate === null || rate >= floor) return null;
+  const b = report.baseline;
+  const version = /\/v([0-9]+)$/.exec(b.dir)?.[1];
+  const who = b.source === 'git' ? `production${version ? ` v${version}` : ` ${b.dir}`}` : `the baseline ${b.dir}`;
+  return el('p', {
+    class: 'note floor-note',
+    attrs: { id: 'baseline-floor-note' },
+    text: `${who} scores ${pct(rate)}, also below ${pct(floor)}: the floor may be too high for this suite.`,
+  });
+}
+
+/** Where the shown verdict came from, and whether it still holds: stale, unsaved edits, the gate, a failed run. */
+function provenanceBanner(v: View): HTMLElement | null {
+  const latest = v.verdict;
+  if (!latest) return null;
+  const parts: Child[] = [];
+  if (latest.status === 'error') {
+    parts.push(el('strong', { text: 'The latest run failed: ' }), latest.error ?? 'no verdict.', v.report ? ' The results below are from an earlier run.' : '');
+  } else {
+    const from = latest.source === 'gate' ? 'the pre-PR gate' : latest.source === 'test' ? 'the Test Explorer' : 'Run Eval vs Baseline';
+    parts.push(`From ${from}.`);
+    if (latest.unsavedFiles.length > 0) parts.push(' ', el('strong', { text: 'Unsaved edits: ' }), `the challenger was the editor text of ${latest.unsavedFiles.join(', ')}, not the files on disk.`);
+  }
+  if (latest.stale) parts.push(' ', el('strong', { text: 'Stale: ' }), 'the prompt\'s files changed since; run it again.');
+  const kind = latest.status === 'error' ? 'failed' : latest.stale ? 'stale' : latest.unsavedFiles.length > 0 ? 'unsaved' : 'plain';
+  return el('p', { class: `banner provenance provenance-${kind}`, attrs: { id: 'provenance', 'data-source': latest.source, 'data-stale': String(latest.stale), 'data-unsaved': String(latest.unsavedFiles.length > 0) } }, ...parts);
 }
 
 function sidePane(name: 'Baseline' | 'Challenger', side: ExampleSide, output: HTMLElement): HTMLElement {
