@@ -96,6 +96,15 @@ async function choosePort(requested) {
   return (await isPortInUse(preferred)) ? 0 : preferred;
 }
 
+/** The folder name of the second workspace: what it is, in its name. */
+export const BROKEN_WORKSPACE_NAME = 'broken-examples-with-findings-on-purpose';
+
+/** Copies `from` to `to` without the top-level entries named in `skip`. */
+function copyWithout(from, to, skip) {
+  fs.cpSync(from, to, { recursive: true, filter: (src) => !skip.includes(path.relative(from, src).split(path.sep)[0]) });
+  return to;
+}
+
 /**
  * Starts code-server on a fresh git copy of `folder` with the extension installed.
  * Used by `start` and by test/integration/screenshot.mjs.
@@ -116,13 +125,22 @@ export async function startWorkbench({
   const workspaceDir = path.join(tempDir, path.basename(path.resolve(folder)));
   let demo;
   let server;
+  let brokenDir;
   try {
     const isExamples = path.resolve(folder) === path.join(repoRoot, 'examples');
-    prepareGitWorkspace(path.resolve(folder), workspaceDir, {
+    // The example workspace is the clean team repository: examples/broken/ (every kind of mistake,
+    // on purpose) is a second workspace of its own, so a newcomer's first screen has no findings.
+    const source = isExamples ? copyWithout(path.resolve(folder), path.join(tempDir, 'source'), ['broken']) : path.resolve(folder);
+    prepareGitWorkspace(source, workspaceDir, {
       message: 'Example prompts',
       // The change under review: summarisation v2, whose baseline is v1 on main.
       ...(isExamples ? { featureBranch: { name: 'improve-summaries', paths: ['prompts/summarisation/v2'], message: 'summarisation v2: an action items line' } } : {}),
     });
+    if (isExamples) {
+      brokenDir = path.join(tempDir, BROKEN_WORKSPACE_NAME);
+      prepareGitWorkspace(path.join(repoRoot, 'examples', 'broken'), brokenDir, { message: 'Broken examples: every kind of mistake, on purpose' });
+      fs.rmSync(path.join(tempDir, 'source'), { recursive: true, force: true });
+    }
     const extensionsDir = await installExtensionForStart({ vsix, log });
     demo = await demoEnvironment({ standIn });
     server = await startCodeServer({
@@ -140,6 +158,8 @@ export async function startWorkbench({
   let stopped = false;
   return {
     url: workbenchUrl(server.url, workspaceDir),
+    /** The second workspace, examples/broken/ (findings on purpose); undefined for another --folder. */
+    brokenUrl: brokenDir ? workbenchUrl(server.url, brokenDir) : undefined,
     serverUrl: server.url,
     port: server.port,
     workspaceDir,
@@ -200,7 +220,8 @@ async function main() {
   log('');
   log(`  ${workbench.url}`);
   log(rule);
-  log(`Workspace: ${workbench.workspaceDir} (a git copy of ${path.relative(repoRoot, path.resolve(options.folder ?? 'examples')) || '.'}/)`);
+  log(`Workspace: ${workbench.workspaceDir} (a git copy of ${path.relative(repoRoot, path.resolve(options.folder ?? 'examples')) || '.'}/; no findings: start with Help > Get Started > Prompt CI)`);
+  if (workbench.brokenUrl) log(`Every kind of mistake, on purpose (examples/broken/, listed in its EXPECTED.md), in a second workspace:\n  ${workbench.brokenUrl}`);
   log(`Model calls go to ${workbench.apiDescription}.`);
   log('Ctrl+C stops the server.');
 }

@@ -17,6 +17,9 @@ export const COMMANDS = {
   replaySaveAudit: { id: 'promptCi.replaySaveAudit', title: 'Save Replay Audit Record…' },
   replayOpenWorktree: { id: 'promptCi.replayOpenWorktree', title: 'Open Replayed Commit as Worktree' },
   replayRemoveWorktrees: { id: 'promptCi.replayRemoveWorktrees', title: 'Remove Replay Worktrees' },
+  newPromptVersion: { id: 'promptCi.newPromptVersion', title: 'New Prompt Version' },
+  compareWithPrevious: { id: 'promptCi.compareWithPrevious', title: 'Compare with Previous Version' },
+  compareWithProduction: { id: 'promptCi.compareWithProduction', title: 'Compare with Production' },
 } as const;
 
 /** The id of a command of the table. */

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { createSourceParser } from '../node/treeSitter';
+import { Authoring } from './authoring';
 import { COMMANDS } from './commandTable';
 import { registerEditorHelp } from './editorHelp';
 import { registerEval } from './evalCommand';
@@ -24,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
+  context.subscriptions.push(new Authoring(log));
   const evals = registerEval(context, log);
   context.subscriptions.push(evals);
   context.subscriptions.push(new GateView(context, log, parser, evals));

@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FileFinding } from '../core/finding';
 import { countBySeverity } from '../core/finding';
@@ -114,11 +115,12 @@ export class PromptDiagnostics extends Disposable {
       if (!findings) continue;
       const files = new Set<string>();
       for (const finding of findings) {
-        let forFile = repo.byFile.get(finding.file);
-        if (!forFile) repo.byFile.set(finding.file, (forFile = new Map()));
+        const shownOn = shownFile(repo.root, finding.file);
+        let forFile = repo.byFile.get(shownOn);
+        if (!forFile) repo.byFile.set(shownOn, (forFile = new Map()));
         forFile.set(group, [...(forFile.get(group) ?? []), finding]);
-        files.add(finding.file);
-        touched.add(finding.file);
+        files.add(shownOn);
+        touched.add(shownOn);
       }
       repo.filesOfGroup.set(group, files);
     }
@@ -202,4 +204,29 @@ export class PromptDiagnostics extends Disposable {
 /** `/repo/prompts/name/v1/file` → `/repo`. */
 function repoRootOfPromptFile(fsPath: string): string {
   return dirname(dirname(dirname(dirname(fsPath))));
+}
+
+/**
+ * The file a finding is shown on. A finding about a directory (a prompt version that lacks a file,
+ * a badly named folder) goes on the directory's metadata.yaml, else its first file, so clicking it
+ * opens something useful instead of "the file is not displayed because it is a directory".
+ */
+function shownFile(root: string, file: string): string {
+  const abs = join(root, file);
+  let entries: string[];
+  try {
+    if (!statSync(abs).isDirectory()) return file;
+    entries = readdirSync(abs).sort();
+  } catch {
+    return file;
+  }
+  if (entries.includes('metadata.yaml')) return `${file}/metadata.yaml`;
+  for (const name of entries) {
+    try {
+      if (statSync(join(abs, name)).isFile()) return `${file}/${name}`;
+    } catch {
+      // gone meanwhile: try the next
+    }
+  }
+  return file;
 }
