@@ -1,5 +1,5 @@
 import { isMap, isScalar, parseDocument } from 'yaml';
-import { PROMPT_NAME_PATTERN } from './promptLayout';
+import { PROMPT_NAME_PATTERN, promptVersionDir } from './promptLayout';
 
 /**
  * The next version of a prompt (`prompt-ci new`, **Prompt CI: New Prompt Version**): vN copied to
@@ -62,9 +62,9 @@ export function planNewVersion(input: NewVersionInput): NewVersionPlan | NewVers
   return {
     name: input.name,
     fromVersion: from,
-    fromDir: `prompts/${input.name}/v${from}`,
+    fromDir: promptVersionDir(input.name, from),
     toVersion: to,
-    toDir: `prompts/${input.name}/v${to}`,
+    toDir: promptVersionDir(input.name, to),
     metadataYaml,
   };
 }

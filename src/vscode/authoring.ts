@@ -4,13 +4,12 @@ import * as vscode from 'vscode';
 import { BaselineError, resolveBaseline } from '../node/baseline';
 import { readRepoSettings } from '../node/checkRepo';
 import { createNextVersion, NewVersionError } from '../node/newVersion';
-import { PROMPT_FILE_NAMES } from '../node/promptFiles';
-import type { PromptVersionFiles } from '../node/promptFiles';
+import { PROMPT_FILE_NAMES, REQUEST_FILES, promptFileGlob, promptVersionDir } from '../core/promptLayout';
+import type { PromptVersionFiles } from '../core/promptLayout';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
-import { targetOfPath } from './evalCommand';
+import { targetLabel, targetOfPath } from './evalResults';
 import type { EvalTarget } from './evalResults';
-import { targetLabel } from './evalResults';
 
 /** Read-only documents of the production copy of a prompt version (`prompt-ci-baseline:/prompts/x/v1/system.md?id`). */
 export const BASELINE_SCHEME = 'prompt-ci-baseline';
@@ -34,10 +33,7 @@ async function openWorkspaceFile(rel: unknown): Promise<void> {
 const COMPARED: (keyof PromptVersionFiles)[] = ['system', 'userTemplate', 'metadataYaml', 'evalJsonl', 'judge'];
 
 /** The files that get the authoring CodeLens. */
-const SELECTOR: vscode.DocumentFilter[] = ['metadata.yaml', 'system.md', 'user.template.md'].map((file) => ({
-  scheme: 'file',
-  pattern: `**/prompts/*/v*/${file}`,
-}));
+const SELECTOR: vscode.DocumentFilter[] = REQUEST_FILES.map((file) => ({ scheme: 'file', pattern: promptFileGlob(file) }));
 
 /** The prompt version a command was invoked on: an Explorer/editor URI, else the active editor. */
 function targetOf(arg: unknown): EvalTarget | undefined {
@@ -48,7 +44,7 @@ function targetOf(arg: unknown): EvalTarget | undefined {
 /** The highest `v<N>` directory of a prompt on disk. */
 function highestVersion(target: EvalTarget): number {
   let highest = target.version;
-  for (let v = target.version + 1; existsSync(join(target.repoRoot, 'prompts', target.name, `v${v}`)); v++) highest = v;
+  for (let v = target.version + 1; existsSync(join(target.repoRoot, promptVersionDir(target.name, v))); v++) highest = v;
   return highest;
 }
 
@@ -107,7 +103,7 @@ export class Authoring extends Disposable implements vscode.TextDocumentContentP
       if (choice !== copyHighest) return undefined;
       from = highest;
     }
-    const unsaved = vscode.workspace.textDocuments.filter((d) => d.isDirty && targetOfPath(d.uri.fsPath)?.promptDir === `prompts/${target.name}/v${from}`);
+    const unsaved = vscode.workspace.textDocuments.filter((d) => d.isDirty && targetOfPath(d.uri.fsPath)?.promptDir === promptVersionDir(target.name, from));
     const overrides: Record<string, string> = {};
     // The new version starts from what the author sees: unsaved edits of the source go into it.
     for (const doc of unsaved) overrides[doc.uri.fsPath.slice(doc.uri.fsPath.lastIndexOf('/') + 1)] = doc.getText();
@@ -132,7 +128,7 @@ export class Authoring extends Disposable implements vscode.TextDocumentContentP
       void vscode.window.showInformationMessage('Open a file of a prompt version to compare it with the previous version.');
       return;
     }
-    const previous = join(target.repoRoot, 'prompts', target.name, `v${target.version - 1}`);
+    const previous = join(target.repoRoot, promptVersionDir(target.name, target.version - 1));
     if (target.version === 1 || !existsSync(previous)) {
       void vscode.window.showInformationMessage(`${targetLabel(target)} has no previous version in the working tree.`);
       return;

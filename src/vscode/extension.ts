@@ -4,6 +4,7 @@ import { Authoring } from './authoring';
 import { COMMANDS } from './commandTable';
 import { registerEditorHelp } from './editorHelp';
 import { registerEval } from './evalCommand';
+import { EvalTests } from './evalTests';
 import { GateView } from './gateView';
 import { PromptDiagnostics } from './promptDiagnostics';
 import { ReplayTrace } from './replayTrace';
@@ -27,7 +28,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(replay);
   context.subscriptions.push(new Authoring(log));
   const evals = registerEval(context, log);
-  context.subscriptions.push(evals);
+  context.subscriptions.push(evals, new EvalTests(evals));
   context.subscriptions.push(new GateView(context, log, parser, evals));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
