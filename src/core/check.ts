@@ -20,6 +20,8 @@ export interface RepoSnapshot {
   /** The text of a repo-relative path, or undefined when it can't be read. */
   read(path: string): string | undefined;
   exists(path: string): boolean;
+  /** Today (ISO date), for model retirement dates; absent: not checked. */
+  readonly today?: string;
 }
 
 /** What checking one prompt version learned: its findings and the parts later checks build on. */
@@ -51,6 +53,7 @@ export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapsho
         version: version.version,
         versionDir: version.dir,
         exists: (p) => snapshot.exists(p),
+        today: snapshot.today,
       });
       onFile(metadataPath, result.findings);
       metadata = result.metadata;

@@ -11,6 +11,7 @@ import { variableInsertionText } from './callSites';
 import type { LocatedCallSite, VersionContract } from './crossCheck';
 import type { EvalExample } from './evalSet';
 import type { Position, Range } from './finding';
+import { closestName } from './closestName';
 import { codeSpan, markdownLink } from './escaping/markdown';
 import { LineIndex } from './lineIndex';
 import type { TemplateField } from './template/template';
@@ -124,6 +125,12 @@ export function missingVariables(site: CallSite, versions: readonly VersionContr
     for (const name of v.template.variables) if (!passed.has(name) && !missing.includes(name)) missing.push(name);
   }
   return missing;
+}
+
+/** The variables a call site passes that no version it renders uses (candidates for a misspelling). */
+export function unusedVariables(site: CallSite, versions: readonly VersionContract[]): string[] {
+  const used = new Set(versionsRenderedBy(site, versions).flatMap((v) => v.template.variables));
+  return [...new Set(site.variables.map((v) => v.name))].filter((name) => !used.has(name));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,14 +409,19 @@ export function placeholderValue(name: string, language: SourceLanguage): string
  * for each name in turn; undefined when the site has no literal to add them to, its variables
  * can't be known statically, or a name can't be written there (a Python keyword as a keyword argument).
  */
-export function addVariablesInsertion(site: Pick<CallSite, 'insertion' | 'language' | 'dynamic'>, names: readonly string[]): TextInsertion | undefined {
+export function addVariablesInsertion(
+  site: Pick<CallSite, 'insertion' | 'language' | 'dynamic'>,
+  names: readonly string[],
+  /** The value written for each name; default `placeholderValue`. The editor passes a snippet placeholder for the user to type. */
+  valueOf: (name: string) => string = (name) => placeholderValue(name, site.language),
+): TextInsertion | undefined {
   if (!site.insertion || site.dynamic || names.length === 0) return undefined;
   let insertion: CallSiteInsertion = site.insertion;
   let text = '';
   // Where, inside `text`, the next entry goes: after the last entry written, inside any brackets written.
   let at = 0;
   for (const name of names) {
-    const piece = variableInsertionText(insertion, name, placeholderValue(name, site.language));
+    const piece = variableInsertionText(insertion, name, valueOf(name));
     if (piece === undefined) return undefined;
     text = text.slice(0, at) + piece + text.slice(at);
     if (insertion.style === 'object-argument') {
@@ -477,4 +489,49 @@ export function addEvalInputsInsertion(lineText: string, names: readonly string[
 /** The template variables an eval example (parsed from `lineText`) lacks, in template order. */
 export function missingInputs(example: Pick<EvalExample, 'inputs'>, variables: readonly string[]): string[] {
   return variables.filter((v) => !Object.prototype.hasOwnProperty.call(example.inputs, v));
+}
+
+/** A replacement of `length` characters at `offset` (line-relative for eval lines, document offsets for sources). */
+export interface TextReplacement {
+  offset: number;
+  length: number;
+  text: string;
+}
+
+/**
+ * A passed variable that is probably a misspelling of a missing one (`customer_nmae` for
+ * `customer_name`): among the names passed but not used by the template, the closest to
+ * `missing`. Undefined when none is close.
+ */
+export function misspeltAs(missing: string, passedUnused: readonly string[]): string | undefined {
+  return closestName(missing, passedUnused);
+}
+
+/**
+ * Renames the variable `from` of a call site to `to`, keeping its value: the keyword or key is
+ * replaced; a shorthand property (`{ customer_nmae }`) becomes `to: customer_nmae`, so the code
+ * still passes the variable it had. `offsetOf` maps a position of the site's file to an offset.
+ */
+export function renameVariableReplacement(
+  site: Pick<CallSite, 'variables'>,
+  from: string,
+  to: string,
+  offsetOf: (position: Position) => number,
+): TextReplacement | undefined {
+  const variable = site.variables.find((v) => v.name === from);
+  if (!variable) return undefined;
+  const offset = offsetOf(variable.range.start);
+  const length = offsetOf(variable.range.end) - offset;
+  return { offset, length, text: variable.valueRange ? to : `${to}: ${from}` };
+}
+
+/** Renames the key `from` of an eval line's `inputs` object to `to` (inside its quotes), keeping the value. */
+export function renameEvalInputReplacement(lineText: string, from: string, to: string): TextReplacement | undefined {
+  const root = parseTree(lineText, [], { disallowComments: true });
+  const inputs = root && findNodeAtLocation(root, ['inputs']);
+  if (!inputs || inputs.type !== 'object') return undefined;
+  const property = inputs.children?.find((p) => p.children?.[0]?.value === from);
+  const key = property?.children?.[0];
+  if (!key) return undefined;
+  return { offset: key.offset, length: key.length, text: JSON.stringify(to) };
 }

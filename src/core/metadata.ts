@@ -2,8 +2,10 @@ import { isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { z } from 'zod';
 import type { Finding, Range } from './finding';
+import { closestName } from './closestName';
+import { SDK_API_VERSION, acceptsSamplingParameters, closestModel, modelInfo, modelLifecycle } from './modelCatalog';
 import { LineIndex } from './lineIndex';
-import { promptMetadataSchema } from './metadataSchema';
+import { metadataJsonSchema, promptMetadataSchema } from './metadataSchema';
 import type { PromptMetadata } from './metadataSchema';
 
 /** Files larger than this are refused: metadata is a few hundred bytes, and a huge file is a mistake or an attack. */
@@ -21,6 +23,8 @@ export interface MetadataContext {
   versionDir: string;
   /** Whether a repo-relative POSIX path exists; used for `output_schema`. */
   exists: (repoRelativePath: string) => boolean;
+  /** Today (ISO date): a model past its retirement date is an error. Absent: retirement dates are not checked. */
+  today?: string;
 }
 
 /** The outcome of validating one metadata.yaml: findings, and the metadata when it is usable. */
@@ -143,8 +147,72 @@ export function validateMetadata(text: string, context: MetadataContext): Metada
         });
       }
     }
+    if (metadata) findings.push(...modelFindings(raw, metadata, context, locate));
   }
   return { findings, metadata };
+}
+
+/**
+ * What the model catalog says about the models a metadata.yaml names: unknown (with the closest
+ * known id), deprecated, retired; `max_output_tokens` above the model's limit; `temperature` set
+ * where the API version the SDK speaks (or the model) refuses sampling parameters.
+ */
+function modelFindings(
+  raw: Record<string, unknown>,
+  metadata: PromptMetadata,
+  context: MetadataContext,
+  locate: (path: readonly PropertyKey[], on: 'key' | 'value') => Range,
+): Finding[] {
+  const findings: Finding[] = [];
+  const today = context.today ?? '0000-00-00';
+  const checkModel = (id: string, path: readonly PropertyKey[], what: string): void => {
+    const lifecycle = modelLifecycle(id, today);
+    const info = modelInfo(id);
+    if (lifecycle === 'unknown') {
+      const near = closestModel(id);
+      findings.push({
+        code: 'metadata/unknown-model',
+        severity: 'warning',
+        range: locate(path, 'value'),
+        message: `${what} "${id}" is not a model Prompt CI knows${near ? `; did you mean "${near}"?` : ' (a newer model, or a typo?)'}`,
+      });
+    } else if (lifecycle === 'retired') {
+      findings.push({
+        code: 'metadata/retired-model',
+        severity: 'error',
+        range: locate(path, 'value'),
+        message: `${what} ${id} was retired on ${info?.retires}: requests to it fail${info?.replacement ? `; Anthropic recommends ${info.replacement}` : ''}`,
+      });
+    } else if (lifecycle === 'deprecated') {
+      findings.push({
+        code: 'metadata/deprecated-model',
+        severity: 'warning',
+        range: locate(path, 'value'),
+        message: `${what} ${id} is deprecated${info?.retires ? ` and retires on ${info.retires}` : ''}${info?.replacement ? `; Anthropic recommends ${info.replacement}` : ''}`,
+      });
+    }
+  };
+  checkModel(metadata.model, ['model'], 'model');
+  if (metadata.eval.judge?.model) checkModel(metadata.eval.judge.model, ['eval', 'judge', 'model'], 'judge model');
+  const limit = modelInfo(metadata.model)?.maxOutputTokens;
+  if (limit !== undefined && metadata.max_output_tokens > limit) {
+    findings.push({
+      code: 'metadata/max-output-tokens-above-limit',
+      severity: 'error',
+      range: locate(['max_output_tokens'], 'value'),
+      message: `max_output_tokens ${metadata.max_output_tokens} is above the ${limit} that ${metadata.model} can write; use 1 to ${limit}`,
+    });
+  }
+  // temperature 0 records the intent of deterministic output; another value would change answers if it were sent.
+  if (typeof raw.temperature === 'number' && raw.temperature !== 0 && !acceptsSamplingParameters(metadata.model, SDK_API_VERSION)) {
+    findings.push({
+      code: 'metadata/sampling-not-sent',
+      severity: 'warning',
+      range: locate(['temperature'], 'value'),
+      message: `temperature ${raw.temperature} is not sent: the Messages API version ${SDK_API_VERSION} has no sampling parameters (it refuses temperature, top_p and top_k for every model); steer the output with the prompt instead`,
+    });
+  }
+  return findings;
 }
 
 /** The repo-relative places an `output_schema` may be: the prompt directory first, then the repo root. */
@@ -211,7 +279,7 @@ function issueFindings(
           code: 'metadata/out-of-range',
           severity: 'error',
           range: locate(issue.path, 'value'),
-          message: `${where}: ${rangeMessage(issue)}`,
+          message: `${where}: ${rangeMessage(issue)}${rangeOf(issue.path)}, got ${describeValue(doc.getIn(issue.path))}`,
         },
       ];
     case 'invalid_value':
@@ -246,6 +314,33 @@ function rangeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig):
   return `must be ${op} ${String(bound)}`;
 }
 
+let jsonSchema: Record<string, unknown> | undefined;
+
+/** " (allowed: 0 to 1)", " (allowed: above 0, below 1)": the whole range of a number key, from the generated JSON Schema. */
+function rangeOf(path: readonly PropertyKey[]): string {
+  jsonSchema ??= metadataJsonSchema();
+  let node: Record<string, unknown> | undefined = jsonSchema;
+  for (const key of path) {
+    const properties = node?.properties as Record<string, Record<string, unknown>> | undefined;
+    node = properties?.[String(key)];
+    // Optional blocks are `anyOf`/`allOf` wrappers in the generated schema: take the object branch.
+    for (const wrapper of ['anyOf', 'allOf', 'oneOf'] as const) {
+      const branch = (node?.[wrapper] as Record<string, unknown>[] | undefined)?.find((b) => b.type === 'object' || b.properties);
+      if (branch) node = branch;
+    }
+  }
+  if (!node || (node.type !== 'number' && node.type !== 'integer')) return '';
+  const low = typeof node.minimum === 'number' ? `${node.minimum}` : typeof node.exclusiveMinimum === 'number' ? `above ${node.exclusiveMinimum}` : undefined;
+  const high = typeof node.maximum === 'number' ? `${node.maximum}` : typeof node.exclusiveMaximum === 'number' ? `below ${node.exclusiveMaximum}` : undefined;
+  const kind = node.type === 'integer' ? 'an integer' : 'a number';
+  if (low !== undefined && high !== undefined) {
+    return low.startsWith('above') || high.startsWith('below') ? ` (allowed: ${kind} ${low}, ${high})` : ` (allowed: ${kind} from ${low} to ${high})`;
+  }
+  if (low !== undefined) return low.startsWith('above') ? ` (allowed: ${kind} ${low})` : ` (allowed: ${kind} of at least ${low})`;
+  if (high !== undefined) return high.startsWith('below') ? ` (allowed: ${kind} ${high})` : ` (allowed: ${kind} of at most ${high})`;
+  return '';
+}
+
 const ENUM_HINTS: Record<string, string> = {
   template_format: 'must be "python" or "mustache"',
   'eval.paired_test': 'must be "mcnemar"',
@@ -276,30 +371,8 @@ function unwrap(schema: unknown): unknown {
 }
 
 function suggestion(key: string, known: string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = editDistance(key.toLowerCase(), candidate);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? `; did you mean "${best}"?` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
+  const best = closestName(key, known);
+  return best !== undefined ? `; did you mean "${best}"?` : '';
 }
 
 function hasPath(doc: Document, path: readonly PropertyKey[]): boolean {

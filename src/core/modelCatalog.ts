@@ -17,6 +17,8 @@
  * A team whose contract prices differ overrides them in `prompt-ci.yaml` `pricing:`.
  */
 
+import { closestName } from './closestName';
+
 /** The `anthropic-version` the bundled SDK speaks. */
 export const SDK_API_VERSION = '2026-10-21';
 /** The API version from which no model accepts sampling parameters. */
@@ -185,31 +187,7 @@ export function catalogPricing(): Record<string, { input: number; output: number
   return pricing;
 }
 
-/** The closest known model id to a misspelt one (edit distance), or undefined when nothing is close. */
+/** The closest known model id to a misspelt one, or undefined when nothing is close. */
 export function closestModel(id: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const m of MODEL_CATALOG) {
-    const d = editDistance(id, m.id);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = m.id;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(id.length / 5)) ? best : undefined;
-}
-
-/** Levenshtein distance; small strings only (model ids, keys, variable names). */
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const here = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = here;
-    }
-  }
-  return row[b.length];
+  return closestName(id, MODEL_CATALOG.map((m) => m.id), Math.max(2, Math.floor(id.length / 5)));
 }

@@ -62,6 +62,7 @@ export function toRepoPath(root: string, absolute: string): string | undefined {
 export function diskSnapshot(root: string, paths: readonly string[], overlay?: (path: string) => string | undefined): RepoSnapshot {
   return {
     paths,
+    today: new Date().toISOString().slice(0, 10),
     read(path) {
       const open = overlay?.(path);
       if (open !== undefined) return open;

@@ -3,6 +3,7 @@ import { Disposable } from './disposable';
 import type { PromptDiagnostics } from './promptDiagnostics';
 import { PromptLookup } from './promptLookup';
 import { registerPromptNavigation } from './promptNavigation';
+import { registerMetadataHelp } from './metadataHelp';
 import { registerQuickFixes } from './quickFixes';
 import { registerTemplateHover } from './templateHover';
 import { registerVariableCompletion } from './variableCompletion';
@@ -24,6 +25,7 @@ class EditorHelp extends Disposable {
     this._register(registerPromptNavigation(lookup));
     this._register(registerVariableCompletion(lookup));
     this._register(registerQuickFixes(lookup));
+    this._register(registerMetadataHelp());
   }
 }
 

@@ -5,9 +5,13 @@ import {
   addEvalInputsInsertion,
   addVariablesInsertion,
   fieldAt,
+  misspeltAs,
   missingInputs,
   missingVariables,
+  renameEvalInputReplacement,
+  renameVariableReplacement,
   supplyOf,
+  unusedVariables,
 } from '../core/editorHelp';
 import { parseEvalJsonl } from '../core/evalSet';
 import type { EvalExample } from '../core/evalSet';
@@ -23,10 +27,15 @@ const MAX_PLACES_LISTED = 10;
  * Quick fixes of missing template variables, from either end of the finding: at a call site, add
  * the key to the call's keyword arguments or dict/object literal; on an eval line, add the input
  * to its `inputs`; on the template field, do either at every place that leaves the variable out.
- * A call site gets the variable's own name as the value (`ticket=ticket`, `{ ticket }`), an eval
- * input an empty string: see `placeholderValue` for why.
+ * Every inserted value is a snippet tab stop the author types (a name that may not be in scope,
+ * or an empty string, would turn the finding green and break the code); where a passed key is a
+ * misspelling of the missing one, "Rename … to …" comes first.
  */
 export function registerQuickFixes(lookup: PromptLookup): vscode.Disposable {
+  return vscode.Disposable.from(registerInsertSnippet(), registerCodeActions(lookup));
+}
+
+function registerCodeActions(lookup: PromptLookup): vscode.Disposable {
   return vscode.languages.registerCodeActionsProvider(
     [...(SOURCE_SELECTOR as vscode.DocumentFilter[]), EVAL_SELECTOR, TEMPLATE_SELECTOR],
     { provideCodeActions: (document, _range, context) => quickFixes(lookup, document, context) },
@@ -61,6 +70,35 @@ function about(diagnostics: vscode.Diagnostic[], variable: string): vscode.Diagn
   return matching.length > 0 ? matching : diagnostics;
 }
 
+/** Marks a value in an insertion's text that the user types: it becomes a snippet placeholder. */
+const HOLE = /\u0001([^\u0002]*)\u0002/g;
+const hole = (defaultText: string): string => `\u0001${defaultText}\u0002`;
+
+/** Insertion text with holes as a snippet: the text as written, each hole a tab stop with its default selected. */
+export function snippetOf(text: string): vscode.SnippetString {
+  const snippet = new vscode.SnippetString();
+  let at = 0;
+  let stop = 1;
+  for (const match of text.matchAll(HOLE)) {
+    snippet.appendText(text.slice(at, match.index));
+    snippet.appendPlaceholder(match[1], stop++);
+    at = (match.index ?? 0) + match[0].length;
+  }
+  snippet.appendText(text.slice(at));
+  return snippet;
+}
+
+/** An eval insertion with the empty string values (`"name": ""`) as tab stops inside the quotes. */
+function evalSnippetText(text: string): string {
+  return text.replace(/(":\s?)""/g, `$1"${hole('')}"`);
+}
+
+function snippetEdit(uri: vscode.Uri, position: vscode.Position, text: string): vscode.WorkspaceEdit {
+  const edit = new vscode.WorkspaceEdit();
+  edit.set(uri, [vscode.SnippetTextEdit.insert(position, snippetOf(text))]);
+  return edit;
+}
+
 async function callSiteFixes(lookup: PromptLookup, document: vscode.TextDocument, diagnostics: vscode.Diagnostic[]): Promise<vscode.CodeAction[]> {
   const source = await lookup.sourceDocument(document);
   if (!source) return [];
@@ -68,22 +106,30 @@ async function callSiteFixes(lookup: PromptLookup, document: vscode.TextDocument
   for (const site of source.sites) {
     const onSite = diagnostics.filter((d) => isSiteOfDiagnostic(site, d));
     if (onSite.length === 0) continue;
-    const missing = missingVariables(site, lookup.contractsOf(source.repo, site.promptName));
+    const contracts = lookup.contractsOf(source.repo, site.promptName);
+    const missing = missingVariables(site, contracts);
+    const unused = unusedVariables(site, contracts);
     const call = `${site.callee}("${site.promptName}")`;
+    // A misspelt key first: renaming it fixes the call without inventing a value.
+    for (const name of missing) {
+      const from = misspeltAs(name, unused);
+      const rename = from ? renameVariableReplacement(site, from, name, (p) => document.offsetAt(new vscode.Position(p.line, p.character))) : undefined;
+      if (!from || !rename) continue;
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(document.uri, new vscode.Range(document.positionAt(rename.offset), document.positionAt(rename.offset + rename.length)), rename.text);
+      actions.push(quickFix(`Rename ${from} to ${name}`, edit, about(onSite, name), true));
+    }
     const fixable: string[] = [];
     for (const name of missing) {
-      const insertion = addVariablesInsertion(site, [name]);
+      // The value is a tab stop: the author types what to pass (the variable's name may not be in scope).
+      const insertion = addVariablesInsertion(site, [name], hole);
       if (!insertion) continue;
       fixable.push(name);
-      const edit = new vscode.WorkspaceEdit();
-      edit.insert(document.uri, document.positionAt(insertion.offset), insertion.text);
-      actions.push(quickFix(`Pass "${name}" to ${call}`, edit, about(onSite, name), missing.length === 1));
+      actions.push(quickFix(`Pass "${name}" to ${call}…`, snippetEdit(document.uri, document.positionAt(insertion.offset), insertion.text), about(onSite, name), actions.length === 0 && missing.length === 1));
     }
-    const all = fixable.length > 1 ? addVariablesInsertion(site, fixable) : undefined;
+    const all = fixable.length > 1 ? addVariablesInsertion(site, fixable, hole) : undefined;
     if (all) {
-      const edit = new vscode.WorkspaceEdit();
-      edit.insert(document.uri, document.positionAt(all.offset), all.text);
-      actions.push(quickFix(`Pass all missing variables to ${call}: ${fixable.join(', ')}`, edit, onSite, true));
+      actions.push(quickFix(`Pass all missing variables to ${call}: ${fixable.join(', ')}…`, snippetEdit(document.uri, document.positionAt(all.offset), all.text), onSite, actions.length === 0));
     }
   }
   return actions;
@@ -100,21 +146,32 @@ function evalFixes(lookup: PromptLookup, document: vscode.TextDocument, diagnost
     const onLine = diagnostics.filter((d) => d.range.start.line === line);
     const lineText = document.lineAt(line).text;
     const missing = missingInputs(example, variables);
+    const unused = Object.keys(example.inputs).filter((k) => !variables.includes(k));
+    const lineActions: vscode.CodeAction[] = [];
+    for (const name of missing) {
+      const from = misspeltAs(name, unused);
+      const rename = from ? renameEvalInputReplacement(lineText, from, name) : undefined;
+      if (!from || !rename) continue;
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(document.uri, new vscode.Range(line, rename.offset, line, rename.offset + rename.length), rename.text);
+      lineActions.push(quickFix(`Rename ${from} to ${name}`, edit, about(onLine, name), true));
+    }
     const fixable: string[] = [];
     for (const name of missing) {
       const insertion = addEvalInputInsertion(lineText, name);
       if (!insertion) continue;
       fixable.push(name);
-      const edit = new vscode.WorkspaceEdit();
-      edit.insert(document.uri, new vscode.Position(line, insertion.offset), insertion.text);
-      actions.push(quickFix(`Add input "${name}" to example "${example.id}"`, edit, about(onLine, name), missing.length === 1));
+      lineActions.push(
+        quickFix(`Add input "${name}" to example "${example.id}"…`, snippetEdit(document.uri, new vscode.Position(line, insertion.offset), evalSnippetText(insertion.text)), about(onLine, name), lineActions.length === 0 && missing.length === 1),
+      );
     }
     const all = fixable.length > 1 ? addEvalInputsInsertion(lineText, fixable) : undefined;
     if (all) {
-      const edit = new vscode.WorkspaceEdit();
-      edit.insert(document.uri, new vscode.Position(line, all.offset), all.text);
-      actions.push(quickFix(`Add all missing inputs to example "${example.id}": ${fixable.join(', ')}`, edit, onLine, true));
+      lineActions.push(
+        quickFix(`Add all missing inputs to example "${example.id}": ${fixable.join(', ')}…`, snippetEdit(document.uri, new vscode.Position(line, all.offset), evalSnippetText(all.text)), onLine, lineActions.length === 0),
+      );
     }
+    actions.push(...lineActions);
   }
   return actions;
 }
@@ -142,22 +199,33 @@ async function templateFixes(lookup: PromptLookup, document: vscode.TextDocument
       ...supply.missing.flatMap((site) => callSitePlace(lookup, repo, site, variable)),
       ...(await evalPlaces(lookup, repo, contract.evalPath, variable)),
     ];
+    // Each fix opens the place and inserts a snippet there, the value a tab stop for the author to type:
+    // a value written for them (the variable's name, an empty string) would silence the finding and break the code.
     for (const place of places.slice(0, MAX_PLACES_LISTED)) {
-      const edit = new vscode.WorkspaceEdit();
-      edit.insert(place.uri, place.position, place.text);
-      actions.push(quickFix(place.title, edit, [diagnostic], places.length === 1));
-    }
-    if (places.length > 1) {
-      const edit = new vscode.WorkspaceEdit();
-      for (const place of places) edit.insert(place.uri, place.position, place.text);
-      actions.push(quickFix(`Supply "${variable}" everywhere it is missing (${places.length} places)`, edit, [diagnostic], true));
+      const action = new vscode.CodeAction(place.title, vscode.CodeActionKind.QuickFix);
+      action.diagnostics = [diagnostic];
+      action.command = { title: place.title, command: INSERT_SNIPPET_COMMAND, arguments: [place.uri, place.position, place.text] };
+      action.isPreferred = places.length === 1;
+      actions.push(action);
     }
   }
   return actions;
 }
 
+/** Internal command of the template-side fixes: opens `uri` and inserts the snippet `text` (holes as tab stops) at `position`. */
+export const INSERT_SNIPPET_COMMAND = 'promptCi.insertSnippetAt';
+
+/** Registers `INSERT_SNIPPET_COMMAND`. */
+export function registerInsertSnippet(): vscode.Disposable {
+  return vscode.commands.registerCommand(INSERT_SNIPPET_COMMAND, async (uri: unknown, position: unknown, text: unknown) => {
+    if (!(uri instanceof vscode.Uri) || !(position instanceof vscode.Position) || typeof text !== 'string') return;
+    const editor = await vscode.window.showTextDocument(uri, { preview: false });
+    await editor.insertSnippet(snippetOf(text), position);
+  });
+}
+
 function callSitePlace(lookup: PromptLookup, repo: PromptRepo, site: LocatedCallSite, variable: string): Place[] {
-  const insertion = addVariablesInsertion(site, [variable]);
+  const insertion = addVariablesInsertion(site, [variable], hole);
   if (!insertion || !site.insertion) return [];
   const { line, character } = site.insertion.position;
   return [
@@ -184,7 +252,7 @@ async function evalPlaces(lookup: PromptLookup, repo: PromptRepo, evalPath: stri
       title: `Add input "${variable}" to eval example "${example.id}"`,
       uri: evalDocument.uri,
       position: new vscode.Position(example.line, insertion.offset),
-      text: insertion.text,
+      text: evalSnippetText(insertion.text),
     });
   }
   return places;

@@ -86,7 +86,7 @@ ci: { block_on_eval_regression: "no" }
   it('says which values are wrong and how, in words a user can act on', () => {
     const text = VALID.replace('temperature: 0.0', 'temperature: 1.5').replace('template_format: python', 'template_format: jinja');
     const messages = validateMetadata(text, context(['schemas/summary.json'])).findings.map((f) => f.message).sort();
-    assert.deepEqual(messages, ['temperature: must be <= 1', 'template_format: must be "python" or "mustache", got the string "jinja"']);
+    assert.deepEqual(messages, ['temperature: must be <= 1 (allowed: a number from 0 to 1), got the number 1.5', 'template_format: must be "python" or "mustache", got the string "jinja"']);
   });
 
   it('warns on unknown keys with a suggestion, and still returns the metadata', () => {
@@ -151,5 +151,41 @@ ci: { block_on_eval_regression: "no" }
     const text = VALID.replace('owners: ["@platform-team"]', 'owners: ["@équipe-☃"]\nmodel_note: 1');
     const findings = validateMetadata(text, context(['schemas/summary.json'])).findings;
     assert.deepEqual(where(findings), ['16:0-10 warning metadata/unknown-key']);
+  });
+});
+
+describe('validateMetadata and the model catalog', () => {
+  const ctx = { ...context(['schemas/summary.json']), today: '2026-12-01' };
+  const messages = (text: string) => validateMetadata(text, ctx).findings.map((f) => `${f.range.start.line + 1} ${f.severity} ${f.code}: ${f.message}`);
+
+  it('warns on an unknown model with the closest known id, on the value', () => {
+    assert.deepEqual(messages(VALID.replace('model: claude-sonnet-4-6', 'model: claude-sonet-4-6')), [
+      '3 warning metadata/unknown-model: model "claude-sonet-4-6" is not a model Prompt CI knows; did you mean "claude-sonnet-4-6"?',
+    ]);
+  });
+
+  it('warns on a deprecated model and refuses a retired one, judge included', () => {
+    assert.deepEqual(messages(VALID.replace('model: claude-sonnet-4-6', 'model: claude-opus-4-5').replace('model: claude-opus-4-7', 'model: claude-sonnet-4-5')), [
+      '3 warning metadata/deprecated-model: model claude-opus-4-5 is deprecated and retires on 2027-01-22',
+      '14 error metadata/retired-model: judge model claude-sonnet-4-5 was retired on 2026-11-30: requests to it fail; Anthropic recommends claude-sonnet-4-6',
+    ]);
+  });
+
+  it("refuses max_output_tokens above the model's limit, stating the limit", () => {
+    assert.deepEqual(messages(VALID.replace('max_output_tokens: 800', 'max_output_tokens: 100000')), [
+      '5 error metadata/max-output-tokens-above-limit: max_output_tokens 100000 is above the 64000 that claude-sonnet-4-6 can write; use 1 to 64000',
+    ]);
+  });
+
+  it('warns that a non-zero temperature is not sent under the API version the SDK speaks', () => {
+    assert.deepEqual(messages(VALID.replace('temperature: 0.0', 'temperature: 0.7')), [
+      '4 warning metadata/sampling-not-sent: temperature 0.7 is not sent: the Messages API version 2026-10-21 has no sampling parameters (it refuses temperature, top_p and top_k for every model); steer the output with the prompt instead',
+    ]);
+  });
+
+  it('states the whole allowed range of an out-of-range value', () => {
+    assert.deepEqual(messages(VALID.replace('threshold_win_rate: 0.92', 'threshold_win_rate: 1.5')), [
+      '9 error metadata/out-of-range: eval.threshold_win_rate: must be <= 1 (allowed: a number from 0 to 1), got the number 1.5',
+    ]);
   });
 });

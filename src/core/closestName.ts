@@ -1,0 +1,40 @@
+/**
+ * "Did you mean …?": the closest of some known names to a misspelt one. The one owner of edit
+ * distance for metadata keys, model ids, template variables and prompt names.
+ */
+
+/** Levenshtein distance; small strings only (keys, ids, variable names). */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+/**
+ * The known name closest to `name` (case-insensitive), when it is close enough to be a typo: at
+ * most `max(2, ⌊length / 4⌋)` edits, or `maxDistance` when given. Undefined when none is, or when
+ * `name` is itself known.
+ */
+export function closestName(name: string, known: Iterable<string>, maxDistance?: number): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    if (candidate === name) return undefined;
+    const d = editDistance(lower, candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  const limit = maxDistance ?? Math.max(2, Math.floor(name.length / 4));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}

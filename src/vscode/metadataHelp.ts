@@ -1,0 +1,67 @@
+import * as vscode from 'vscode';
+import { closestName } from '../core/closestName';
+import { modelLifecycle, selectableModels } from '../core/modelCatalog';
+import { promptFileGlob } from '../core/promptLayout';
+import { DIAGNOSTIC_SOURCE } from './toDiagnostic';
+
+const METADATA_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: promptFileGlob('metadata.yaml') };
+
+/** `did you mean "x"?` in a finding's message: the suggestion a quick fix applies. */
+const SUGGESTION = /did you mean "([^"]+)"\?/;
+
+/** A value position of `model:` (top level or in `judge`), where model ids are completed. */
+const MODEL_KEY = /^(\s*)(model|judge:\s*\{[^}]*\bmodel)\s*:\s*[^\s,}#]*$/;
+
+/**
+ * metadata.yaml help from the model catalog: completion of model ids (current ones first, with
+ * their limits and prices), and the quick fix of every "did you mean …?" finding (an unknown key
+ * such as `temprature`, an unknown model id).
+ */
+export function registerMetadataHelp(): vscode.Disposable {
+  const completion = vscode.languages.registerCompletionItemProvider(METADATA_SELECTOR, {
+    provideCompletionItems(document, position) {
+      const before = document.lineAt(position.line).text.slice(0, position.character);
+      if (!MODEL_KEY.test(before)) return [];
+      const word = document.getWordRangeAtPosition(position, /[A-Za-z0-9._-]+/);
+      const today = new Date().toISOString().slice(0, 10);
+      return selectableModels(today).map((model, i) => {
+        const item = new vscode.CompletionItem(model.id, vscode.CompletionItemKind.Value);
+        const lifecycle = modelLifecycle(model.id, today);
+        item.detail = `${model.displayName}${lifecycle === 'active' ? '' : ` (${lifecycle}${model.retires ? `, retires ${model.retires}` : ''})`}`;
+        const facts = [
+          model.maxOutputTokens ? `max output ${model.maxOutputTokens.toLocaleString('en-US')} tokens` : undefined,
+          model.price ? `$${model.price.input} / $${model.price.output} per million input / output tokens` : undefined,
+        ].filter(Boolean);
+        item.documentation = facts.join(' · ');
+        item.sortText = String(i).padStart(3, '0');
+        if (word) item.range = word;
+        if (lifecycle === 'deprecated') item.tags = [vscode.CompletionItemTag.Deprecated];
+        return item;
+      });
+    },
+  });
+  const fixes = vscode.languages.registerCodeActionsProvider(
+    METADATA_SELECTOR,
+    {
+      provideCodeActions(document, _range, context) {
+        const actions: vscode.CodeAction[] = [];
+        for (const diagnostic of context.diagnostics) {
+          if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
+          const suggested = SUGGESTION.exec(diagnostic.message)?.[1];
+          if (!suggested) continue;
+          const current = document.getText(diagnostic.range);
+          if (closestName(current, [suggested], Math.max(current.length, suggested.length)) !== suggested) continue;
+          const action = new vscode.CodeAction(`Change to "${suggested}"`, vscode.CodeActionKind.QuickFix);
+          action.edit = new vscode.WorkspaceEdit();
+          action.edit.replace(document.uri, diagnostic.range, suggested);
+          action.diagnostics = [diagnostic];
+          action.isPreferred = true;
+          actions.push(action);
+        }
+        return actions;
+      },
+    },
+    { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
+  );
+  return vscode.Disposable.from(completion, fixes);
+}
