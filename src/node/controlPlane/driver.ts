@@ -120,6 +120,11 @@ export async function connectPostgres(config: string | ClientConfig, options: Po
         return wrap(error);
       }
       let broken = false;
+      // A checked-out client's connection error would otherwise be an uncaught 'error' event; the query reports it.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(runner(client));
@@ -131,6 +136,7 @@ export async function connectPostgres(config: string | ClientConfig, options: Po
         });
         return rethrow(error, description);
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },

@@ -244,6 +244,12 @@ export class ControlStore {
         );
       }
       restored = before.lastFullVersion;
+      const current = before.shares.find((s) => s.basisPoints === FULL_SHARE);
+      if (current?.version === restored && !before.rollback) {
+        throw new ControlPolicyError(
+          `v${restored} already has all the traffic of ${input.prompt} and is the version that last had 100%, so a rollback would change nothing; to go back to an earlier version, give it the traffic: \`prompt-ci rollout ${input.prompt} VERSION --share 100\``,
+        );
+      }
       const next = new Map<number, number>(before.shares.map((s) => [s.version, 0]));
       next.set(restored, FULL_SHARE);
       return { shares: next, excluded: new Map([[restored, []]]), rollback: restored, detail: { restored, from: before.shares.filter((s) => s.basisPoints > 0).map((s) => ({ version: s.version, basisPoints: s.basisPoints })) } };

@@ -151,7 +151,8 @@ export async function createPromptRuntime(options: PromptRuntimeOptions): Promis
   let lastIdleSweep = 0;
   const flush = async (): Promise<void> => {
     if (!auditOn) return;
-    if (flushing) return flushing;
+    // A flush in flight drained before the latest requests: wait for it, then write what came since.
+    while (flushing) await flushing;
     flushing = (async () => {
       const t = now();
       tracker.reconcile(table, t);
@@ -173,7 +174,9 @@ export async function createPromptRuntime(options: PromptRuntimeOptions): Promis
     });
     return flushing;
   };
-  const flushTimer = setInterval(() => void flush(), options.auditFlushMs ?? 1000);
+  const flushTimer = setInterval(() => {
+    if (!flushing) void flush();
+  }, options.auditFlushMs ?? 1000);
   flushTimer.unref();
 
   const tracer = options.tracer ?? trace.getTracer('prompt-ci');
