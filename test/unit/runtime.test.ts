@@ -18,8 +18,6 @@ import { makePromptRepo } from '../support/promptRepo';
 const variables = { customer_name: 'Acme', plan: 'pro', document: 'A ticket.', ticket_priority: 'high' };
 const author = { actor: 'ops@example.com', reason: 'test' };
 const known = [1, 2];
-const logsByRuntime = new Map<unknown, string[]>();
-const logsOf = (r: unknown) => logsByRuntime.get(r)?.join('\n');
 
 /** Waits until `check` holds, polling (the runtime reacts to events in other processes). */
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
@@ -62,7 +60,6 @@ describe('prompt runtime against a real Postgres', function () {
     const logs: string[] = [];
     const runtime = await createPromptRuntime({ prompts: join(repo.root, 'prompts'), controlPlane: url, log: (l) => logs.push(l), auditFlushMs: 50, ...extra });
     runtimes.push(runtime);
-    logsByRuntime.set(runtime, logs);
     return { runtime, logs };
   };
 
