@@ -21,10 +21,11 @@ import type { EvalReport, SideSummary } from '../shared/evalReport';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { ProgressLine } from './progress';
+import { parseMaxMinutes, runDeadline } from './runDeadline';
 
 /** Usage line of `prompt-ci eval`. */
 export const EVAL_USAGE =
-  'prompt-ci eval <prompt-dir> [--baseline DIR|REF:PATH] [--concurrency N] [--offline|--no-cache] [--json FILE] [--markdown FILE] [--junit FILE] [--yes]';
+  'prompt-ci eval <prompt-dir> [--baseline DIR|REF:PATH] [--concurrency N] [--offline|--no-cache] [--max-minutes N] [--json FILE] [--markdown FILE] [--junit FILE] [--yes]';
 
 /** On a terminal, a run estimated above this many dollars needs `--yes`. */
 export const CONFIRM_ABOVE_USD = 5;
@@ -171,6 +172,7 @@ function baselineLine(b: ResolvedBaseline, show: (dir: string) => string): strin
 export async function runEvalCommand(argv: string[], io: CliIo): Promise<number> {
   let values;
   let positionals;
+  let maxMinutes: number | undefined;
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
@@ -179,6 +181,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
         concurrency: { type: 'string' },
         offline: { type: 'boolean', default: false },
         'no-cache': { type: 'boolean', default: false },
+        'max-minutes': { type: 'string' },
         json: { type: 'string' },
         markdown: { type: 'string' },
         junit: { type: 'string' },
@@ -192,6 +195,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     if (values.concurrency !== undefined && !/^[1-9][0-9]*$/.test(values.concurrency)) {
       throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
     }
+    maxMinutes = parseMaxMinutes(values['max-minutes']);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`prompt-ci eval: ${(error as Error).message}\nusage: ${EVAL_USAGE}\n`);
@@ -231,6 +235,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     }
   };
 
+  const deadline = runDeadline(io.signal, maxMinutes);
   try {
     const prepared = await prepareEval({
       repoRoot,
@@ -240,7 +245,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
       offline: values.offline,
       noCache: values['no-cache'],
       env: io.env,
-      signal: io.signal,
+      signal: deadline.signal,
       onProgress,
     });
     io.stdout(
@@ -260,6 +265,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
 
     const report = await prepared.run();
     progress.end();
+    if (deadline.expired()) io.stderr(deadline.notice('eval'));
     io.stdout(`\n${formatEvalSummary(report)}`);
 
     const written: string[] = [];
@@ -283,7 +289,13 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
       error instanceof PromptFilesError ||
       error instanceof MissingApiKeyError ||
       error instanceof ModelCallError;
+    if (!known && deadline.signal.aborted) {
+      io.stderr(deadline.expired() ? deadline.notice('eval') : 'prompt-ci eval: interrupted before the first call; nothing was sent\n');
+      return EXIT_FAIL;
+    }
     io.stderr(`prompt-ci eval: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
     return EXIT_USAGE;
+  } finally {
+    deadline.dispose();
   }
 }

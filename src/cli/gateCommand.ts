@@ -19,10 +19,11 @@ import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { findingsToGithub } from './findingsFormat';
 import { ProgressLine } from './progress';
+import { parseMaxMinutes, runDeadline } from './runDeadline';
 
 /** Usage line of `prompt-ci gate`. */
 export const GATE_USAGE =
-  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--markdown FILE] [--json FILE] [--pushing REMOTE_REF=SHA...]';
+  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--max-minutes N] [--markdown FILE] [--json FILE] [--pushing REMOTE_REF=SHA...]';
 
 /** The `--json` document of a gate run. */
 export const GATE_REPORT_SCHEMA_ID = 'prompt-ci/gate-report@1';
@@ -77,6 +78,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       offline: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       concurrency: { type: 'string' },
+      'max-minutes': { type: 'string' },
       markdown: { type: 'string' },
       json: { type: 'string' },
       // From the pre-push hook: the refs the push updates and the remote's commits of them.
@@ -93,6 +95,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
   }
   if (values.base !== undefined && values.base.trim() === '') throw new UsageError('--base needs a ref');
+  const maxMinutes = parseMaxMinutes(values['max-minutes']);
   const pushed = (values.pushing ?? []).map((value) => {
     const ref = parsePushedRef(value);
     if (!ref) throw new UsageError(`--pushing takes REMOTE_REF=SHA (refs/heads/main=<40 hex digits>), not "${value}"`);
@@ -158,6 +161,8 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
   };
 
   let run: GateRun;
+  // --max-minutes cancels what is left as Ctrl-C does: prompts not finished are inconclusive.
+  const deadline = runDeadline(io.signal, maxMinutes);
   try {
     run = await runGate({
       repoRoot,
@@ -167,11 +172,12 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       noCache: values['no-cache'],
       concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
       env: io.env,
-      signal: io.signal,
+      signal: deadline.signal,
       onEvent,
     });
   } catch (error) {
     endProgress();
+    deadline.dispose();
     const known =
       error instanceof GateSetupError ||
       error instanceof BaselineError ||
@@ -183,6 +189,8 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     return EXIT_USAGE;
   }
 
+  deadline.dispose();
+  if (deadline.expired()) io.stderr(deadline.notice('gate'));
   const input: GateReportInput = {
     baseRef: run.changes.baseLabel,
     mergeBase: run.changes.mergeBase,

@@ -6,7 +6,11 @@ let interrupted = false;
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
-  process.stderr.write('\nprompt-ci: interrupted; finishing what is in flight (Ctrl-C again to quit at once)\n');
+  // What really happens: the calls in flight are aborted (the API may still bill one it had begun),
+  // nothing new starts, and the command reports what finished before exiting.
+  process.stderr.write(
+    '\nprompt-ci: interrupted; cancelling the calls in flight (the API may still bill those it had started) and starting no more; what finished is kept and reported, cached answers stay cached (Ctrl-C again to quit at once)\n',
+  );
   controller.abort();
 });
 

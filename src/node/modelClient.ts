@@ -379,6 +379,8 @@ export class ModelClient {
   private refusedAt = 0;
   private probeMs: number;
   private readonly baseProbeMs: number;
+  /** Calls timed out since the last answer: a hung server times every call out. */
+  private timeoutsInARow = 0;
   /** Successes in a row since the limit last moved. */
   private successes = 0;
   /** Why the pool was last held: a retry-after, or the headers' windows. */
@@ -460,6 +462,7 @@ export class ModelClient {
           this.answered += 1;
           this.meanOutputTokens += (outputTokens - this.meanOutputTokens) / this.answered;
           this.succeeded();
+          this.timeoutsInARow = 0;
           const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
           return {
             text,
@@ -641,7 +644,21 @@ export class ModelClient {
       } {
     const where = this.baseURL;
     if (error instanceof Anthropic.APIConnectionTimeoutError) {
-      return { kind: 'fail', error: new ModelCallError(`no response from ${where} within ${this.timeoutMs} ms (per-call timeout)`, 'timeout', false) };
+      // One hung call fails alone; as many in a row as the pool holds, with no answer between, is
+      // a hung server: stop the run (what finished is kept) rather than wait out wave after wave.
+      this.timeoutsInARow += 1;
+      const seconds = this.timeoutMs < 10_000 ? `${this.timeoutMs} ms` : `${Math.round(this.timeoutMs / 1000)} s`;
+      if (this.timeoutsInARow >= Math.max(2, this.pool.size)) {
+        return {
+          kind: 'fail',
+          error: new ModelCallError(
+            `no response from ${where} to ${this.timeoutsInARow} calls in a row, each given ${seconds} (the per-call timeout, eval.timeoutMs in prompt-ci.yaml): the API seems hung, so the run stops here`,
+            'timeout',
+            true,
+          ),
+        };
+      }
+      return { kind: 'fail', error: new ModelCallError(`no response from ${where} within ${seconds} (the per-call timeout, eval.timeoutMs in prompt-ci.yaml)`, 'timeout', false) };
     }
     if (isBodyCutOff(error)) {
       return {

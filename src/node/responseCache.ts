@@ -154,7 +154,8 @@ export function cachedGateway(options: {
       const key = cacheKey(request, callOptions.repeat, endpoint);
       if (mode !== 'no-cache') {
         const hit = await cache.get(key);
-        if (hit) return fromEntry(hit);
+        // A cached reply the caller can't use (an unreadable judge answer) is asked again, unless offline.
+        if (hit && (mode === 'offline' || !callOptions.accept || callOptions.accept(hit.text))) return fromEntry(hit);
         if (mode === 'offline') throw new CacheMissError(key);
       }
       // The same request already on its way (both sides identical, say): share its answer, don't pay twice.
@@ -162,6 +163,9 @@ export function cachedGateway(options: {
       if (pending) return { ...(await pending), fromCache: true };
       const call = (async (): Promise<ModelReply> => {
         const reply = await options.client().complete(request, { signal: callOptions.signal });
+        if (callOptions.accept && !callOptions.accept(reply.text)) {
+          return { text: reply.text, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, latencyMs: reply.latencyMs, fromCache: false };
+        }
         try {
           await cache.put({
             format: ENTRY_FORMAT,

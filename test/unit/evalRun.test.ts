@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EvalProgress } from '../../src/core/eval/types';
+import { demoAnswer } from '../support/standIn/demoAnswers';
 import { startStandIn } from '../support/standIn/server';
 import type { StandIn, StandInOptions, StandInRequest } from '../support/standIn/server';
 import { BaselineError } from '../../src/node/baseline';
@@ -212,6 +213,25 @@ describe('runEval against the stand-in', () => {
     assert.equal(report.examples[0].challenger.output, 'A summary.');
     assert.equal(report.gate.status, 'inconclusive');
     assert.deepEqual(report.gate.reasons.map((r) => r.code), ['unscored']);
+  });
+
+  it('a judge reply the parser rejects is not cached: the next run asks the judge again, and scores', async () => {
+    const root = repo();
+    let prose = true;
+    const server = await start({ answer: (req) => (isJudge(req) && prose ? 'Looks fine to me.' : demoAnswer(req.body)) });
+    const first = await runEval(opts(root, server));
+    assert.ok(first.examples.every((e) => e.outcome === 'error'));
+    const judgeCalls = server.requests.filter(isJudge).length;
+    assert.equal(judgeCalls, DOCS.length * 2 * 3);
+    prose = false;
+    const second = await runEval(opts(root, server));
+    // The task answers were cached; every judge call was made again, and now reads.
+    assert.equal(server.requests.filter(isJudge).length, judgeCalls * 2);
+    assert.equal(second.cost.apiCalls, judgeCalls);
+    assert.ok(second.examples.every((e) => e.outcome !== 'error'), second.examples.map((e) => e.challenger.error).join('; '));
+    // Readable replies are cached as before: a third run makes no call.
+    const third = await runEval(opts(root, server));
+    assert.equal(third.cost.apiCalls, 0);
   });
 
   it('a judge score of 7 is an error for that example', async () => {

@@ -190,37 +190,39 @@ describe('modelClient', () => {
       assert.ok(server.stats().maxConcurrent <= 5);
     });
 
-    it('keeps under a requests-per-minute window from the anthropic-ratelimit headers, before the API refuses', async () => {
-      // 120 a minute: the bucket holds 120 and refills 2 a second, so the last calls of 126 wait a few seconds.
-      const server = await start({ rateLimits: { requestsPerMinute: 120 } });
+    it('keeps under a requests-per-minute window from the anthropic-ratelimit headers, before the API refuses', async function () {
+      this.timeout(40_000);
+      // 20 a minute: the bucket holds 20 and refills one every 3 s, so the last 2 of 22 calls wait for it however fast the machine is.
+      const server = await start({ rateLimits: { requestsPerMinute: 20 } });
       const c = client(server, { concurrency: 8 });
       let nearLimit = false;
       const timer = setInterval(() => (nearLimit ||= c.throttle?.reason === 'near-limit'), 5);
       try {
-        await many(c, 126);
+        await many(c, 22);
       } finally {
         clearInterval(timer);
       }
-      assert.equal(server.stats().byStatus[200], 126);
+      assert.equal(server.stats().byStatus[200], 22);
       assert.equal(server.stats().byStatus[429], undefined, 'no request was refused');
       assert.ok(nearLimit, 'the progress line was told it is held back');
     });
 
-    it('keeps under a tokens-per-minute window the same way', async () => {
+    it('keeps under a tokens-per-minute window the same way', async function () {
+      this.timeout(40_000);
       const probe = await start();
       const one = await client(probe).complete(REQUEST);
       await probe.close();
       const perCall = one.inputTokens + one.outputTokens;
-      const server = await start({ rateLimits: { tokensPerMinute: perCall * 120 } });
+      const server = await start({ rateLimits: { tokensPerMinute: perCall * 20 } });
       const c = client(server, { concurrency: 8 });
       let nearLimit = false;
       const timer = setInterval(() => (nearLimit ||= c.throttle?.reason === 'near-limit'), 5);
       try {
-        await Promise.all(Array.from({ length: 126 }, () => c.complete(REQUEST)));
+        await Promise.all(Array.from({ length: 22 }, () => c.complete(REQUEST)));
       } finally {
         clearInterval(timer);
       }
-      assert.equal(server.stats().byStatus[200], 126);
+      assert.equal(server.stats().byStatus[200], 22);
       assert.equal(server.stats().byStatus[429], undefined, 'no request was refused');
       assert.ok(nearLimit, 'the progress line was told it is held back');
     });
@@ -287,6 +289,29 @@ describe('modelClient', () => {
     const server = await start({ behaviour: () => ({ kind: 'invalid-request', message: 'prompt is too long' }) });
     await assert.rejects(client(server).complete(REQUEST), /400 invalid_request_error: prompt is too long/);
     assert.equal(server.requests.length, 1);
+  });
+
+  it('a hung server: as many timeouts in a row as the pool holds stop the run, instead of wave after wave', async () => {
+    const server = await start({ behaviour: () => ({ kind: 'hang' }) });
+    const c = client(server, { concurrency: 3, timeoutMs: 150 });
+    const settled = await Promise.allSettled(Array.from({ length: 3 }, () => c.complete(REQUEST)));
+    const errors = settled.map((r) => (r.status === 'rejected' ? (r.reason as ModelCallError) : undefined));
+    assert.ok(errors.every((e) => e instanceof ModelCallError && e.kind === 'timeout'));
+    assert.deepEqual(errors.map((e) => e?.fatal), [false, false, true]);
+    assert.match(errors[0]?.message ?? '', /^no response from http:\/\/127\.0\.0\.1:\d+ within 150 ms \(the per-call timeout, eval\.timeoutMs in prompt-ci\.yaml\)$/);
+    assert.match(errors[2]?.message ?? '', /to 3 calls in a row, each given 150 ms .*: the API seems hung, so the run stops here$/);
+  });
+
+  it('an answer between timeouts resets the count: one slow call is not a hung server', async () => {
+    const server = await start({ behaviour: (req): StandInBehaviour | undefined => (req.index % 2 === 0 ? { kind: 'hang' } : undefined) });
+    const c = client(server, { concurrency: 2, timeoutMs: 150 });
+    for (let i = 0; i < 4; i++) {
+      const outcome = await c.complete({ ...REQUEST, max_tokens: 100 + i }).then(
+        () => 'answered',
+        (e: ModelCallError) => (e.fatal ? 'fatal' : 'timeout'),
+      );
+      assert.equal(outcome, i % 2 === 0 ? 'timeout' : 'answered');
+    }
   });
 
   it('a hung connection hits the per-call timeout and is not retried', async () => {

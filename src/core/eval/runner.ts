@@ -119,7 +119,7 @@ export async function runPairedEval(options: PairedEvalOptions): Promise<PairedE
     // Checked before every call, so nothing starts once the run is cancelled or has failed.
     if (signal.aborted) throw abortError();
     try {
-      const reply = await gateway.complete(request, { repeat, purpose, signal });
+      const reply = await gateway.complete(request, { repeat, purpose, signal, ...(purpose === 'judge' ? { accept: judgeReplyReadable } : {}) });
       addTokens(totals.all, request.model, reply);
       if (reply.fromCache) {
         totals.cacheHits += 1;
@@ -143,6 +143,8 @@ export async function runPairedEval(options: PairedEvalOptions): Promise<PairedE
       throw error;
     }
   };
+
+  const judgeReplyReadable = (text: string): boolean => parseJudgeReply(text).ok;
 
   const runSide = async (config: EvalSideConfig, example: EvalExample): Promise<SideState> => {
     const side: ExampleSide = { output: null, correct: null, score: null, votes: [], unstable: false, latencyMs: null, cached: false, error: null };

@@ -29,6 +29,12 @@ export interface ModelCallOptions {
   repeat: number;
   purpose: CallPurpose;
   signal?: AbortSignal;
+  /**
+   * Whether a reply is usable (a judge reply its parser reads). A reply this rejects is returned
+   * but not cached, and a cached reply it rejects is asked again: an unreadable judge answer is
+   * not replayed as INCONCLUSIVE on every later run.
+   */
+  accept?: (text: string) => boolean;
 }
 
 /**

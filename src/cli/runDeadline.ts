@@ -1,0 +1,54 @@
+import { UsageError } from './cliIo';
+
+/**
+ * `--max-minutes N` of `eval` and `gate`: a cap on the run's wall time. When it passes, the run is
+ * cancelled as Ctrl-C cancels it: the calls in flight are aborted, nothing new starts, and what
+ * finished is kept and reported (a cancelled run is inconclusive).
+ */
+export interface RunDeadline {
+  /** Aborts with the caller's signal, or when the time is up. */
+  signal: AbortSignal;
+  /** True once the time was up (not when the caller's signal aborted first). */
+  expired(): boolean;
+  /** The line saying so, for stderr. */
+  notice(command: string): string;
+  /** Clears the timer. */
+  dispose(): void;
+}
+
+/** The minutes of `--max-minutes`, or undefined when not given. Fractions are allowed (0.5 is 30 s). */
+export function parseMaxMinutes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const minutes = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(minutes > 0) || minutes > 7 * 24 * 60) {
+    throw new UsageError(`--max-minutes must be a positive number of minutes (at most a week), not "${value}"`);
+  }
+  return minutes;
+}
+
+/** A signal that aborts with `signal` or after `minutes` (no cap when undefined). */
+export function runDeadline(signal: AbortSignal | undefined, minutes: number | undefined): RunDeadline {
+  const controller = new AbortController();
+  let expired = false;
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    minutes === undefined
+      ? undefined
+      : setTimeout(() => {
+          expired = true;
+          controller.abort(new Error(`--max-minutes ${minutes} reached`));
+        }, minutes * 60_000);
+  timer?.unref?.();
+  return {
+    signal: controller.signal,
+    expired: () => expired,
+    notice: (command) =>
+      `prompt-ci ${command}: stopped at --max-minutes ${minutes}: the calls in flight were cancelled, nothing new was started; what finished is kept below (and in the cache)\n`,
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
