@@ -60,12 +60,13 @@ export class EvalTests extends Disposable {
     this.controller.refreshHandler = async () => this.discover();
     this.controller.createRunProfile('Run Eval', vscode.TestRunProfileKind.Run, (request, token) => this.runTests(request, token), true);
     this.controller.createRunProfile('Run Eval of a Tag…', vscode.TestRunProfileKind.Run, (request, token) => this.runTag(request, token), false);
-    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/prompts/*/v*/{metadata.yaml,eval.jsonl}'));
+    // Every change under prompts/: a new version directory may arrive before or after its files.
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/prompts/**'));
     const rediscover = (uri: vscode.Uri): void => {
       const target = uri.scheme === 'file' ? targetOfPath(uri.fsPath) : undefined;
       const item = target ? this.versions.get(targetKey(target)) : undefined;
       if (item && uri.fsPath.endsWith('eval.jsonl')) void this.loadExamples(item);
-      else void this.discover();
+      else if (!item || uri.fsPath.endsWith('metadata.yaml')) void this.discover();
     };
     this._register(watcher.onDidCreate(rediscover));
     this._register(watcher.onDidChange(rediscover));
