@@ -114,6 +114,12 @@ export async function main(argv: string[], rawIo: CliIo): Promise<number> {
     io.stderr(`prompt-ci: unknown command "${name}"\n${usage()}`);
     return EXIT_USAGE;
   }
+  // `prompt-ci COMMAND --help` (before any `--`, after which it would be a name): the command's usage, exit 0.
+  const end = rest.indexOf('--');
+  if (rest.some((arg, i) => (arg === '--help' || arg === '-h') && (end < 0 || i < end))) {
+    io.stdout(`usage: ${command.usage}\n      ${command.summary}\n`);
+    return 0;
+  }
   try {
     return await command.run(rest, io);
   } catch (error) {

@@ -22,6 +22,40 @@ export interface RepoSnapshot {
   exists(path: string): boolean;
   /** Today (ISO date), for model retirement dates; absent: not checked. */
   readonly today?: string;
+  /**
+   * What reading a path noticed, for findings: a file refused (a symbolic link, a directory), bytes
+   * that are not UTF-8, a BOM or CRLF line endings (normalised away in `read`). Absent: nothing.
+   */
+  describe?(path: string): FileReadNotes | undefined;
+}
+
+/** What a snapshot noticed reading one file. */
+export interface FileReadNotes {
+  /** Why the file was not read (then `read` gives undefined). */
+  refused?: string;
+  /** Line and character (0-based) of the first byte that is not UTF-8. */
+  invalidUtf8At?: { line: number; character: number };
+  bom?: boolean;
+  crlf?: boolean;
+}
+
+/** The findings about how a prompt file reads: refused, not UTF-8 (errors), BOM or CRLF (information). */
+export function fileReadFindings(notes: FileReadNotes | undefined): Finding[] {
+  if (!notes) return [];
+  const out: Finding[] = [];
+  if (notes.refused) out.push({ code: 'file/refused', severity: 'error', range: START_OF_FILE, message: notes.refused });
+  if (notes.invalidUtf8At) {
+    const at = notes.invalidUtf8At;
+    out.push({
+      code: 'file/invalid-utf8',
+      severity: 'error',
+      range: { start: at, end: { line: at.line, character: at.character + 1 } },
+      message: `not valid UTF-8 from here (line ${at.line + 1}, character ${at.character + 1}): save the file as UTF-8`,
+    });
+  }
+  if (notes.bom) out.push({ code: 'file/bom', severity: 'information', range: START_OF_FILE, message: 'starts with a byte order mark; Prompt CI drops it when reading (save without BOM to match)' });
+  if (notes.crlf) out.push({ code: 'file/crlf', severity: 'information', range: START_OF_FILE, message: 'has CRLF line endings; Prompt CI reads them as LF, so the model sees LF (a .gitattributes `* text=auto` keeps them LF in the repository)' });
+  return out;
 }
 
 /** What checking one prompt version learned: its findings and the parts later checks build on. */
@@ -42,8 +76,15 @@ export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapsho
   };
   let metadata: PromptMetadata | undefined;
   let examples: EvalExample[] = [];
+  const refused = new Set<string>();
+  for (const path of Object.values(version.files)) {
+    const notes = snapshot.describe?.(path);
+    if (notes?.refused) refused.add(path);
+    onFile(path, fileReadFindings(notes));
+  }
+  const readable = (path: string | undefined): string | undefined => (path && !refused.has(path) ? path : undefined);
 
-  const metadataPath = version.files['metadata.yaml'];
+  const metadataPath = readable(version.files['metadata.yaml']);
   if (metadataPath) {
     const text = snapshot.read(metadataPath);
     if (text === undefined) onFile(metadataPath, [unreadable(metadataPath)]);
@@ -59,7 +100,7 @@ export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapsho
       metadata = result.metadata;
     }
   }
-  const evalPath = version.files['eval.jsonl'];
+  const evalPath = readable(version.files['eval.jsonl']);
   if (evalPath) {
     const text = snapshot.read(evalPath);
     if (text === undefined) onFile(evalPath, [unreadable(evalPath)]);
@@ -80,7 +121,7 @@ export function checkPromptVersion(version: PromptVersion, snapshot: RepoSnapsho
     }
   }
   let template: CheckedVersion['template'];
-  const templatePath = version.files['user.template.md'];
+  const templatePath = readable(version.files['user.template.md']);
   if (templatePath) {
     const text = snapshot.read(templatePath);
     if (text === undefined) onFile(templatePath, [unreadable(templatePath)]);

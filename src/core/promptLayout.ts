@@ -212,6 +212,6 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
 /** The prompt version directory a repo-relative path belongs to, if any (`prompts/x/v2/eval.jsonl` → `prompts/x/v2`). */
 export function versionDirOf(path: string): string | undefined {
   const parts = path.split('/');
-  if (parts[0] !== 'prompts' || parts.length < 3 || versionOfDirName(parts[2]) === undefined) return undefined;
+  if (parts[0] !== 'prompts' || parts.length < 3 || !PROMPT_NAME_PATTERN.test(parts[1]) || versionOfDirName(parts[2]) === undefined) return undefined;
   return parts.slice(0, 3).join('/');
 }

@@ -21,6 +21,7 @@ export type ReplayErrorCode =
   | 'commit-not-found'
   | 'prompt-not-at-commit'
   | 'file-missing-at-commit'
+  | 'file-refused-at-commit'
   | 'metadata-invalid'
   | 'template-error'
   | 'missing-variables'

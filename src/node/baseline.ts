@@ -39,10 +39,7 @@ export class BaselineError extends Error {
  * every other `BaselineError` is a real problem.
  */
 export class NotAtBaseError extends BaselineError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotAtBaseError';
-  }
+  // Named as its parent: to the user it is a baseline error like the others.
 }
 
 /** A base already resolved to a commit (the gate's): baselines are read from it, no ref is resolved again. */

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileFinding } from '../core/finding';
 import { parseRepoSettings } from '../core/repoSettings';
 import type { RepoSettings } from '../core/repoSettings';
+import { readPromptFileSync } from './promptFileRead';
 import { RepoIndex } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
@@ -10,13 +10,9 @@ import type { SourceParser } from './treeSitter';
 
 /** Reads `prompt-ci.yaml` at the repository root (defaults when absent), with any problems it has. */
 export function readRepoSettings(root: string): { settings: RepoSettings; problems: string[] } {
-  let text: string | undefined;
-  try {
-    text = readFileSync(join(root, 'prompt-ci.yaml'), 'utf8');
-  } catch {
-    text = undefined;
-  }
-  return parseRepoSettings(text);
+  const read = readPromptFileSync(join(root, 'prompt-ci.yaml'), 'prompt-ci.yaml');
+  if (read.kind === 'refused') return { ...parseRepoSettings(undefined), problems: [read.message] };
+  return parseRepoSettings(read.kind === 'text' ? read.text : undefined);
 }
 
 /** Every finding for the repository at `root`, read from disk: what `prompt-ci check` prints. */

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommitInfo, TreeEntry } from '../core/gitOutput';
-import { COMMIT_INFO_FORMAT, parseCommitInfo, parseLsTree } from '../core/gitOutput';
+import { COMMIT_INFO_FORMAT, isSymlinkEntry, parseCommitInfo, parseLsTree } from '../core/gitOutput';
+import { decodePromptText } from '../core/promptText';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { PROMPT_FILE_NAMES, promptVersionDir, versionNumbersIn } from '../core/promptLayout';
 import type { PromptSnapshot } from '../core/replay';
@@ -10,7 +11,8 @@ import { ReplayError, readMetadataAtCommit } from '../core/replay';
 import { validateCommitSha, validatePromptName, validatePromptVersion } from '../core/span';
 import type { GitRunner } from './git';
 import { GitError, isShallowRepository, listRemotes, resolveCommit, runGit } from './git';
-import { assemblePromptFiles } from './promptFiles';
+import { symlinkRefusal } from './promptFileRead';
+import { PromptFilesError, assemblePromptFiles } from './promptFiles';
 import type { ReadPromptOptions as RequiredPromptFiles } from './promptFiles';
 
 /**
@@ -42,8 +44,10 @@ export interface PromptFilesAtCommit {
   listing: TreeEntry[];
   /** The texts of the prompt files it holds, by field. */
   texts: Partial<PromptVersionFiles>;
-  /** What the reader noticed about the files (a symbolic link, bytes that are not UTF-8). */
+  /** What the reader noticed about the files (bytes that are not UTF-8). */
   warnings: string[];
+  /** Files refused (a symbolic link, mode 120000): their text is not read, and the callers stop on it. */
+  refused: string[];
 }
 
 /**
@@ -62,6 +66,7 @@ export async function readPromptFilesAt(
   if (!listing) return undefined;
   const shortSha = commit.slice(0, 12);
   const warnings: string[] = [];
+  const refused: string[] = [];
   const texts: Partial<PromptVersionFiles> = {};
   const fields = options.fields ?? (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]);
   await Promise.all(
@@ -69,17 +74,16 @@ export async function readPromptFilesAt(
       const file = PROMPT_FILE_NAMES[field];
       const entry = listing.find((e) => e.path === file && e.type === 'blob');
       if (!entry) return;
-      if (entry.mode === '120000') warnings.push(`${dir}/${file} is a symbolic link at ${shortSha}; its target's text was not followed`);
-      const bytes = await git(['cat-file', 'blob', entry.object], { cwd, signal: options.signal });
-      try {
-        texts[field] = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-      } catch {
-        warnings.push(`${dir}/${file} at ${shortSha} is not valid UTF-8; undecodable bytes were replaced`);
-        texts[field] = bytes.toString('utf8');
+      if (isSymlinkEntry(entry)) {
+        refused.push(symlinkRefusal(`${dir}/${file}`, ` at ${shortSha}`));
+        return;
       }
+      const decoded = decodePromptText(await git(['cat-file', 'blob', entry.object], { cwd, signal: options.signal }));
+      if (decoded.invalidUtf8At !== undefined) warnings.push(`${dir}/${file} at ${shortSha} is not valid UTF-8; undecodable bytes were replaced`);
+      texts[field] = decoded.text;
     }),
   );
-  return { listing, texts, warnings };
+  return { listing, texts, warnings, refused };
 }
 
 /**
@@ -95,6 +99,7 @@ export async function readPromptVersionFromGit(
   options: RequiredPromptFiles = {},
 ): Promise<PromptVersionFiles> {
   const read = await readPromptFilesAt(git, topLevel, commit, path);
+  if (read?.refused.length) throw new PromptFilesError(read.refused.join('; '));
   return assemblePromptFiles(`${path} at ${commit.slice(0, 12)}`, read?.texts ?? {}, options);
 }
 
@@ -139,6 +144,7 @@ export async function readPromptAtCommit(
   ]);
   if (!read) throw await promptNotAtCommit(git, repoRoot, commit, name, version, options.signal);
   const { listing, warnings } = read;
+  if (read.refused.length > 0) throw new ReplayError('file-refused-at-commit', read.refused.join('; '));
   const { system, userTemplate, metadataYaml: metadataText } = read.texts;
   const present = listing.map((e) => e.path).join(', ') || 'nothing';
   if (userTemplate === undefined) {

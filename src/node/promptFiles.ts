@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { PROMPT_FILE_NAMES, PROMPT_FILES } from '../core/promptLayout';
+import { normalisePromptText } from '../core/promptText';
+import { readPromptFile } from './promptFileRead';
 
 /** A prompt version directory that lacks a file it needs. */
 export class PromptFilesError extends Error {
@@ -39,27 +40,28 @@ export function assemblePromptFiles(
 
 /**
  * Reads a prompt version directory from disk. `overrides` (unsaved editor text) win over the files.
- * @throws PromptFilesError naming the missing files.
+ * @throws PromptFilesError naming the missing files, or a file refused (a symbolic link, a directory, bytes that are not UTF-8).
  */
 export async function readPromptVersionFromDisk(
   dir: string,
   options: ReadPromptOptions & { overrides?: Partial<PromptVersionFiles> } = {},
 ): Promise<PromptVersionFiles> {
   const texts: Partial<Record<keyof PromptVersionFiles, string>> = {};
+  const refused: string[] = [];
   await Promise.all(
     (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]).map(async (field) => {
       const override = options.overrides?.[field];
       if (override !== undefined) {
-        texts[field] = override;
+        texts[field] = normalisePromptText(override);
         return;
       }
-      try {
-        texts[field] = await readFile(join(dir, PROMPT_FILE_NAMES[field]), 'utf8');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      }
+      const path = join(dir, PROMPT_FILE_NAMES[field]);
+      const read = await readPromptFile(path);
+      if (read.kind === 'refused') refused.push(read.message);
+      else if (read.kind === 'text' && read.invalidUtf8At !== undefined) refused.push(`${path} is not valid UTF-8 (first bad byte at offset ${read.invalidUtf8At})`);
+      else if (read.kind === 'text') texts[field] = read.text;
     }),
   );
+  if (refused.length > 0) throw new PromptFilesError(refused.sort().join('; '));
   return assemblePromptFiles(dir, texts, options);
 }

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { RepoSnapshot } from '../core/check';
+import type { FileReadNotes, RepoSnapshot } from '../core/check';
+import { normalisePromptText, positionOfByte } from '../core/promptText';
+import { readPromptFileSync } from './promptFileRead';
 
 /** Directories never walked: dependencies, VCS data, build output, our own cache. */
 const SKIPPED_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', 'dist', 'out', '.prompt-ci', '.venv', 'venv', '__pycache__', '.cache']);
@@ -43,7 +45,7 @@ export function listRepoFiles(root: string, under = ''): string[] {
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) walk(join(absolute, entry.name), childRel);
-      } else if (entry.isFile()) out.push(childRel);
+      } else if (entry.isFile() || entry.isSymbolicLink()) out.push(childRel); // links are listed so that reading them is refused with a finding
     }
   };
   walk(under ? join(root, under) : root, under);
@@ -60,17 +62,35 @@ export function toRepoPath(root: string, absolute: string): string | undefined {
 
 /** A snapshot of the files on disk; `overlay` (open editors' text) wins over the disk. */
 export function diskSnapshot(root: string, paths: readonly string[], overlay?: (path: string) => string | undefined): RepoSnapshot {
+  // Read at the time of each call: the extension keeps one snapshot while files change.
+  const readOnce = (path: string): { text?: string; notes?: FileReadNotes } => {
+    let known: { text?: string; notes?: FileReadNotes };
+    {
+      const absolute = join(root, path);
+      const read = readPromptFileSync(absolute, path);
+      if (read.kind === 'refused') known = { notes: { refused: read.message } };
+      else if (read.kind === 'missing') known = {};
+      else {
+        const notes: FileReadNotes = {};
+        if (read.bom) notes.bom = true;
+        if (read.crlf) notes.crlf = true;
+        if (read.invalidUtf8At !== undefined) notes.invalidUtf8At = positionOfByte(readFileSync(absolute), read.invalidUtf8At);
+        known = { text: read.text, notes: Object.keys(notes).length > 0 ? notes : undefined };
+      }
+    }
+    return known;
+  };
   return {
     paths,
     today: new Date().toISOString().slice(0, 10),
     read(path) {
       const open = overlay?.(path);
-      if (open !== undefined) return open;
-      try {
-        return readFileSync(join(root, path), 'utf8');
-      } catch {
-        return undefined;
-      }
+      if (open !== undefined) return normalisePromptText(open);
+      return readOnce(path).text;
+    },
+    describe(path) {
+      if (overlay?.(path) !== undefined) return undefined;
+      return readOnce(path).notes;
     },
     exists(path) {
       if (path.split('/').includes('..')) return false;

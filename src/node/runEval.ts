@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { estimateCost, planSideCalls, sized } from '../core/eval/cost';
@@ -15,11 +14,11 @@ import { validateMetadata } from '../core/metadata';
 import type { PromptMetadata } from '../core/metadataSchema';
 import { versionOfDirName } from '../core/promptLayout';
 import type { PromptVersionFiles } from '../core/promptLayout';
-import { parseRepoSettings } from '../core/repoSettings';
 import type { RepoSettings } from '../core/repoSettings';
 import type { EvalReport } from '../shared/evalReport';
 import { lastDiscordantShare } from '../core/gate/history';
 import { resolveBaseline } from './baseline';
+import { readRepoSettings } from './checkRepo';
 import type { ResolvedBase, ResolvedBaseline } from './baseline';
 import type { GitRunner } from './git';
 import { resolveCommit, runGit } from './git';
@@ -101,13 +100,7 @@ export interface PreparedEval {
 }
 
 async function readSettings(repoRoot: string): Promise<RepoSettings> {
-  let text: string | undefined;
-  try {
-    text = await readFile(join(repoRoot, 'prompt-ci.yaml'), 'utf8');
-  } catch {
-    text = undefined;
-  }
-  const { settings, problems } = parseRepoSettings(text);
+  const { settings, problems } = readRepoSettings(repoRoot);
   if (problems.length > 0) throw new EvalSetupError(`prompt-ci.yaml is invalid: ${problems.join('; ')}`);
   return settings;
 }
