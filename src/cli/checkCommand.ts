@@ -50,8 +50,9 @@ export async function runCheckCommand(argv: string[], io: CliIo): Promise<number
     const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`));
     const touches = (dir: string): boolean => inScope(dir) || scopes.some((s) => s.startsWith(`${dir}/`));
     versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => touches(v.dir)).length;
-    // A layout finding sits on a directory (an invalid prompt name, say): it counts for the paths below it too.
-    const covers = (f: FileFinding): boolean => inScope(f.file) || (f.code.startsWith('layout/') && scopes.some((s) => s.startsWith(`${f.file}/`)));
+    // A directory that is not a prompt or a version (an invalid name): its finding counts for the paths below it too.
+    const covers = (f: FileFinding): boolean =>
+      inScope(f.file) || ((f.code === 'layout/invalid-name' || f.code === 'layout/invalid-version-dir') && scopes.some((s) => s.startsWith(`${f.file}/`)));
     for (const f of findings) if (covers(f)) shown.push({ ...f, root });
   }
   sortFindings(shown);
