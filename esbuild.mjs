@@ -26,7 +26,18 @@ const common = {
   absWorkingDir: root,
 };
 // 'module' first: jsonc-parser's UMD main requires its files dynamically, which a bundle can't follow.
-const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', mainFields: ['module', 'main'] };
+// ES modules in the bundle (PGlite) find their files with `new URL('./pglite.wasm', import.meta.url)`:
+// in a CommonJS bundle that is the bundle's own URL, and those files are copied next to each bundle.
+const importMetaUrl = 'var __prompt_ci_import_meta_url = require("url").pathToFileURL(__filename).href;';
+const nodeCommon = {
+  ...common,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  mainFields: ['module', 'main'],
+  define: { ...common.define, 'import.meta.url': '__prompt_ci_import_meta_url' },
+  banner: { js: importMetaUrl },
+};
 
 /** Packages the runtime and the CLI load from node_modules rather than bundle. */
 const RUNTIME_EXTERNAL = ['pg', 'pg-native', '@electric-sql/pglite', '@electric-sql/pglite-socket', '@opentelemetry/api'];
@@ -38,7 +49,7 @@ const suiteEntries = existsSync(suiteDir)
 
 const builds = [
   { ...nodeCommon, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: RUNTIME_EXTERNAL },
+  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` }, external: RUNTIME_EXTERNAL },
   { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },
   // The production runtime (`prompt-ci/runtime`): its database drivers and the OpenTelemetry API stay
   // the application's own packages (one OpenTelemetry API instance per process; PGlite loads its
@@ -73,9 +84,18 @@ function copyWasm() {
   for (const [name, from] of Object.entries(files)) copyFileSync(require.resolve(from), join(root, 'dist/wasm', name));
 }
 
+/** PGlite's WebAssembly and data files, next to every Node bundle that may open the embedded control plane. */
+function copyPgliteFiles() {
+  const dir = dirname(require.resolve('@electric-sql/pglite'));
+  for (const target of ['dist', 'out/test/suite']) {
+    mkdirSync(join(root, target), { recursive: true });
+    for (const name of ['pglite.wasm', 'pglite.data', 'initdb.wasm']) copyFileSync(join(dir, name), join(root, target, name));
+  }
+}
+
 /** The JSON Schema of metadata.yaml, generated from the zod schema (the single source of truth). */
 async function generatedSchema() {
-  const result = await build({ ...nodeCommon, entryPoints: ['src/core/metadataSchema.ts'], write: false, sourcemap: false, minify: false });
+  const result = await build({ ...nodeCommon, entryPoints: ['src/core/metadataSchema.ts'], write: false, sourcemap: false, minify: false, banner: {}, define: common.define });
   const module = { exports: {} };
   new Function('module', 'exports', 'require', result.outputFiles[0].text)(module, module.exports, require);
   return `${JSON.stringify(module.exports.metadataJsonSchema(), null, 2)}\n`;
@@ -94,6 +114,7 @@ if (process.argv.includes('--check-schema')) {
 mkdirSync(join(root, 'media'), { recursive: true });
 writeFileSync(schemaPath, await generatedSchema());
 copyWasm();
+copyPgliteFiles();
 if (watch) {
   for (const options of builds) await (await context(options)).watch();
   console.log('watching for changes');

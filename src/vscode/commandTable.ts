@@ -20,6 +20,14 @@ export const COMMANDS = {
   newPromptVersion: { id: 'promptCi.newPromptVersion', title: 'New Prompt Version' },
   compareWithPrevious: { id: 'promptCi.compareWithPrevious', title: 'Compare with Previous Version' },
   compareWithProduction: { id: 'promptCi.compareWithProduction', title: 'Compare with Production' },
+  rolloutsRefresh: { id: 'promptCi.rollouts.refresh', title: 'Refresh Rollouts' },
+  rolloutsStart: { id: 'promptCi.rollouts.start', title: 'Start or Change Rollout…' },
+  rolloutsPromote: { id: 'promptCi.rollouts.promote', title: 'Promote to 100%…' },
+  rolloutsRollback: { id: 'promptCi.rollouts.rollback', title: 'Roll Back…' },
+  rolloutsPin: { id: 'promptCi.rollouts.pin', title: 'Pin Tenant…' },
+  rolloutsUnpin: { id: 'promptCi.rollouts.unpin', title: 'Unpin Tenant' },
+  setDatabaseUrl: { id: 'promptCi.setDatabaseUrl', title: 'Set Control-Plane Database URL' },
+  clearDatabaseUrl: { id: 'promptCi.clearDatabaseUrl', title: 'Clear Control-Plane Database URL' },
 } as const;
 
 /** The id of a command of the table. */

@@ -8,6 +8,7 @@ import { EvalTests } from './evalTests';
 import { GateView } from './gateView';
 import { PromptDiagnostics } from './promptDiagnostics';
 import { ReplayTrace } from './replayTrace';
+import { RolloutsView } from './rolloutsView';
 
 /** Clean-ups deactivate() waits for: VS Code disposes subscriptions without awaiting anything they start. */
 const beforeDeactivate: (() => Promise<void>)[] = [];
@@ -30,6 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const evals = registerEval(context, log);
   context.subscriptions.push(evals, new EvalTests(evals));
   context.subscriptions.push(new GateView(context, log, parser, evals));
+  context.subscriptions.push(new RolloutsView(context, log));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
   // Indexing a large repository takes seconds: activation doesn't wait for it, the Problems panel fills when it ends.

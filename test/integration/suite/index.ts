@@ -40,7 +40,7 @@ export async function run(): Promise<void> {
  * show the failure when captured, and the browser renders without the extension host.
  * Does nothing outside that runner.
  */
-function screenshotNow(title: string): void {
+export function screenshotNow(title: string): void {
   const dir = process.env.PROMPT_CI_E2E_SIGNAL_DIR;
   if (!dir) return;
   const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;

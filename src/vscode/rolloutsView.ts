@@ -1,0 +1,454 @@
+import * as vscode from 'vscode';
+import { discoverPrompts } from '../core/promptLayout';
+import { describeRollouts, formatDuration } from '../core/runtime/rolloutStatus';
+import type { PinStatus, PromptStatus, VersionStatus } from '../core/runtime/rolloutStatus';
+import { ShareError, formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
+import type { PromptRollout } from '../core/runtime/snapshot';
+import { readRepoSettings } from '../node/checkRepo';
+import { ControlPlaneError } from '../node/controlPlane/driver';
+import { openControlSession, resolveActor, watchControlPlane } from '../node/controlPlane/session';
+import type { ControlSession } from '../node/controlPlane/session';
+import { ControlConflictError, ControlInputError, ControlPolicyError } from '../node/controlPlane/store';
+import { findRepoRoot, listRepoFiles } from '../node/repoFiles';
+import { COMMANDS } from './commandTable';
+import { Disposable } from './disposable';
+
+/** The id of the Rollouts tree view (package.json `contributes.views.promptCi`). */
+export const ROLLOUTS_VIEW_ID = 'promptCi.rollouts';
+
+/** The SecretStorage entry of the control plane's database URL (it may hold a password). */
+const DATABASE_URL_SECRET = 'promptCi.controlPlaneDatabaseUrl';
+
+type RolloutRow =
+  | { kind: 'connection'; label: string; description: string; ok: boolean }
+  | { kind: 'prompt'; status: PromptStatus }
+  | { kind: 'rollback'; status: PromptStatus }
+  | { kind: 'version'; status: PromptStatus; version: VersionStatus }
+  | { kind: 'pin'; status: PromptStatus; pin: PinStatus };
+
+/**
+ * Arguments the view's actions take from a row, or, for scripts and tests, as a plain object: what
+ * is given is not asked for. `confirmed` skips the modal confirmation of a rollback or a promote
+ * before the soak (only ever passed programmatically).
+ */
+export interface RolloutActionArgs {
+  prompt?: string;
+  version?: number;
+  share?: string;
+  excludedTiers?: string[];
+  tenantId?: string;
+  expires?: string;
+  reason?: string;
+  confirmed?: boolean;
+}
+
+const PIN_ICON: Record<PinStatus['state'], vscode.ThemeIcon> = {
+  active: new vscode.ThemeIcon('pinned'),
+  expiring: new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')),
+  expired: new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground')),
+};
+
+/**
+ * The Rollouts view: each prompt of the workspace's prompt repository, its versions with their live
+ * share (a bar), soak age and excluded tiers, the tenants pinned to each (expired and soon-expiring
+ * pins marked), and a rollback in force; with the operator's actions (start or change a rollout,
+ * promote, roll back, pin, unpin). It connects by the CLI's rules (a database URL kept in secret
+ * storage comes first), and refreshes on every control change (LISTEN, or polling the control log).
+ */
+export class RolloutsView extends Disposable implements vscode.TreeDataProvider<RolloutRow> {
+  private readonly changed = this._register(new vscode.EventEmitter<RolloutRow | undefined>());
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly view: vscode.TreeView<RolloutRow>;
+  private rows: RolloutRow[] = [];
+  private session: ControlSession | undefined;
+  private stopWatch: (() => Promise<void>) | undefined;
+  private repoRoot: string | undefined;
+  private statuses: PromptStatus[] = [];
+  private rollouts: PromptRollout[] = [];
+  private connecting: Promise<void> | undefined;
+  /** Fires after every refresh of the view's data (tests wait on it). */
+  private readonly refreshed = this._register(new vscode.EventEmitter<PromptStatus[]>());
+  readonly onDidRefresh = this.refreshed.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    this.view = this._register(vscode.window.createTreeView(ROLLOUTS_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }));
+    this._register(this.view.onDidChangeVisibility((e) => e.visible && void this.ensureConnected()));
+    // Every action resolves with what the view shows afterwards (for scripts and tests), or undefined when it failed.
+    const register = (id: string, run: (args?: unknown) => Promise<unknown>): void => {
+      this._register(
+        vscode.commands.registerCommand(id, (args?: unknown) =>
+          run(args).then(
+            () => this.current,
+            (error: unknown) => this.fail(error),
+          ),
+        ),
+      );
+    };
+    // `{ reconnect: false }` only reports what the view shows (a test waiting for a change made elsewhere).
+    register(COMMANDS.rolloutsRefresh.id, (a) => ((a as { reconnect?: unknown } | undefined)?.reconnect === false ? Promise.resolve() : this.reconnect()));
+    register(COMMANDS.rolloutsStart.id, (a) => this.startRollout(argsOf(a)));
+    register(COMMANDS.rolloutsPromote.id, (a) => this.promote(argsOf(a)));
+    register(COMMANDS.rolloutsRollback.id, (a) => this.rollback(argsOf(a)));
+    register(COMMANDS.rolloutsPin.id, (a) => this.pin(argsOf(a)));
+    register(COMMANDS.rolloutsUnpin.id, (a) => this.unpin(argsOf(a)));
+    register(COMMANDS.setDatabaseUrl.id, () => this.setDatabaseUrl());
+    register(COMMANDS.clearDatabaseUrl.id, async () => {
+      await this.context.secrets.delete(DATABASE_URL_SECRET);
+      await this.reconnect();
+    });
+    this._register({ dispose: () => void this.disconnect() });
+    if (this.view.visible) void this.ensureConnected();
+  }
+
+  /** The status the view shows now (for tests and the which-version command). */
+  get current(): { statuses: PromptStatus[]; connected: boolean; description: string | undefined } {
+    return { statuses: this.statuses, connected: this.session !== undefined, description: this.session?.description };
+  }
+
+  getTreeItem(row: RolloutRow): vscode.TreeItem {
+    switch (row.kind) {
+      case 'connection': {
+        const item = new vscode.TreeItem(row.label);
+        item.description = row.description;
+        item.tooltip = `${row.label}: ${row.description}`;
+        item.iconPath = new vscode.ThemeIcon(row.ok ? 'database' : 'warning', row.ok ? undefined : new vscode.ThemeColor('list.warningForeground'));
+        item.contextValue = 'connection';
+        return item;
+      }
+      case 'prompt': {
+        const { status } = row;
+        const item = new vscode.TreeItem(status.prompt, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `prompt:${status.prompt}`;
+        const live = status.versions.filter((v) => v.basisPoints > 0).map((v) => `v${v.version} ${v.share}`);
+        item.description = status.rollback ? `rolled back to v${status.rollback.version}` : status.noRollout ? 'no rollout recorded' : live.join(' · ');
+        item.iconPath = new vscode.ThemeIcon(status.rollback ? 'debug-step-back' : 'rocket');
+        item.contextValue = status.lastFullVersion !== null ? 'prompt.canRollBack' : 'prompt';
+        return item;
+      }
+      case 'rollback': {
+        const { rollback } = row.status;
+        const item = new vscode.TreeItem(`rollback in force: v${rollback?.version}`);
+        item.description = rollback ? `since ${new Date(rollback.at).toISOString().replace('T', ' ').slice(0, 16)} UTC (${formatDuration(Date.now() - rollback.at)} ago)` : '';
+        item.tooltip = 'Every tenant, pinned ones included, gets this version until the next rollout or promote.';
+        item.iconPath = new vscode.ThemeIcon('debug-step-back', new vscode.ThemeColor('list.warningForeground'));
+        return item;
+      }
+      case 'version': {
+        const { version: v } = row;
+        const item = new vscode.TreeItem(`v${v.version}`, v.pins.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `version:${row.status.prompt}:${v.version}`;
+        const parts = [`${v.bar} ${v.share}`];
+        if (v.soakMs !== null) parts.push(`soak ${formatDuration(v.soakMs)}`);
+        if (v.excludedTiers.length > 0) parts.push(`excludes ${v.excludedTiers.join(', ')}`);
+        if (v.pins.length > 0) parts.push(`${v.pins.length} pinned`);
+        if (!v.inRepository) parts.push('not in the repository');
+        item.description = parts.join(' · ');
+        item.iconPath = new vscode.ThemeIcon(v.basisPoints > 0 ? 'circle-filled' : 'circle-outline');
+        item.contextValue = 'version';
+        return item;
+      }
+      case 'pin': {
+        const { pin } = row;
+        const item = new vscode.TreeItem(pin.tenantId);
+        item.id = `pin:${row.status.prompt}:${pin.tenantId}`;
+        item.description = `pinned · ${pin.expiry}${pin.state === 'expired' ? ' (ignored)' : ''}`;
+        item.tooltip = `${pin.tenantId} is pinned to ${row.status.prompt} v${pin.version}${pin.reason ? `: ${pin.reason}` : ''}`;
+        item.iconPath = PIN_ICON[pin.state];
+        item.contextValue = 'pin';
+        return item;
+      }
+    }
+  }
+
+  getChildren(row?: RolloutRow): RolloutRow[] {
+    if (!row) return this.rows;
+    if (row.kind === 'prompt') {
+      const children: RolloutRow[] = [];
+      if (row.status.rollback) children.push({ kind: 'rollback', status: row.status });
+      for (const version of row.status.versions) children.push({ kind: 'version', status: row.status, version });
+      return children;
+    }
+    if (row.kind === 'version') return row.version.pins.map((pin) => ({ kind: 'pin', status: row.status, pin }));
+    return [];
+  }
+
+  /** Connects (once) and loads the view. */
+  async ensureConnected(): Promise<void> {
+    if (this.session) return;
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async reconnect(): Promise<void> {
+    await this.disconnect();
+    await this.ensureConnected();
+  }
+
+  private async disconnect(): Promise<void> {
+    const [stop, session] = [this.stopWatch, this.session];
+    this.stopWatch = undefined;
+    this.session = undefined;
+    await stop?.().catch(() => undefined);
+    await session?.close().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    this.repoRoot = (vscode.workspace.workspaceFolders ?? []).map((f) => (f.uri.scheme === 'file' ? findRepoRoot(f.uri.fsPath) : undefined)).find((r) => r !== undefined);
+    if (!this.repoRoot) {
+      this.show([{ kind: 'connection', label: 'No prompt repository', description: 'open a folder with prompts/ or prompt-ci.yaml', ok: false }]);
+      return;
+    }
+    const { settings } = readRepoSettings(this.repoRoot);
+    try {
+      const session = await openControlSession({
+        repoRoot: this.repoRoot,
+        env: process.env,
+        settingsUrl: settings.controlPlane.url,
+        databaseUrl: await this.context.secrets.get(DATABASE_URL_SECRET),
+        log: (line) => this.log.info(line),
+      });
+      this.session = session;
+      this.log.info(`rollouts: connected to ${session.description}`);
+      this.stopWatch = await watchControlPlane(session, () => void this.load(), { onError: (error) => this.log.warn(`rollouts: ${error.message}`) });
+      await this.load();
+    } catch (error) {
+      const message = error instanceof ControlPlaneError ? error.message : error instanceof Error ? error.message : String(error);
+      this.log.error(`rollouts: ${message}`);
+      this.show([{ kind: 'connection', label: 'Control plane unreachable', description: message, ok: false }]);
+    }
+  }
+
+  /** Reads the control plane again and redraws. */
+  async load(): Promise<void> {
+    const session = this.session;
+    const root = this.repoRoot;
+    if (!session || !root) return;
+    const [rollouts, pins] = await Promise.all([session.store.readRollouts(), session.store.readPins()]);
+    this.rollouts = rollouts;
+    this.statuses = describeRollouts({ rollouts, pins, versions: this.repoVersions(), now: Date.now() });
+    this.show([
+      { kind: 'connection', label: 'Control plane', description: session.description, ok: true },
+      ...this.statuses.map((status): RolloutRow => ({ kind: 'prompt', status })),
+    ]);
+  }
+
+  private show(rows: RolloutRow[]): void {
+    this.rows = rows;
+    this.changed.fire(undefined);
+    this.refreshed.fire(this.statuses);
+  }
+
+  private repoVersions(): Map<string, number[]> {
+    const versions = new Map<string, number[]>();
+    if (!this.repoRoot) return versions;
+    for (const v of discoverPrompts(listRepoFiles(this.repoRoot, 'prompts')).versions) versions.set(v.name, [...(versions.get(v.name) ?? []), v.version].sort((a, b) => a - b));
+    return versions;
+  }
+
+  private async requireSession(): Promise<ControlSession> {
+    await this.ensureConnected();
+    if (!this.session) throw new ControlPlaneError('the control plane is not connected: see the Rollouts view for why', 'unreachable');
+    return this.session;
+  }
+
+  private async author(args: RolloutActionArgs, prompt: string, ask: boolean): Promise<{ actor: string; reason?: string; expectedRevision?: number } | undefined> {
+    const reason = args.reason ?? (ask ? await vscode.window.showInputBox({ title: 'Reason (for the control log)', prompt: 'Optional: why this change is made' }) : undefined);
+    if (reason === undefined && ask && args.reason === undefined) return undefined;
+    const revision = this.rollouts.find((r) => r.prompt === prompt)?.revision;
+    return { actor: await resolveActor(this.repoRoot ?? process.cwd(), process.env), reason: reason || undefined, expectedRevision: revision };
+  }
+
+  private async pickPrompt(args: RolloutActionArgs): Promise<string | undefined> {
+    if (args.prompt) return args.prompt;
+    const names = this.statuses.map((s) => s.prompt);
+    return vscode.window.showQuickPick(names, { title: 'Prompt CI: which prompt?' });
+  }
+
+  private async pickVersion(args: RolloutActionArgs, prompt: string, title: string): Promise<number | undefined> {
+    if (args.version !== undefined) return args.version;
+    const versions = this.repoVersions().get(prompt) ?? [];
+    const picked = await vscode.window.showQuickPick(versions.map((v) => `v${v}`), { title });
+    return picked ? Number(picked.slice(1)) : undefined;
+  }
+
+  private knownVersions(prompt: string): number[] {
+    return this.repoVersions().get(prompt) ?? [];
+  }
+
+  private async startRollout(args: RolloutActionArgs): Promise<void> {
+    const session = await this.requireSession();
+    const prompt = await this.pickPrompt(args);
+    if (!prompt) return;
+    const version = await this.pickVersion(args, prompt, `Roll out which version of ${prompt}?`);
+    if (version === undefined) return;
+    const share =
+      args.share ??
+      (await vscode.window.showInputBox({
+        title: `Share of ${prompt} traffic for v${version}`,
+        prompt: 'Percent, e.g. 10 or 2.5; the rest stays with the versions that have it, in proportion',
+        value: '10',
+        validateInput: (text) => {
+          try {
+            percentToBasisPoints(text.trim());
+            return undefined;
+          } catch (error) {
+            return (error as Error).message;
+          }
+        },
+      }));
+    if (share === undefined) return;
+    const tiersText =
+      args.excludedTiers?.join(',') ??
+      (args.share === undefined ? await vscode.window.showInputBox({ title: 'Excluded tiers (optional)', prompt: 'Comma-separated tiers that keep the previous version during the soak, e.g. enterprise' }) : '');
+    if (tiersText === undefined) return;
+    const author = await this.author(args, prompt, args.share === undefined);
+    if (!author) return;
+    const change = await session.store.rollout(
+      { prompt, version, basisPoints: percentToBasisPoints(share.trim()), excludedTiers: tiersText.split(',').map((t) => t.trim()).filter(Boolean), knownVersions: this.knownVersions(prompt) },
+      author,
+    );
+    await this.load();
+    void vscode.window.showInformationMessage(`${prompt}: ${trafficLine(change.after)}`);
+  }
+
+  private async promote(args: RolloutActionArgs): Promise<void> {
+    const session = await this.requireSession();
+    const prompt = await this.pickPrompt(args);
+    if (!prompt) return;
+    const version = await this.pickVersion(args, prompt, `Promote which version of ${prompt} to 100%?`);
+    if (version === undefined) return;
+    const { settings } = readRepoSettings(this.repoRoot ?? '');
+    const soakMs = this.statuses.find((s) => s.prompt === prompt)?.versions.find((v) => v.version === version)?.soakMs ?? null;
+    const soakNeeded = settings.rollout.soakHours * 3_600_000;
+    if (!args.confirmed && (soakMs === null || soakMs < soakNeeded)) {
+      const soaked = soakMs === null ? 'has no traffic yet' : `has soaked ${formatDuration(soakMs)}`;
+      const choice = await vscode.window.showWarningMessage(
+        `${prompt} v${version} ${soaked}; rollout.soakHours is ${settings.rollout.soakHours} h. Promote it to 100% of ${prompt} anyway?`,
+        { modal: true },
+        'Promote Anyway',
+      );
+      if (choice !== 'Promote Anyway') return;
+    }
+    const author = await this.author(args, prompt, !args.confirmed);
+    if (!author) return;
+    const change = await session.store.promote({ prompt, version, knownVersions: this.knownVersions(prompt) }, author);
+    await this.load();
+    void vscode.window.showInformationMessage(`${prompt}: ${trafficLine(change.after)}`);
+  }
+
+  private async rollback(args: RolloutActionArgs): Promise<void> {
+    const session = await this.requireSession();
+    const prompt = await this.pickPrompt(args);
+    if (!prompt) return;
+    const target = this.rollouts.find((r) => r.prompt === prompt)?.lastFullVersion ?? null;
+    if (target === null) {
+      void vscode.window.showWarningMessage(`No version of ${prompt} has had all of its traffic yet, so there is nothing to roll back to.`);
+      return;
+    }
+    if (!args.confirmed) {
+      const choice = await vscode.window.showWarningMessage(
+        `Roll back ${prompt}? Traffic returns to v${target} for every tenant, pinned ones included, until the next rollout or promote.`,
+        { modal: true },
+        `Roll Back to v${target}`,
+      );
+      if (choice !== `Roll Back to v${target}`) return;
+    }
+    const author = await this.author(args, prompt, !args.confirmed);
+    if (!author) return;
+    const change = await session.store.rollback({ prompt }, author);
+    await this.load();
+    void vscode.window.showInformationMessage(`${prompt} rolled back: ${trafficLine(change.after)}. Runtimes that LISTEN have it within a second; polling ones within their interval (5 s by default).`);
+  }
+
+  private async pin(args: RolloutActionArgs): Promise<void> {
+    const session = await this.requireSession();
+    const prompt = await this.pickPrompt(args);
+    if (!prompt) return;
+    const version = await this.pickVersion(args, prompt, `Pin a tenant to which version of ${prompt}?`);
+    if (version === undefined) return;
+    const tenantId = args.tenantId ?? (await vscode.window.showInputBox({ title: `Pin a tenant to ${prompt} v${version}`, prompt: 'Tenant id', validateInput: (t) => (t.trim() ? undefined : 'a tenant id') }));
+    if (!tenantId) return;
+    const expires =
+      args.expires ??
+      (args.tenantId === undefined
+        ? await vscode.window.showInputBox({
+            title: 'Expiry (optional)',
+            prompt: 'An ISO date or time (2026-12-31, 2026-12-31T18:00Z); empty: until unpinned',
+            validateInput: (t) => (t.trim() === '' || !Number.isNaN(Date.parse(t.trim())) ? undefined : 'an ISO date such as 2026-12-31'),
+          })
+        : '');
+    if (expires === undefined) return;
+    const author = await this.author(args, prompt, args.tenantId === undefined);
+    if (!author) return;
+    const expiresAt = expires.trim() ? new Date(expires.trim()) : null;
+    if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new ControlInputError(`"${expires}" is not an ISO date such as 2026-12-31`);
+    await session.store.pin({ tenantId: tenantId.trim(), prompt, version, expiresAt, knownVersions: this.knownVersions(prompt) }, author);
+    await this.load();
+    void vscode.window.showInformationMessage(`${tenantId.trim()} is pinned to ${prompt} v${version}${expiresAt ? ` until ${expiresAt.toISOString()}` : ''}.`);
+  }
+
+  private async unpin(args: RolloutActionArgs): Promise<void> {
+    const session = await this.requireSession();
+    const prompt = await this.pickPrompt(args);
+    if (!prompt) return;
+    const pins = this.statuses.find((s) => s.prompt === prompt)?.versions.flatMap((v) => v.pins) ?? [];
+    const tenantId = args.tenantId ?? (await vscode.window.showQuickPick(pins.map((p) => p.tenantId), { title: `Unpin which tenant of ${prompt}?` }));
+    if (!tenantId) return;
+    const author = await this.author(args, prompt, false);
+    if (!author) return;
+    await session.store.unpin({ tenantId, prompt }, author);
+    await this.load();
+    void vscode.window.showInformationMessage(`${tenantId} is no longer pinned: it gets the rollout of ${prompt}.`);
+  }
+
+  private async setDatabaseUrl(): Promise<void> {
+    const url = await vscode.window.showInputBox({
+      title: 'Prompt CI: control-plane database URL',
+      prompt: "postgres://… Kept in VS Code's secret storage on this machine; it comes before PROMPT_CI_DATABASE_URL and prompt-ci.yaml.",
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (t) => (/^postgres(ql)?:\/\//.test(t.trim()) ? undefined : 'a URL starting with postgres:// or postgresql://'),
+    });
+    if (!url) return;
+    await this.context.secrets.store(DATABASE_URL_SECRET, url.trim());
+    await this.reconnect();
+  }
+
+  private fail(error: unknown): undefined {
+    const known =
+      error instanceof ControlInputError || error instanceof ControlConflictError || error instanceof ControlPolicyError || error instanceof ControlPlaneError || error instanceof ShareError;
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.error(`rollouts: ${known ? message : error instanceof Error ? (error.stack ?? message) : message}`);
+    void vscode.window.showErrorMessage(`Prompt CI: ${message}`);
+    if (error instanceof ControlConflictError) void this.load();
+    return undefined;
+  }
+}
+
+/** "v1 90% · v2 10%". */
+function trafficLine(rollout: PromptRollout): string {
+  return rollout.shares.filter((s) => s.basisPoints > 0).map((s) => `v${s.version} ${formatBasisPoints(s.basisPoints)}`).join(' · ') || 'no traffic';
+}
+
+/** Reads the arguments of an action: a row of the view, or a plain object from a script or test. */
+function argsOf(value: unknown): RolloutActionArgs {
+  if (!value || typeof value !== 'object') return {};
+  const row = value as Partial<RolloutRow> & RolloutActionArgs;
+  if (row.kind === 'prompt' || row.kind === 'rollback') return { prompt: row.status?.prompt };
+  if (row.kind === 'version') return { prompt: row.status?.prompt, version: row.version?.version };
+  if (row.kind === 'pin') return { prompt: row.status?.prompt, version: row.pin?.version, tenantId: row.pin?.tenantId };
+  return {
+    prompt: typeof row.prompt === 'string' ? row.prompt : undefined,
+    version: typeof row.version === 'number' ? row.version : undefined,
+    share: typeof row.share === 'string' ? row.share : undefined,
+    excludedTiers: Array.isArray(row.excludedTiers) ? row.excludedTiers.filter((t): t is string => typeof t === 'string') : undefined,
+    tenantId: typeof row.tenantId === 'string' ? row.tenantId : undefined,
+    expires: typeof row.expires === 'string' ? row.expires : undefined,
+    reason: typeof row.reason === 'string' ? row.reason : undefined,
+    confirmed: row.confirmed === true,
+  };
+}

@@ -1,0 +1,159 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { PromptStatus } from '../../../src/core/runtime/rolloutStatus';
+import { openControlSession } from '../../../src/node/controlPlane/session';
+import type { TestPostgres } from '../../support/postgres';
+import { startTestPostgres } from '../../support/postgres';
+import { screenshotNow } from './index';
+
+/*
+ * The Rollouts view and its actions inside a real VS Code, against the embedded PGlite store of the
+ * fixture repository and against a throwaway Postgres server. A demo v2 is made for the suite (the
+ * fixture has only v1) and removed after it.
+ */
+
+type ViewState = { statuses: PromptStatus[]; connected: boolean; description: string | undefined };
+
+const root = (): string => {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the fixture workspace is open');
+  return folder.uri.fsPath;
+};
+
+const run = async (command: string, args?: unknown): Promise<ViewState> => {
+  const state = (await vscode.commands.executeCommand(command, args)) as ViewState | undefined;
+  assert.ok(state, `${command} failed (see the Prompt CI output)`);
+  return state;
+};
+
+const demo = (state: ViewState): PromptStatus => {
+  const status = state.statuses.find((s) => s.prompt === 'demo');
+  assert.ok(status, `demo is listed: ${state.statuses.map((s) => s.prompt).join(', ')}`);
+  return status;
+};
+
+const shares = (state: ViewState): string => demo(state).versions.map((v) => `v${v.version} ${v.share}`).join(' · ');
+
+/**
+ * A screenshot of what the view shows now. The screenshot blocks the extension host, which answers
+ * the tree's requests for rows: the tree gets a moment to fetch and draw the rows first.
+ */
+async function screenshotView(title: string): Promise<void> {
+  await vscode.commands.executeCommand('promptCi.rollouts.focus');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  screenshotNow(title);
+}
+
+/** The whole loop of the view: start, change, pin, see a change made elsewhere, roll back, unpin. */
+async function exerciseRollouts(label: string): Promise<void> {
+  let state = await run('promptCi.rollouts.start', { prompt: 'demo', version: 1, share: '100', reason: 'baseline' });
+  assert.strictEqual(shares(state), 'v1 100% · v2 0%');
+  state = await run('promptCi.rollouts.start', { prompt: 'demo', version: 2, share: '10', excludedTiers: ['enterprise'], reason: 'soak v2' });
+  assert.strictEqual(shares(state), 'v1 90% · v2 10%');
+  const v2 = demo(state).versions[1];
+  assert.deepStrictEqual(v2.excludedTiers, ['enterprise']);
+  assert.ok(v2.soakMs !== null && v2.soakMs >= 0, 'v2 is soaking');
+  assert.strictEqual(v2.bar, '█░░░░░░░░░');
+
+  const expires = new Date(Date.now() + 3 * 86_400_000).toISOString();
+  state = await run('promptCi.rollouts.pin', { prompt: 'demo', version: 2, tenantId: 'acme', expires, reason: 'early access' });
+  assert.deepStrictEqual(
+    demo(state).versions[1].pins.map((p) => [p.tenantId, p.state]),
+    [['acme', 'expiring']],
+  );
+
+  // A change made by another process (here another connection) reaches the view by itself.
+  const other = await openControlSession({ repoRoot: root(), env: process.env });
+  try {
+    await other.store.rollout({ prompt: 'demo', version: 2, basisPoints: 2500, knownVersions: [1, 2] }, { actor: 'ops@example.com', reason: 'from the CLI' });
+  } finally {
+    await other.close();
+  }
+  // The view has no event a test can reach; its state is polled until the change shows (15 s at most).
+  const deadline = Date.now() + 15_000;
+  for (state = await run('promptCi.rollouts.refresh', { reconnect: false }); shares(state) !== 'v1 75% · v2 25%'; state = await run('promptCi.rollouts.refresh', { reconnect: false })) {
+    assert.ok(Date.now() < deadline, `the view did not pick up the change made elsewhere: ${shares(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await screenshotView(`rollouts ${label} soak`);
+
+  state = await run('promptCi.rollouts.rollback', { prompt: 'demo', confirmed: true, reason: 'v2 answers worse' });
+  assert.strictEqual(shares(state), 'v1 100% · v2 0%');
+  assert.strictEqual(demo(state).rollback?.version, 1);
+  await screenshotView(`rollouts ${label} rolled back`);
+
+  state = await run('promptCi.rollouts.unpin', { prompt: 'demo', tenantId: 'acme' });
+  assert.deepStrictEqual(demo(state).versions.flatMap((v) => v.pins), []);
+}
+
+describe('Rollouts view', function () {
+  this.timeout(120_000);
+  const v2 = (): string => path.join(root(), 'prompts', 'demo', 'v2');
+
+  before(async () => {
+    await vscode.extensions.getExtension('prompt-ci.prompt-ci')?.activate();
+    fs.cpSync(path.join(root(), 'prompts', 'demo', 'v1'), v2(), { recursive: true });
+    const metadata = path.join(v2(), 'metadata.yaml');
+    fs.writeFileSync(metadata, fs.readFileSync(metadata, 'utf8').replace(/^version: 1$/m, 'version: 2'));
+  });
+
+  after(async () => {
+    fs.rmSync(v2(), { recursive: true, force: true });
+    delete process.env.PROMPT_CI_DATABASE_URL;
+    await vscode.commands.executeCommand('promptCi.rollouts.refresh');
+  });
+
+  it('is contributed in the Prompt CI view container with its actions', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['promptCi.rollouts.focus', 'promptCi.rollouts.start', 'promptCi.rollouts.promote', 'promptCi.rollouts.rollback', 'promptCi.rollouts.pin', 'promptCi.rollouts.unpin']) {
+      assert.ok(commands.includes(id), id);
+    }
+  });
+
+  it('starts a 10% rollout, pins a tenant, follows changes made elsewhere and rolls back, on the embedded store', async () => {
+    const state = await run('promptCi.rollouts.refresh');
+    assert.ok(state.connected, 'connected');
+    assert.match(state.description ?? '', /^the embedded store in .+\.prompt-ci\/control$/);
+    await exerciseRollouts('pglite');
+  });
+
+  it('refuses what the control plane refuses, with its message', async () => {
+    const refused = await vscode.commands.executeCommand('promptCi.rollouts.start', { prompt: 'demo', version: 9, share: '10' });
+    assert.strictEqual(refused, undefined, 'an unknown version is refused');
+  });
+
+  describe('against a Postgres server', () => {
+    let server: TestPostgres | undefined;
+    before(async () => {
+      server = await startTestPostgres();
+    });
+    after(() => server?.stop());
+
+    it('does the same through PROMPT_CI_DATABASE_URL, and says when the server is down', async () => {
+      assert.ok(server);
+      const url = server.createDatabase('rollouts_view');
+      const migrated = await import('../../../src/node/controlPlane/driver').then((m) => m.connectPostgres(url));
+      try {
+        await (await import('../../../src/node/controlPlane/migrate')).migrate(migrated);
+      } finally {
+        await migrated.close();
+      }
+      process.env.PROMPT_CI_DATABASE_URL = url;
+      const state = await run('promptCi.rollouts.refresh');
+      assert.ok(state.connected, 'connected to the server');
+      assert.match(state.description ?? '', /PROMPT_CI_DATABASE_URL/);
+      await exerciseRollouts('postgres');
+
+      server.stopServer();
+      try {
+        const down = await run('promptCi.rollouts.refresh');
+        assert.strictEqual(down.connected, false, 'not connected while the server is down');
+        await screenshotView('rollouts postgres down');
+      } finally {
+        server.startServer();
+      }
+    });
+  });
+});
