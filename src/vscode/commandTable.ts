@@ -26,6 +26,7 @@ export const COMMANDS = {
   rolloutsRollback: { id: 'promptCi.rollouts.rollback', title: 'Roll Back…' },
   rolloutsPin: { id: 'promptCi.rollouts.pin', title: 'Pin Tenant…' },
   rolloutsUnpin: { id: 'promptCi.rollouts.unpin', title: 'Unpin Tenant' },
+  whichVersion: { id: 'promptCi.whichVersion', title: 'Which Version Did a Tenant Get…?' },
   setDatabaseUrl: { id: 'promptCi.setDatabaseUrl', title: 'Set Control-Plane Database URL' },
   clearDatabaseUrl: { id: 'promptCi.clearDatabaseUrl', title: 'Clear Control-Plane Database URL' },
 } as const;

@@ -31,7 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const evals = registerEval(context, log);
   context.subscriptions.push(evals, new EvalTests(evals));
   context.subscriptions.push(new GateView(context, log, parser, evals));
-  context.subscriptions.push(new RolloutsView(context, log));
+  context.subscriptions.push(new RolloutsView(context, log, (root, commit, dir) => replay.openPromptAtCommit(root, commit, dir)));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated (workspace trusted: ${vscode.workspace.isTrusted})`);
   // Indexing a large repository takes seconds: activation doesn't wait for it, the Problems panel fills when it ends.

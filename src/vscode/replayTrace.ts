@@ -457,6 +457,28 @@ export class ReplayTrace extends Disposable {
   }
 
   /** Opens system.md, user.template.md and metadata.yaml as they are at the commit, read-only. */
+  /**
+   * Opens the files of a prompt version directory (`dir`, relative to `repoRoot`) at `commit` in
+   * replay's read-only documents: for answers about what production served, such as which version a
+   * tenant got. Resolves with the documents opened.
+   */
+  async openPromptAtCommit(repoRoot: string, commit: string, dir: string): Promise<vscode.Uri[]> {
+    const top = (await gitTopLevel(this.git, repoRoot)) ?? repoRoot;
+    this.replayRoots.add(top);
+    const prefix = repoRoot === top ? '' : `${repoRoot.slice(top.length + 1).split('\\').join('/')}/`;
+    const uris: vscode.Uri[] = [];
+    for (const name of ['system.md', 'user.template.md', 'metadata.yaml']) {
+      const uri = gitFileUri({ root: top, commit, path: `${prefix}${dir}/${name}` });
+      try {
+        await vscode.window.showTextDocument(uri, { preview: false });
+        uris.push(uri);
+      } catch (error) {
+        this.log.warn(`which version: ${(error as Error).message}`);
+      }
+    }
+    return uris;
+  }
+
   private async openFilesAtCommit(target: unknown): Promise<ReplayActionOutcome> {
     const session = this.sessionFor(target);
     if (!session) return this.noSession();

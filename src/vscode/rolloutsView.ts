@@ -9,6 +9,9 @@ import { ControlPlaneError } from '../node/controlPlane/driver';
 import { openControlSession, resolveActor, watchControlPlane } from '../node/controlPlane/session';
 import type { ControlSession } from '../node/controlPlane/session';
 import { ControlConflictError, ControlInputError, ControlPolicyError } from '../node/controlPlane/store';
+import type { AuditInterval } from '../node/controlPlane/store';
+import { runGit } from '../node/git';
+import { inferCommit } from '../node/replayCommit';
 import { findRepoRoot, listRepoFiles } from '../node/repoFiles';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
@@ -73,6 +76,8 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
+    /** Opens a version directory's files at a commit, read-only (Replay's documents). */
+    private readonly openAtCommit: (repoRoot: string, commit: string, dir: string) => Promise<vscode.Uri[]>,
   ) {
     super();
     this.view = this._register(vscode.window.createTreeView(ROLLOUTS_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }));
@@ -96,6 +101,9 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     register(COMMANDS.rolloutsPin.id, (a) => this.pin(argsOf(a)));
     register(COMMANDS.rolloutsUnpin.id, (a) => this.unpin(argsOf(a)));
     register(COMMANDS.setDatabaseUrl.id, () => this.setDatabaseUrl());
+    this._register(
+      vscode.commands.registerCommand(COMMANDS.whichVersion.id, (a?: unknown) => this.whichVersion(argsOf(a), a).catch((error: unknown) => this.fail(error))),
+    );
     register(COMMANDS.clearDatabaseUrl.id, async () => {
       await this.context.secrets.delete(DATABASE_URL_SECRET);
       await this.reconnect();
@@ -405,6 +413,56 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     void vscode.window.showInformationMessage(`${tenantId} is no longer pinned: it gets the rollout of ${prompt}.`);
   }
 
+  /**
+   * "Which version did a tenant get?": the audit intervals of the tenant's prompt within an hour of
+   * the time, those in force at that time first (a rollout splits conversations, so two may be),
+   * and the prompt text of the chosen version at its commit (the last one on the baseline ref at or
+   * before the time that holds the version). Resolves with the intervals and the documents opened.
+   */
+  private async whichVersion(args: RolloutActionArgs, raw: unknown): Promise<{ intervals: AuditInterval[]; atTime: AuditInterval[]; opened: string[] } | undefined> {
+    const session = await this.requireSession();
+    const tenantId = args.tenantId ?? (await vscode.window.showInputBox({ title: 'Which version did a tenant get? Tenant id', validateInput: (t) => (t.trim() ? undefined : 'a tenant id') }));
+    if (!tenantId) return undefined;
+    const prompt = await this.pickPrompt(args);
+    if (!prompt) return undefined;
+    const given = raw && typeof raw === 'object' && typeof (raw as { at?: unknown }).at === 'string' ? (raw as { at: string }).at : undefined;
+    const atText =
+      given ??
+      (await vscode.window.showInputBox({
+        title: 'At what time?',
+        prompt: 'An ISO time (2026-12-01T14:05Z), "now", or "N min ago" / "N h ago"',
+        value: 'now',
+        validateInput: (t) => (parseWhen(t, Date.now()) === undefined ? 'an ISO time, now, or N min ago' : undefined),
+      }));
+    if (atText === undefined) return undefined;
+    const at = parseWhen(atText, Date.now());
+    if (at === undefined) throw new ControlInputError(`"${atText}" is not a time: give an ISO time, now, or N min ago`);
+    const hour = 3_600_000;
+    const intervals = await session.store.auditIntervals(tenantId.trim(), prompt, new Date(at - hour), new Date(at + hour));
+    const covers = (i: AuditInterval): boolean => i.startedAt.getTime() <= at && (i.endedAt === null || i.endedAt.getTime() >= at);
+    const atTime = intervals.filter(covers);
+    const when = new Date(at).toISOString();
+    if (intervals.length === 0) {
+      void vscode.window.showInformationMessage(`No audit interval of ${prompt} for tenant ${tenantId.trim()} within an hour of ${when}: it made no request then, or the runtime had not written its audit yet.`);
+      return { intervals, atTime, opened: [] };
+    }
+    const stamp = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : 'open');
+    const items = [...atTime, ...intervals.filter((i) => !covers(i))].map((i) => ({
+      label: `v${i.version}`,
+      description: `${covers(i) ? 'at that time · ' : ''}${i.reason}${i.basisPoints !== null ? ` ${formatBasisPoints(i.basisPoints)}` : ''}`,
+      detail: `${stamp(i.startedAt)} – ${stamp(i.endedAt)} UTC (last request ${stamp(i.lastSeenAt)})`,
+      interval: i,
+    }));
+    const overlap = atTime.length > 1 ? ` (${atTime.length} versions at once: a rollout splits the tenant's conversations)` : '';
+    const picked = args.version !== undefined ? items.find((i) => i.interval.version === args.version) : items.length === 1 || args.confirmed ? items[0] : await vscode.window.showQuickPick(items, { title: `${tenantId.trim()} · ${prompt} around ${when}${overlap}`, matchOnDescription: true });
+    if (!picked || !this.repoRoot) return { intervals, atTime, opened: [] };
+    const { settings } = readRepoSettings(this.repoRoot);
+    const commit = await inferCommit(this.repoRoot, { promptName: prompt, promptVersion: picked.interval.version, startTime: when }, { git: runGit, baselineRef: settings.baselineRef });
+    const opened = await this.openAtCommit(this.repoRoot, commit.commit, `prompts/${prompt}/v${picked.interval.version}`);
+    void vscode.window.showInformationMessage(`${tenantId.trim()} got ${prompt} v${atTime.map((i) => i.version).join(' and v') || picked.interval.version} at ${when}${overlap}; showing v${picked.interval.version} at ${commit.commit.slice(0, 12)}.`);
+    return { intervals, atTime, opened: opened.map((u) => u.toString()) };
+  }
+
   private async setDatabaseUrl(): Promise<void> {
     const url = await vscode.window.showInputBox({
       title: 'Prompt CI: control-plane database URL',
@@ -427,6 +485,20 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     if (error instanceof ControlConflictError) void this.load();
     return undefined;
   }
+}
+
+/** A time typed by a person: an ISO time, `now`, or `N s|min|h|d ago`; epoch ms, or undefined. */
+export function parseWhen(text: string, now: number): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'now') return now;
+  const ago = /^(\d+(?:\.\d+)?)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)\s+ago$/.exec(t);
+  if (ago) {
+    const unit = ago[2].startsWith('s') ? 1000 : ago[2].startsWith('m') ? 60_000 : ago[2].startsWith('h') ? 3_600_000 : 86_400_000;
+    return now - Number(ago[1]) * unit;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}/.test(t)) return undefined;
+  const parsed = Date.parse(text.trim());
+  return Number.isNaN(parsed) ? undefined : parsed;
 }
 
 /** "v1 90% · v2 10%". */

@@ -124,6 +124,28 @@ describe('Rollouts view', function () {
     assert.strictEqual(refused, undefined, 'an unknown version is refused');
   });
 
+  it('answers which version a tenant got a minute ago, opening that version at its commit with the intervals', async () => {
+    const session = await openControlSession({ repoRoot: root(), env: process.env });
+    const now = Date.now();
+    try {
+      await session.store.recordServed([
+        { tenantId: 'globex', prompt: 'demo', version: 1, reason: 'rollout', basisPoints: 9000, firstAt: new Date(now - 10 * 60_000), lastAt: new Date(now - 30_000) },
+      ]);
+    } finally {
+      await session.close();
+    }
+    const answer = (await vscode.commands.executeCommand('promptCi.whichVersion', { tenantId: 'globex', prompt: 'demo', at: '1 min ago', version: 1 })) as
+      | { intervals: Array<{ version: number; reason: string }>; atTime: Array<{ version: number }>; opened: string[] }
+      | undefined;
+    assert.ok(answer, 'answered');
+    assert.deepStrictEqual(answer.atTime.map((i) => i.version), [1]);
+    assert.strictEqual(answer.intervals[0].reason, 'rollout');
+    assert.ok(answer.opened.some((u) => u.startsWith('prompt-ci-git:') && u.includes('prompts/demo/v1/system.md')), answer.opened.join(', '));
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'prompt-ci-git' && d.uri.path.endsWith('prompts/demo/v1/system.md'));
+    assert.ok(doc, 'the system prompt of v1 at its commit is open');
+    assert.strictEqual(doc.getText(), fs.readFileSync(path.join(root(), 'prompts', 'demo', 'v1', 'system.md'), 'utf8'));
+  });
+
   describe('against a Postgres server', () => {
     let server: TestPostgres | undefined;
     before(async () => {
