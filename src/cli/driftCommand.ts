@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { appendFile } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareDrift, formatPoints } from '../core/gate/drift';
 import type { DriftComparison } from '../core/gate/drift';
@@ -13,12 +13,15 @@ import type { PromptVersion } from '../core/promptLayout';
 import { readRepoSettings } from '../node/checkRepo';
 import { appendHistory, readHistory } from '../node/history';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
+import { plainReason } from '../node/outputFiles';
 import { PromptFilesError } from '../node/promptFiles';
 import { findRepoRoot, listRepoFiles, toRepoPath } from '../node/repoFiles';
 import { EvalSetupError, prepareEval } from '../node/runEval';
 import type { EvalReport } from '../shared/evalReport';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { reportPathProblem, writeReports } from './reportFiles';
+import type { RequestedReport } from './reportFiles';
 
 /** Usage line of `prompt-ci drift`. */
 export const DRIFT_USAGE = 'prompt-ci drift [PROMPT_DIR...] [--concurrency N] [--record] [--format text|github] [--json FILE]';
@@ -131,6 +134,14 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
     return EXIT_USAGE;
   }
   const display = (p: string): string => relative(io.cwd, resolve(root, p)).split(sep).join('/') || '.';
+  // The report path is checked before any eval runs; the report is made once the results are in.
+  const done: { doc?: unknown } = {};
+  const reports: RequestedReport[] = [{ option: '--json', file: values.json, render: () => `${JSON.stringify(done.doc, null, 2)}\n` }];
+  const pathProblem = await reportPathProblem(reports, io.cwd);
+  if (pathProblem) {
+    io.stderr(`prompt-ci drift: ${pathProblem}\n`);
+    return EXIT_USAGE;
+  }
   const selected = selectVersions(root, io.cwd, positionals, discoverPrompts(listRepoFiles(root, 'prompts')).versions);
   const threshold = settings.drift.thresholdPoints;
   if (selected.length === 0) {
@@ -201,17 +212,21 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
       if (!r.error && c?.status !== 'drifted' && c?.status !== 'unscored') continue;
       io.stdout(workflowCommand('error', { file: `${display(r.dir)}/metadata.yaml`, line: 1, title: 'prompt-ci drift' }, r.error ?? resultLine(r, display)));
     }
-    if (io.env.GITHUB_STEP_SUMMARY) await appendFile(io.env.GITHUB_STEP_SUMMARY, `${driftMarkdown(results, threshold, display)}\n`, 'utf8');
+    const summaryFile = io.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) {
+      try {
+        await appendFile(summaryFile, `${driftMarkdown(results, threshold, display)}\n`, 'utf8');
+      } catch (error) {
+        io.stderr(`prompt-ci drift: cannot append the step summary to ${summaryFile} (GITHUB_STEP_SUMMARY): ${plainReason(error)}\n`);
+      }
+    }
   }
-  if (values.json !== undefined) {
-    const path = resolve(io.cwd, values.json);
-    await mkdir(dirname(path), { recursive: true });
-    const doc = {
-      schema: 'prompt-ci/drift-report@1',
-      thresholdPoints: threshold,
-      prompts: results.map((r) => ({ dir: r.dir, error: r.error ?? null, ...(r.comparison ?? {}), report: r.report ?? null })),
-    };
-    await writeFile(path, `${JSON.stringify(doc, null, 2)}\n`, 'utf8');
-  }
+  done.doc = {
+    schema: 'prompt-ci/drift-report@1',
+    thresholdPoints: threshold,
+    prompts: results.map((r) => ({ dir: r.dir, error: r.error ?? null, ...(r.comparison ?? {}), report: r.report ?? null })),
+  };
+  const written = await writeReports(reports, io, 'drift', (p) => p);
+  if (written.failed) return EXIT_USAGE;
   return drifted.length > 0 || failed.length > 0 ? EXIT_FAIL : EXIT_OK;
 }

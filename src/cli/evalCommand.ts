@@ -1,6 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import { formatUsd } from '../core/eval/cost';
@@ -22,6 +21,8 @@ import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { ProgressLine } from './progress';
 import { parseMaxMinutes, runDeadline } from './runDeadline';
+import { reportPathProblem, writeReports } from './reportFiles';
+import type { RequestedReport } from './reportFiles';
 
 /** Usage line of `prompt-ci eval`. */
 export const EVAL_USAGE =
@@ -235,6 +236,19 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     }
   };
 
+  // The report paths are checked before any money is spent; rendered only once the verdict is in.
+  let report: EvalReport | undefined;
+  const reports: RequestedReport[] = [
+    { option: '--json', file: values.json, render: () => `${JSON.stringify(report, null, 2)}\n` },
+    { option: '--markdown', file: values.markdown, render: () => renderMarkdown(report!) },
+    { option: '--junit', file: values.junit, render: () => renderJunit(report!) },
+  ];
+  const pathProblem = await reportPathProblem(reports, io.cwd);
+  if (pathProblem) {
+    io.stderr(`prompt-ci eval: ${pathProblem}\n`);
+    return EXIT_USAGE;
+  }
+
   const deadline = runDeadline(io.signal, maxMinutes);
   try {
     const prepared = await prepareEval({
@@ -263,23 +277,15 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
       return EXIT_USAGE;
     }
 
-    const report = await prepared.run();
+    report = await prepared.run();
     progress.end();
     if (deadline.expired()) io.stderr(deadline.notice('eval'));
     io.stdout(`\n${formatEvalSummary(report)}`);
 
-    const written: string[] = [];
-    const write = async (file: string | undefined, text: string): Promise<void> => {
-      if (file === undefined) return;
-      const path = resolve(io.cwd, file);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, text, 'utf8');
-      written.push(display(path));
-    };
-    await write(values.json, `${JSON.stringify(report, null, 2)}\n`);
-    await write(values.markdown, renderMarkdown(report));
-    await write(values.junit, renderJunit(report));
+    const { written, failed } = await writeReports(reports, io, 'eval', display);
     if (written.length > 0) io.stdout(`reports: ${written.join(', ')}\n`);
+    // A report asked for and not written is an environment error, whatever the verdict above says.
+    if (failed) return EXIT_USAGE;
     return report.gate.status === 'pass' ? EXIT_OK : EXIT_FAIL;
   } catch (error) {
     progress.end();

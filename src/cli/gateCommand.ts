@@ -1,5 +1,5 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { appendFile } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { workflowCommand } from '../core/escaping/workflowCommands';
 import { formatUsd } from '../core/eval/cost';
@@ -13,6 +13,7 @@ import { BaselineError } from '../node/baseline';
 import { GateSetupError } from '../node/changedPrompts';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { findRepoRoot } from '../node/repoFiles';
+import { plainReason } from '../node/outputFiles';
 import { runGate } from '../node/runGate';
 import type { GateEvent, GateRun } from '../node/runGate';
 import type { CliIo } from './cliIo';
@@ -20,6 +21,8 @@ import { EXIT_USAGE, UsageError } from './cliIo';
 import { findingsToGithub } from './findingsFormat';
 import { ProgressLine } from './progress';
 import { parseMaxMinutes, runDeadline } from './runDeadline';
+import { reportPathProblem, writeReports } from './reportFiles';
+import type { RequestedReport } from './reportFiles';
 
 /** Usage line of `prompt-ci gate`. */
 export const GATE_USAGE =
@@ -109,6 +112,17 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
   }
   const display = (repoPath: string): string => relative(io.cwd, resolve(repoRoot, repoPath)).split(sep).join('/') || '.';
   const github = format === 'github';
+  // The report paths are checked before any eval runs; the reports are made once the verdicts are in.
+  const verdicts: { input?: GateReportInput; run?: GateRun } = {};
+  const reports: RequestedReport[] = [
+    { option: '--markdown', file: values.markdown, render: () => renderGateMarkdown(verdicts.input!) },
+    { option: '--json', file: values.json, render: () => gateJson(verdicts.run!) },
+  ];
+  const pathProblem = await reportPathProblem(reports, io.cwd);
+  if (pathProblem) {
+    io.stderr(`prompt-ci gate: ${pathProblem}\n`);
+    return EXIT_USAGE;
+  }
 
   const progress = new ProgressLine(io, 'erase');
   const endProgress = (): void => progress.end();
@@ -206,15 +220,17 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
   if (github) {
     io.stdout(gateAnnotations(run.results, display));
     const summaryFile = io.env.GITHUB_STEP_SUMMARY;
-    if (summaryFile) await appendFile(summaryFile, `${renderGateMarkdown(input)}\n`, 'utf8');
+    if (summaryFile) {
+      try {
+        await appendFile(summaryFile, `${renderGateMarkdown(input)}\n`, 'utf8');
+      } catch (error) {
+        io.stderr(`prompt-ci gate: cannot append the step summary to ${summaryFile} (GITHUB_STEP_SUMMARY): ${plainReason(error)}\n`);
+      }
+    }
   }
-  const write = async (file: string | undefined, text: string): Promise<void> => {
-    if (file === undefined) return;
-    const path = resolve(io.cwd, file);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, text, 'utf8');
-  };
-  await write(values.markdown, renderGateMarkdown(input));
-  await write(values.json, gateJson(run));
-  return run.summary.exitCode;
+  verdicts.input = input;
+  verdicts.run = run;
+  const { failed } = await writeReports(reports, io, 'gate', display);
+  // A report asked for and not written is an environment error, whatever the verdicts above say.
+  return failed ? EXIT_USAGE : run.summary.exitCode;
 }

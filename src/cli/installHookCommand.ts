@@ -1,11 +1,12 @@
 import { realpathSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHAIN_SCRIPT_NAME, chainLine, chainScript, isOwnHook, preHookScript } from '../core/gate/hookScript';
 import type { HookScriptOptions } from '../core/gate/hookScript';
 import type { GitRunner } from '../node/git';
 import { GitError, gitTopLevel, runGit } from '../node/git';
+import { OutputFileError, makeDirectories, plainReason } from '../node/outputFiles';
 import { findRepoRoot } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
@@ -18,6 +19,27 @@ export interface InstallHookDeps {
   git?: GitRunner;
   /** The running CLI's `cli.js`, written into the hook as the last place to find the CLI. */
   cliPath?: string;
+}
+
+/**
+ * Why the hook file at `path` must not be read or written, or undefined when it may: a symbolic
+ * link (writing through it would create or change a file outside the hooks folder, wherever the
+ * link points) or a folder.
+ */
+async function hookFileProblem(path: string, show: (path: string) => string): Promise<string | undefined> {
+  let stats;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return `cannot use ${show(path)}: ${plainReason(error)}`;
+  }
+  if (stats.isSymbolicLink()) {
+    const target = await readlink(path).catch(() => '?');
+    return `${show(path)} is a symbolic link (to ${target}): prompt-ci never writes through one; remove the link, or install the hook by hand`;
+  }
+  if (stats.isDirectory()) return `${show(path)} is a folder, not a hook file: remove or rename it, then run install-hook again`;
+  return undefined;
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {
@@ -83,6 +105,13 @@ export async function runInstallHookCommand(argv: string[], io: CliIo, deps: Ins
   };
   const hookPath = join(hooksDir, 'pre-push');
   const chainPath = join(hooksDir, CHAIN_SCRIPT_NAME);
+  for (const path of [hookPath, chainPath]) {
+    const problem = await hookFileProblem(path, show);
+    if (problem) {
+      io.stderr(`prompt-ci install-hook: ${problem}\n`);
+      return EXIT_USAGE;
+    }
+  }
   const hook = await readIfExists(hookPath);
   const chain = await readIfExists(chainPath);
 
@@ -109,31 +138,47 @@ export async function runInstallHookCommand(argv: string[], io: CliIo, deps: Ins
   const promptRoot = relative(realpathSync(topLevel), realpathSync(repoRoot)).split(sep).join('/');
   // In the bundle, __filename is dist/cli.js itself: the CLI that is running.
   const options: HookScriptOptions = { promptRoot, installedCli: installedCli(deps.cliPath ?? __filename) };
-  await mkdir(hooksDir, { recursive: true });
+  const write = async (path: string, text: string): Promise<void> => {
+    await makeDirectories(hooksDir, show(path));
+    try {
+      // `wx` after removing our own old copy: never follows a link planted in between.
+      await rm(path, { force: true });
+      await writeFile(path, text, { encoding: 'utf8', flag: 'wx', mode: 0o755 });
+      await chmod(path, 0o755);
+    } catch (error) {
+      throw new OutputFileError(`cannot write ${show(path)}: ${plainReason(error)}`, path);
+    }
+  };
 
-  if (hook !== undefined && !isOwnHook(hook)) {
-    await writeFile(chainPath, chainScript(options), 'utf8');
-    await chmod(chainPath, 0o755);
+  try {
+    if (hook !== undefined && !isOwnHook(hook)) {
+      await write(chainPath, chainScript(options));
+      io.stdout(
+        [
+          `${show(hookPath)} already exists and was not written by prompt-ci: left as it is.`,
+          `The gate is in ${show(chainPath)}; to run it before each push, add this line to ${show(hookPath)}:`,
+          '',
+          `    ${chainLine()}`,
+          '',
+        ].join('\n'),
+      );
+      return EXIT_FAIL;
+    }
+
+    await write(hookPath, preHookScript(options));
     io.stdout(
       [
-        `${show(hookPath)} already exists and was not written by prompt-ci: left as it is.`,
-        `The gate is in ${show(chainPath)}; to run it before each push, add this line to ${show(hookPath)}:`,
-        '',
-        `    ${chainLine()}`,
+        `${hook !== undefined ? 'updated' : 'installed'} ${show(hookPath)}: \`git push\` now runs \`prompt-ci gate\`${promptRoot ? ` in ${promptRoot}` : ''} and stops when a changed prompt regresses`,
+        'skip it once with `git push --no-verify`; remove it with `prompt-ci install-hook --uninstall`',
         '',
       ].join('\n'),
     );
-    return EXIT_FAIL;
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof OutputFileError) {
+      io.stderr(`prompt-ci install-hook: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
   }
-
-  await writeFile(hookPath, preHookScript(options), 'utf8');
-  await chmod(hookPath, 0o755);
-  io.stdout(
-    [
-      `${hook !== undefined ? 'updated' : 'installed'} ${show(hookPath)}: \`git push\` now runs \`prompt-ci gate\`${promptRoot ? ` in ${promptRoot}` : ''} and stops when a changed prompt regresses`,
-      'skip it once with `git push --no-verify`; remove it with `prompt-ci install-hook --uninstall`',
-      '',
-    ].join('\n'),
-  );
-  return EXIT_OK;
 }

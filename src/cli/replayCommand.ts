@@ -1,4 +1,4 @@
-import { open, stat, writeFile } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ReplayCallOutcome, ReplayInputs, ReplayResult, TextComparison } from '../core/replay';
@@ -8,6 +8,7 @@ import type { GitRunner } from '../node/git';
 import { GitError, gitTopLevel, runGit } from '../node/git';
 import { resolveModelApi } from '../node/modelApi';
 import { ModelCallError } from '../node/modelClient';
+import { OutputFileError, writeOutputFile } from '../node/outputFiles';
 import { callReplay, replaySpanText } from '../node/replayRunner';
 import type { CliIo } from './cliIo';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
@@ -106,7 +107,12 @@ export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCo
     if (values.audit !== undefined) {
       const record = toAuditRecord(result, { generatedAt: (deps.now ?? (() => new Date()))().toISOString(), ...(call ? { call } : {}) });
       const target = resolve(io.cwd, values.audit);
-      await writeFile(target, values.audit.toLowerCase().endsWith('.json') ? `${JSON.stringify(record, null, 2)}\n` : toAuditMarkdown(record));
+      try {
+        await writeOutputFile(target, values.audit.toLowerCase().endsWith('.json') ? `${JSON.stringify(record, null, 2)}\n` : toAuditMarkdown(record), values.audit);
+      } catch (error) {
+        if (error instanceof OutputFileError) return fail(`--audit ${error.message}`);
+        throw error;
+      }
       io.stderr(`audit record written to ${values.audit}\n`);
     }
     io.stdout(values.json ? `${JSON.stringify(replayJson(result, call), null, 2)}\n` : replayText(result, call));

@@ -1,8 +1,9 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { historyLine, historyRecordOf, isNewMeasurement, lastPassingRun, parseHistory } from '../core/gate/history';
 import type { HistoryRecord } from '../core/gate/history';
 import type { EvalReport } from '../shared/evalReport';
+import { makeDirectories } from './outputFiles';
 
 /** Where the history lives, relative to the repository root. Committed with the prompts (unlike the cache). */
 export const HISTORY_FILE = join('.prompt-ci', 'history.jsonl');
@@ -22,7 +23,7 @@ export async function readHistory(repoRoot: string): Promise<{ records: HistoryR
 /** Appends one record (creating `.prompt-ci/` when needed). */
 export async function appendHistory(repoRoot: string, record: HistoryRecord): Promise<void> {
   const path = join(repoRoot, HISTORY_FILE);
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectories(dirname(path));
   await appendFile(path, historyLine(record), 'utf8');
 }
 

@@ -1,11 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelCallOptions, ModelGateway, ModelReply, ModelRequest } from '../core/eval/types';
 import type { ClientReply } from './modelClient';
+import { makeIgnoredDirectory } from './outputFiles';
 
 /** Where the cache lives under a repository root. Git-ignored. */
 export const CACHE_DIR = join('.prompt-ci', 'cache');
+
+/**
+ * A temporary file older than this is left over from a writer that was killed between writing and
+ * renaming it (a writer renames within milliseconds), and is removed by the next run's sweep.
+ */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** Bumped when the entry format changes; older entries are then misses, never misread. */
 const ENTRY_FORMAT = 1;
@@ -66,8 +73,46 @@ export function normaliseEndpoint(baseURL: string | undefined | null): string {
 export class ResponseCache {
   /** Shard directories known to exist, so a long run doesn't ask the file system 38,000 times. */
   private readonly madeDirs = new Set<string>();
+  /** The root made (with its `.gitignore`) and swept once per instance, at its first write. */
+  private prepared?: Promise<void>;
 
   constructor(readonly root: string) {}
+
+  /**
+   * Removes temporary files left by writers killed mid-write (`kill -9`): those older than
+   * `STALE_TEMP_MS`. A live writer's temporary file is younger, and is never touched. Returns how
+   * many were removed; files that vanish or can't be removed meanwhile are skipped.
+   */
+  async sweepStaleTemps(now: number = Date.now()): Promise<number> {
+    let removed = 0;
+    let shards: string[];
+    try {
+      shards = await readdir(this.root);
+    } catch {
+      return 0;
+    }
+    for (const shard of shards) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      let names: string[];
+      try {
+        names = await readdir(join(this.root, shard));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (!name.endsWith('.tmp')) continue;
+        const path = join(this.root, shard, name);
+        try {
+          if (now - (await stat(path)).mtimeMs < STALE_TEMP_MS) continue;
+          await unlink(path);
+          removed += 1;
+        } catch {
+          // Renamed or removed by its writer or another sweep meanwhile.
+        }
+      }
+    }
+    return removed;
+  }
 
   private pathOf(key: string): string {
     return join(this.root, key.slice(0, 2), `${key}.json`);
@@ -93,7 +138,18 @@ export class ResponseCache {
     const path = this.pathOf(entry.key);
     const shard = join(this.root, entry.key.slice(0, 2));
     if (!this.madeDirs.has(shard)) {
-      await mkdir(shard, { recursive: true });
+      this.prepared ??= makeIgnoredDirectory(this.root).then(async () => {
+        await this.sweepStaleTemps();
+      });
+      try {
+        await this.prepared;
+      } catch (error) {
+        this.prepared = undefined;
+        throw error;
+      }
+      await mkdir(shard).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
       this.madeDirs.add(shard);
     }
     const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HOOK_MARKER } from '../../src/core/gate/hookScript';
@@ -55,6 +55,33 @@ describe('prompt-ci install-hook', function () {
     assert.ok(!existsSync(hook));
     const none = await runCliAsync(['install-hook', '--uninstall'], repo);
     assert.match(none.stdout, /no prompt-ci hook in \.git\/hooks: nothing to remove/);
+  });
+
+  it('refuses a pre-push that is a symbolic link (dangling or not) or a folder, writing nothing anywhere', async () => {
+    const hook = join(repo, '.git', 'hooks', 'pre-push');
+    const outside = mkdtempSync(join(tmpdir(), 'prompt-ci-outside-'));
+    try {
+      const target = join(outside, 'planted', 'pre-push');
+      symlinkSync(target, hook);
+      const run = await runCliAsync(['install-hook'], repo);
+      assert.equal(run.status, 2);
+      assert.equal(run.stdout, '');
+      assert.equal(
+        run.stderr,
+        `prompt-ci install-hook: .git/hooks/pre-push is a symbolic link (to ${target}): prompt-ci never writes through one; remove the link, or install the hook by hand\n`,
+      );
+      assert.ok(!existsSync(join(outside, 'planted')), 'nothing created outside the repository');
+      assert.ok(lstatSync(hook).isSymbolicLink(), 'the link is left as it is');
+      rmSync(hook);
+
+      mkdirSync(hook);
+      const dir = await runCliAsync(['install-hook'], repo);
+      assert.equal(dir.status, 2);
+      assert.equal(dir.stderr, 'prompt-ci install-hook: .git/hooks/pre-push is a folder, not a hook file: remove or rename it, then run install-hook again\n');
+      rmSync(hook, { recursive: true });
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('writes into core.hooksPath, creating the folder', async () => {

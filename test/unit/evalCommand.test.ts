@@ -214,6 +214,42 @@ describe('prompt-ci eval', () => {
     }
   });
 
+  it('refuses report paths that are a folder or under a file before any call, with a sentence naming the path', async () => {
+    const root = repo();
+    const server = await start();
+    const cases: [string[], string][] = [
+      [['--json', root], `prompt-ci eval: --json cannot write ${root}: it is a folder; name a file in it instead\n`],
+      [
+        ['--markdown', 'prompts/summarisation/v2/system.md/x.md'],
+        `prompt-ci eval: --markdown cannot write prompts/summarisation/v2/system.md/x.md: ${join(root, 'prompts/summarisation/v2/system.md')} is a file, not a folder\n`,
+      ],
+    ];
+    for (const [args, expected] of cases) {
+      const cli = io(root, env(server));
+      assert.equal(await runEvalCommand(['prompts/summarisation/v2', ...args], cli), 2, args.join(' '));
+      assert.equal(cli.err, expected);
+      assert.doesNotMatch(cli.err, /\bat \w|EISDIR|ENOTDIR/);
+    }
+    assert.equal(server.requests.length, 0, 'no call made');
+  });
+
+  it('a report that cannot be written after the verdict: one sentence, the verdict and the other reports delivered, exit 2; never hangs', async () => {
+    const root = repo();
+    const server = await start();
+    const cli = io(root, env(server));
+    // Node's recursive mkdir never returns on this path; the folders are made one at a time.
+    const code = await runEvalCommand(['prompts/summarisation/v2', '--markdown', '/proc/nonexistent/x.md', '--json', 'out/report.json'], cli);
+    assert.equal(code, 2);
+    assert.equal(cli.err, 'prompt-ci eval: --markdown cannot write /proc/nonexistent/x.md: the folder /proc/nonexistent could not be created (this file system does not allow it)\n');
+    assert.match(cli.out, /\nverdict: (PASS|BLOCKED|INCONCLUSIVE)\n/);
+    assert.match(cli.out, /reports: out\/report\.json\n$/);
+    evalReportSchema.parse(JSON.parse(readFileSync(join(root, 'out/report.json'), 'utf8')));
+    // The cache made by the run ignores itself: git status shows the prompt and the report, not the cache.
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: root, encoding: 'utf8' });
+    assert.ok(!status.includes('.prompt-ci/cache'), status);
+    assert.match(status, /out\/report\.json/);
+  });
+
   it('no API key: exit 2 after the estimate, with no call made', async () => {
     const root = repo();
     const server = await start();

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelRequest } from '../../src/core/eval/types';
 import type { ClientReply } from '../../src/node/modelClient';
-import { CacheMissError, ResponseCache, cacheKey, cachedGateway, canonicalJson, normaliseEndpoint } from '../../src/node/responseCache';
+import { IGNORE_EVERYTHING } from '../../src/node/outputFiles';
+import { CacheMissError, ResponseCache, STALE_TEMP_MS, cacheKey, cachedGateway, canonicalJson, normaliseEndpoint } from '../../src/node/responseCache';
 import type { CacheEntry, CompletingClient } from '../../src/node/responseCache';
 
 const REQUEST: ModelRequest = {
@@ -108,8 +109,45 @@ describe('responseCache', () => {
       await Promise.all([...keys.map((k) => a.put(entry(k, big))), ...keys.map((k) => b.put(entry(k, big))), ...readers]);
       assert.equal(partial, 0);
       for (const key of keys) assert.equal((await b.get(key))?.text.length, big.length);
-      const leftovers = (await Promise.all((await readdir(dir)).map((d) => readdir(join(dir, d))))).flat().filter((f) => f.endsWith('.tmp'));
+      const shards = (await readdir(dir)).filter((d) => d !== '.gitignore');
+      const leftovers = (await Promise.all(shards.map((d) => readdir(join(dir, d))))).flat().filter((f) => f.endsWith('.tmp'));
       assert.deepEqual(leftovers, []);
+    });
+
+    it('creates its folder with a .gitignore that ignores it, and keeps an existing one', async () => {
+      const root = join(dir, 'repo', '.prompt-ci', 'cache');
+      const cache = new ResponseCache(root);
+      await cache.put(entry(cacheKey(REQUEST, 0)));
+      assert.equal(await readFile(join(root, '.gitignore'), 'utf8'), IGNORE_EVERYTHING);
+      assert.match(IGNORE_EVERYTHING, /^\*$/m);
+      // history.jsonl next to the cache stays committable: nothing is written in .prompt-ci/ itself.
+      assert.deepEqual(await readdir(join(dir, 'repo', '.prompt-ci')), ['cache']);
+      await writeFile(join(root, '.gitignore'), '*.json\n');
+      await new ResponseCache(root).put(entry(cacheKey(REQUEST, 1)));
+      assert.equal(await readFile(join(root, '.gitignore'), 'utf8'), '*.json\n');
+    });
+
+    it('sweeps temporary files left by killed writers, and only stale ones', async () => {
+      const key = cacheKey(REQUEST, 0);
+      const shard = join(dir, key.slice(0, 2));
+      await mkdir(shard, { recursive: true });
+      const stale = join(shard, `${key}.json.4242.0123456789ab.tmp`);
+      const fresh = join(shard, `${key}.json.4243.ba9876543210.tmp`);
+      const other = join(dir, 'notes.tmp');
+      await writeFile(stale, '{"format":1');
+      await writeFile(fresh, '{"format":1');
+      await writeFile(other, 'not ours');
+      const old = new Date(Date.now() - STALE_TEMP_MS - 60_000);
+      await utimes(stale, old, old);
+      await utimes(other, old, old);
+      // The first write of a run sweeps: the stale one goes, a live writer's stays.
+      await new ResponseCache(dir).put(entry(cacheKey(REQUEST, 5)));
+      const left = await readdir(shard);
+      assert.ok(!left.includes(`${key}.json.4242.0123456789ab.tmp`), 'stale temp removed');
+      assert.ok(left.includes(`${key}.json.4243.ba9876543210.tmp`), 'fresh temp kept');
+      assert.ok((await readdir(dir)).includes('notes.tmp'), 'files outside the shards are not touched');
+      assert.equal(await new ResponseCache(dir).sweepStaleTemps(Date.now() + STALE_TEMP_MS + 60_000), 1);
+      assert.deepEqual((await readdir(shard)).filter((f) => f.endsWith('.tmp')), []);
     });
 
     it('is safe with two processes writing the same entries at once', async () => {

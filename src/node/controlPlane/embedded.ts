@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeIgnoredDirectory } from '../outputFiles';
 import type { ControlDriver } from './driver';
 import { ControlPlaneError, connectPostgres } from './driver';
 
@@ -51,7 +52,8 @@ export async function openEmbedded(dir: string, options: EmbeddedOptions = {}): 
       'config',
     );
   }
-  await mkdir(dir, { recursive: true });
+  // The store is local state, never committed: its folder ignores itself.
+  await makeIgnoredDirectory(dir);
   const deadline = Date.now() + (options.waitForHolderMs ?? 60_000);
   for (;;) {
     const viaSocket = await connectSocket(dir, paths.socket);
