@@ -75,27 +75,52 @@ export function defaultRepoSettings(): RepoSettings {
 }
 
 /**
- * Parses `prompt-ci.yaml` text. Returns the settings (defaults where the file is silent or wrong)
- * and human-readable problems; a broken settings file never stops a check.
+ * Parses `prompt-ci.yaml` text. Returns the settings, the problems that make the file unusable
+ * (YAML errors, wrong values: defaults are used and commands that depend on the settings refuse to
+ * run) and warnings: an unknown key is one warning, and every known setting still applies, the
+ * same for `check`, `eval`, `gate` and `drift`.
  */
-export function parseRepoSettings(text: string | undefined): { settings: RepoSettings; problems: string[] } {
-  if (text === undefined || text.trim() === '') return { settings: defaultRepoSettings(), problems: [] };
+export function parseRepoSettings(text: string | undefined): { settings: RepoSettings; problems: string[]; warnings: string[] } {
+  const warnings: string[] = [];
+  if (text === undefined || text.trim() === '') return { settings: defaultRepoSettings(), problems: [], warnings };
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    return { settings: defaultRepoSettings(), problems: doc.errors.map((e) => `prompt-ci.yaml: ${e.message}`) };
+    return { settings: defaultRepoSettings(), problems: doc.errors.map((e) => `prompt-ci.yaml: ${e.message}`), warnings };
   }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return { settings: defaultRepoSettings(), problems: [`prompt-ci.yaml: refused: ${(error as Error).message}`] };
+    return { settings: defaultRepoSettings(), problems: [`prompt-ci.yaml: refused: ${(error as Error).message}`], warnings };
   }
-  const result = repoSettingsSchema.safeParse(raw ?? {});
-  if (!result.success) {
-    return {
-      settings: defaultRepoSettings(),
-      problems: result.error.issues.map((i) => `prompt-ci.yaml: ${i.path.join('.') || '(root)'}: ${i.message}`),
-    };
+  raw ??= {};
+  // Unknown keys are dropped (each a warning) and the rest parsed again: one round per level of nesting.
+  for (let round = 0; round < 8; round++) {
+    const result = repoSettingsSchema.safeParse(raw);
+    if (result.success) {
+      return { settings: { ...result.data, pricing: { ...DEFAULT_PRICING, ...result.data.pricing } }, problems: [], warnings };
+    }
+    const unknown = result.error.issues.filter((i) => i.code === 'unrecognized_keys');
+    const others = result.error.issues.filter((i) => i.code !== 'unrecognized_keys');
+    if (others.length > 0 || unknown.length === 0) {
+      return {
+        settings: defaultRepoSettings(),
+        problems: others.map((i) => `prompt-ci.yaml: ${i.path.join('.') || '(root)'}: ${i.message}`),
+        warnings: [...warnings, ...unknown.flatMap((i) => unknownKeyWarnings(i.path, (i as { keys: string[] }).keys))],
+      };
+    }
+    for (const issue of unknown) {
+      const keys = (issue as { keys: string[] }).keys;
+      warnings.push(...unknownKeyWarnings(issue.path, keys));
+      let at: unknown = raw;
+      for (const part of issue.path) at = (at as Record<PropertyKey, unknown>)[part as PropertyKey];
+      for (const key of keys) delete (at as Record<string, unknown>)[key];
+    }
   }
-  return { settings: { ...result.data, pricing: { ...DEFAULT_PRICING, ...result.data.pricing } }, problems: [] };
+  return { settings: defaultRepoSettings(), problems: ['prompt-ci.yaml: too many unknown keys'], warnings };
+}
+
+function unknownKeyWarnings(path: readonly PropertyKey[], keys: readonly string[]): string[] {
+  const where = path.length > 0 ? ` in ${path.map(String).join('.')}` : '';
+  return keys.map((key) => `prompt-ci.yaml: unknown key "${key}"${where}: ignored; the other settings apply`);
 }

@@ -60,6 +60,7 @@ export interface CandidateSpan {
 /** Error codes of `SpanError`, stable for callers that branch on them. */
 export type SpanErrorCode =
   | 'too-large'
+  | 'too-deep'
   | 'empty'
   | 'not-json'
   | 'truncated-json'
@@ -562,6 +563,36 @@ export function firstPresent(attrs: SpanAttributes, keys: readonly IdentityKey[]
 // JSON with useful errors
 
 /** The JSON documents of a paste: one value, or one per line (JSON Lines). Throws `SpanError`. */
+const NOT_PARSED = Symbol('not parsed');
+
+/** Arrays and objects nested deeper than this are refused: an OTLP export nests about ten deep, and reading deeper would overflow the stack. */
+export const MAX_SPAN_JSON_DEPTH = 256;
+
+/** True when `value` nests arrays and objects deeper than `max`. Iterative, so any depth is safe to ask about. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** The documents, refused when one nests too deeply for the readers after it. */
+function boundedDepth(documents: unknown[]): unknown[] {
+  if (documents.some((d) => nestsDeeperThan(d, MAX_SPAN_JSON_DEPTH))) {
+    throw new SpanError(
+      'too-deep',
+      `the paste nests arrays and objects more than ${MAX_SPAN_JSON_DEPTH} deep, and a span export nests far less: it is refused; export only the trace (or the span) of the call`,
+    );
+  }
+  return documents;
+}
+
 export function parseJsonDocuments(text: string): unknown[] {
   if (text.length > MAX_SPAN_INPUT_BYTES || utf8Length(text) > MAX_SPAN_INPUT_BYTES) {
     throw new SpanError(
@@ -573,15 +604,17 @@ export function parseJsonDocuments(text: string): unknown[] {
   const fenced = /^\s*```[a-zA-Z]*[ \t]*\r?\n([\s\S]*?)\r?\n[ \t]*```\s*$/.exec(body);
   if (fenced) body = fenced[1];
   if (body.trim() === '') throw new SpanError('empty', 'the paste is empty: expected a span export (JSON)');
+  let parsed: unknown;
   try {
-    return [JSON.parse(body)];
+    parsed = JSON.parse(body);
   } catch {
-    // Fall through to find out where and why.
+    parsed = NOT_PARSED;
   }
+  if (parsed !== NOT_PARSED) return boundedDepth([parsed]);
   const problem = findJsonSyntaxProblem(body);
   if (problem && problem.kind === 'trailing-data') {
     const lines = jsonLines(body);
-    if (lines) return lines;
+    if (lines) return boundedDepth(lines);
   }
   if (!problem) {
     // JSON.parse failed but the scanner found nothing: keep JSON.parse's own words.
@@ -590,7 +623,7 @@ export function parseJsonDocuments(text: string): unknown[] {
     } catch (error) {
       throw new SpanError('not-json', `the paste is not JSON: ${(error as Error).message}`);
     }
-    return [JSON.parse(body)];
+    return boundedDepth([JSON.parse(body)]);
   }
   throw problemToError(body, problem);
 }

@@ -8,8 +8,8 @@ import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
 import type { SourceParser } from './treeSitter';
 
-/** Reads `prompt-ci.yaml` at the repository root (defaults when absent), with any problems it has. */
-export function readRepoSettings(root: string): { settings: RepoSettings; problems: string[] } {
+/** Reads `prompt-ci.yaml` at the repository root (defaults when absent), with its problems and warnings (see parseRepoSettings). */
+export function readRepoSettings(root: string): { settings: RepoSettings; problems: string[]; warnings: string[] } {
   const read = readPromptFileSync(join(root, 'prompt-ci.yaml'), 'prompt-ci.yaml');
   if (read.kind === 'refused') return { ...parseRepoSettings(undefined), problems: [read.message] };
   return parseRepoSettings(read.kind === 'text' ? read.text : undefined);
@@ -20,10 +20,10 @@ export async function checkRepoOnDisk(
   root: string,
   options: { parser?: SourceParser } = {},
 ): Promise<{ findings: FileFinding[]; settings: RepoSettings; settingsProblems: string[] }> {
-  const { settings, problems } = readRepoSettings(root);
+  const { settings, problems, warnings } = readRepoSettings(root);
   const parser = options.parser ?? (await createSourceParser());
   try {
-    const index = new RepoIndex(root, diskSnapshot(root, listRepoFiles(root)), settings, parser, problems);
+    const index = new RepoIndex(root, diskSnapshot(root, listRepoFiles(root)), settings, parser, [...problems, ...warnings]);
     index.build();
     return { findings: index.allFindings(), settings, settingsProblems: problems };
   } finally {

@@ -86,8 +86,8 @@ export class PromptDiagnostics extends Disposable {
 
   private indexRepo(root: string): void {
     const started = Date.now();
-    const { settings, problems } = readRepoSettings(root);
-    const index = new RepoIndex(root, this.snapshot(root), settings, this.parser, problems);
+    const { settings, problems, warnings } = readRepoSettings(root);
+    const index = new RepoIndex(root, this.snapshot(root), settings, this.parser, [...problems, ...warnings]);
     index.build();
     const previous = this.repos.get(root);
     const repo: PromptRepo = previous ?? { root, index, byFile: new Map(), filesOfGroup: new Map() };

@@ -83,6 +83,23 @@ describe('cross-check: a call that passes no variables', () => {
   });
 });
 
+describe('check: prompt-ci.yaml with an unknown key', () => {
+  it('warns about the key and still uses the team\'s own call-site functions', async () => {
+    const findings = await check({
+      ...prompt('Customer {customer_name} writes: {document}\n', [JSON.stringify({ id: 'a', inputs: { customer_name: 'A', document: 'D' } })]),
+      'prompt-ci.yaml': 'frobnicate: true\ncallSites:\n  functions: [make_prompt]\n',
+      'src/reply.py': 'make_prompt("support", customer_name=n)\n',
+    });
+    assert.deepEqual(
+      findings.map((f) => [f.file, f.code, f.severity, f.message]).filter(([, code]) => code !== 'template/variable-not-supplied'),
+      [
+        ['prompt-ci.yaml', 'settings/invalid', 'warning', 'prompt-ci.yaml: unknown key "frobnicate": ignored; the other settings apply'],
+        ['src/reply.py', 'callsite/missing-variable', 'error', 'make_prompt("support") does not pass "document", which prompts/support/v1/user.template.md uses'],
+      ].sort(),
+    );
+  });
+});
+
 describe('cross-check: version numbers', () => {
   it('a call naming a version beyond the safe integer range is an error, never rounded', async () => {
     const evalLine = JSON.stringify({ id: 'a', inputs: { customer_name: 'Ann', document: 'Hi' } });
@@ -166,5 +183,20 @@ describe('check: template limits', () => {
         ['prompts/support/v1/user.template.md', 'error', 36, 'format spec width 130000000 is over the limit of 1,000,000'],
       ],
     );
+  });
+});
+
+describe('check: deep nesting', () => {
+  it('10,000 nested mustache sections are one finding on the template, and the other findings still come', async () => {
+    let template = '';
+    for (let i = 0; i < 10_000; i++) template += `{{#s${i}}}`;
+    for (let i = 9_999; i >= 0; i--) template += `{{/s${i}}}`;
+    const files = prompt(template, [JSON.stringify({ id: 'a', inputs: {} }), '{oops'], 'mustache');
+    const findings = await check(files);
+    const deep = findings.filter((f) => f.code === 'template/too-deep');
+    assert.deepEqual(deep.map((f) => [f.file, f.severity, f.message]), [
+      ['prompts/support/v1/user.template.md', 'error', 'sections are nested more than 100 deep here ({{#s100}}); flatten the template'],
+    ]);
+    assert.ok(findings.some((f) => f.code === 'eval/invalid-json'), 'the eval set is still checked');
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   MAX_SPAN_INPUT_BYTES,
+  MAX_SPAN_JSON_DEPTH,
   SpanError,
   decodeAnyValue,
   findJsonSyntaxProblem,
@@ -313,6 +314,15 @@ describe('parseSpan: bad input gets a message naming the problem', () => {
 
   it('a JSON Lines paste with one bad line is not JSON', () => {
     spanError(() => parseSpan(`${flat()}\n{"prompt.name": }\n`), 'not-json');
+  });
+
+  it('refuses a paste nested 100,000 brackets deep with a clear error, not a stack overflow', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const message = spanError(() => parseSpan(deep), 'too-deep');
+    assert.equal(message, `the paste nests arrays and objects more than ${MAX_SPAN_JSON_DEPTH} deep, and a span export nests far less: it is refused; export only the trace (or the span) of the call`);
+    spanError(() => parseSpan(`{"a":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_001)}`), 'too-deep');
+    // Unbalanced: the truncation is what is wrong, and said so.
+    spanError(() => parseSpan('['.repeat(100_000)), 'truncated-json');
   });
 
   it('refuses a 50 MB paste at once, with the size and the limit', () => {

@@ -31,7 +31,15 @@ export interface MustacheField {
 export interface MustacheError {
   message: string;
   offset: number;
+  /** `depth`: sections nested deeper than MAX_SECTION_DEPTH (a limit of ours, not a syntax error). */
+  kind?: 'depth';
 }
+
+/**
+ * Sections nested deeper than this are refused: a prompt nests a handful, and reading or
+ * rendering thousands would overflow the stack.
+ */
+export const MAX_SECTION_DEPTH = 100;
 
 /** What parseMustacheTemplate finds. */
 export interface MustacheAnalysis {
@@ -57,10 +65,13 @@ export function parseMustacheTemplate(text: string): MustacheAnalysis {
   try {
     tokens = Mustache.parse(text);
   } catch (e) {
+    if (e instanceof RangeError) {
+      return { variables, fields, errors: [{ kind: 'depth', message: `sections are nested too deeply to read (over ${MAX_SECTION_DEPTH} is refused); flatten the template`, offset: 0 }] };
+    }
     return { variables, fields, errors: [toMustacheError(e)] };
   }
 
-  const walk = (list: Mustache.TemplateSpans, inSection: boolean): void => {
+  const walk = (list: Mustache.TemplateSpans, inSection: boolean, depth: number): void => {
     for (const token of list) {
       const kind = token[0];
       if (kind === '>') {
@@ -75,12 +86,20 @@ export function parseMustacheTemplate(text: string): MustacheAnalysis {
         variables.push(field.variable);
       }
       if (kind === '#' || kind === '^') {
+        if (depth >= MAX_SECTION_DEPTH) {
+          errors.push({
+            kind: 'depth',
+            message: `sections are nested more than ${MAX_SECTION_DEPTH} deep here ({{${kind}${field.name}}}); flatten the template`,
+            offset: token[2],
+          });
+          continue;
+        }
         const children = token[4];
-        if (Array.isArray(children)) walk(children as Mustache.TemplateSpans, inSection || kind === '#');
+        if (Array.isArray(children)) walk(children as Mustache.TemplateSpans, inSection || kind === '#', depth + 1);
       }
     }
   };
-  walk(tokens, false);
+  walk(tokens, false, 0);
   return { variables, fields, errors };
 }
 

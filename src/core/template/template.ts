@@ -77,7 +77,7 @@ export function parseTemplate(text: string, format: TemplateFormat = 'python'): 
         nameEnd: f.nameEnd,
         nested: f.inSection,
       })),
-      errors: parsed.errors,
+      errors: parsed.errors.map((e) => ({ message: e.message, offset: e.offset, ...(e.kind ? { kind: e.kind } : {}) })),
     };
   }
   const parsed = analyzePythonTemplate(text);
