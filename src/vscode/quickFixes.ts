@@ -93,10 +93,17 @@ function evalSnippetText(text: string): string {
   return text.replace(/(":\s?)""/g, `$1"${hole('')}"`);
 }
 
-function snippetEdit(uri: vscode.Uri, position: vscode.Position, text: string): vscode.WorkspaceEdit {
-  const edit = new vscode.WorkspaceEdit();
-  edit.set(uri, [vscode.SnippetTextEdit.insert(position, snippetOf(text))]);
-  return edit;
+/**
+ * A fix that inserts `text` as a snippet (its holes as tab stops) through the editor, not as a
+ * workspace edit: only the editor's insertion keeps the text's own indentation, which already
+ * matches the line it goes on.
+ */
+function snippetFix(title: string, uri: vscode.Uri, position: vscode.Position, text: string, diagnostics: vscode.Diagnostic[], preferred: boolean): vscode.CodeAction {
+  const action = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
+  action.command = { title, command: INSERT_SNIPPET_COMMAND, arguments: [uri, position, text] };
+  action.diagnostics = diagnostics;
+  action.isPreferred = preferred;
+  return action;
 }
 
 async function callSiteFixes(lookup: PromptLookup, document: vscode.TextDocument, diagnostics: vscode.Diagnostic[]): Promise<vscode.CodeAction[]> {
@@ -125,11 +132,11 @@ async function callSiteFixes(lookup: PromptLookup, document: vscode.TextDocument
       const insertion = addVariablesInsertion(site, [name], hole);
       if (!insertion) continue;
       fixable.push(name);
-      actions.push(quickFix(`Pass "${name}" to ${call}…`, snippetEdit(document.uri, document.positionAt(insertion.offset), insertion.text), about(onSite, name), actions.length === 0 && missing.length === 1));
+      actions.push(snippetFix(`Pass "${name}" to ${call}…`, document.uri, document.positionAt(insertion.offset), insertion.text, about(onSite, name), actions.length === 0 && missing.length === 1));
     }
     const all = fixable.length > 1 ? addVariablesInsertion(site, fixable, hole) : undefined;
     if (all) {
-      actions.push(quickFix(`Pass all missing variables to ${call}: ${fixable.join(', ')}…`, snippetEdit(document.uri, document.positionAt(all.offset), all.text), onSite, actions.length === 0));
+      actions.push(snippetFix(`Pass all missing variables to ${call}: ${fixable.join(', ')}…`, document.uri, document.positionAt(all.offset), all.text, onSite, actions.length === 0));
     }
   }
   return actions;
@@ -162,13 +169,13 @@ function evalFixes(lookup: PromptLookup, document: vscode.TextDocument, diagnost
       if (!insertion) continue;
       fixable.push(name);
       lineActions.push(
-        quickFix(`Add input "${name}" to example "${example.id}"…`, snippetEdit(document.uri, new vscode.Position(line, insertion.offset), evalSnippetText(insertion.text)), about(onLine, name), lineActions.length === 0 && missing.length === 1),
+        snippetFix(`Add input "${name}" to example "${example.id}"…`, document.uri, new vscode.Position(line, insertion.offset), evalSnippetText(insertion.text), about(onLine, name), lineActions.length === 0 && missing.length === 1),
       );
     }
     const all = fixable.length > 1 ? addEvalInputsInsertion(lineText, fixable) : undefined;
     if (all) {
       lineActions.push(
-        quickFix(`Add all missing inputs to example "${example.id}": ${fixable.join(', ')}…`, snippetEdit(document.uri, new vscode.Position(line, all.offset), evalSnippetText(all.text)), onLine, lineActions.length === 0),
+        snippetFix(`Add all missing inputs to example "${example.id}": ${fixable.join(', ')}…`, document.uri, new vscode.Position(line, all.offset), evalSnippetText(all.text), onLine, lineActions.length === 0),
       );
     }
     actions.push(...lineActions);
@@ -220,7 +227,7 @@ export function registerInsertSnippet(): vscode.Disposable {
   return vscode.commands.registerCommand(INSERT_SNIPPET_COMMAND, async (uri: unknown, position: unknown, text: unknown) => {
     if (!(uri instanceof vscode.Uri) || !(position instanceof vscode.Position) || typeof text !== 'string') return;
     const editor = await vscode.window.showTextDocument(uri, { preview: false });
-    await editor.insertSnippet(snippetOf(text), position);
+    await editor.insertSnippet(snippetOf(text), position, { undoStopBefore: true, undoStopAfter: true, keepWhitespace: true });
   });
 }
 

@@ -88,13 +88,17 @@ describe('Diagnostics in the Problems panel', () => {
       vscode.Uri.joinPath(dir, 'metadata.yaml'),
       Buffer.from('name: support\nversion: 2\nmodel: claude-sonnet-4-6\n'),
     );
-    const diagnostics = await waitForDiagnostics(dir, (d) => d.length === 3);
+    // A finding about the directory sits on its metadata.yaml, a file the editor can open.
+    const metadataUri = vscode.Uri.joinPath(dir, 'metadata.yaml');
+    const missingFiles = (d: readonly vscode.Diagnostic[]) => d.filter((x) => / has no /.test(x.message));
+    const diagnostics = missingFiles(await waitForDiagnostics(metadataUri, (d) => missingFiles(d).length === 3));
     assert.deepStrictEqual(
       diagnostics.map((d) => d.message.replace(/;.*/, '')).sort(),
       ['prompts/support/v2 has no eval.jsonl', 'prompts/support/v2 has no system.md', 'prompts/support/v2 has no user.template.md'],
     );
+    assert.deepStrictEqual(vscode.languages.getDiagnostics(dir), [], 'nothing on the directory itself');
     await vscode.workspace.fs.delete(dir, { recursive: true });
-    await waitForDiagnostics(dir, (d) => d.length === 0);
+    await waitForDiagnostics(metadataUri, (d) => d.length === 0);
   });
 
   it('re-checks on the Check Prompts command', async () => {
