@@ -42,6 +42,22 @@ const nodeCommon = {
 /** Packages the runtime and the CLI load from node_modules rather than bundle. */
 const RUNTIME_EXTERNAL = ['pg', 'pg-native', '@electric-sql/pglite', '@electric-sql/pglite-socket', '@opentelemetry/api'];
 
+/**
+ * The CLI: dist/cli.js holds the command table and the usage lines only; every module the table
+ * loads with a literal `import('./x')` is a bundle of its own, dist/cli/x.js, required when its
+ * command runs (so `--version` and `--help` load neither the SDK, the parsers nor the database drivers).
+ */
+const cliMain = join(root, 'src/cli/main.ts');
+const cliCommandModules = [...new Set([...readFileSync(cliMain, 'utf8').matchAll(/import\('\.\/(\w+)'\)/g)].map((m) => m[1]))];
+const cliCommandsExternal = {
+  name: 'cli-commands-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/\w+$/ }, (args) =>
+      args.kind === 'dynamic-import' && args.importer === cliMain ? { path: `./cli/${args.path.slice(2)}.js`, external: true } : undefined,
+    );
+  },
+};
+
 const suiteDir = join(root, 'test/integration/suite');
 const suiteEntries = existsSync(suiteDir)
   ? readdirSync(suiteDir).filter((f) => f.endsWith('.ts')).map((f) => join(suiteDir, f))
@@ -49,7 +65,9 @@ const suiteEntries = existsSync(suiteDir)
 
 const builds = [
   { ...nodeCommon, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` }, external: RUNTIME_EXTERNAL },
+  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node
+${importMetaUrl}` }, plugins: [cliCommandsExternal] },
+  { ...nodeCommon, entryPoints: cliCommandModules.map((m) => `src/cli/${m}.ts`), outdir: 'dist/cli', banner: { js: importMetaUrl }, external: RUNTIME_EXTERNAL },
   { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },
   // The production runtime (`prompt-ci/runtime`): its database drivers and the OpenTelemetry API stay
   // the application's own packages (one OpenTelemetry API instance per process; PGlite loads its

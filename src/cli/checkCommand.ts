@@ -11,9 +11,7 @@ import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
 import { findingsToGithub, findingsToJson, findingsToText } from './findingsFormat';
 import type { FindingsFormat } from './findingsFormat';
-
-/** Usage line of `prompt-ci check`. */
-export const CHECK_USAGE = 'prompt-ci check [PATH...] [--format text|json|github]';
+export { CHECK_USAGE } from './usages';
 
 /**
  * `prompt-ci check`: validates every prompt version of the repositories holding PATHs (default:

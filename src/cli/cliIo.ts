@@ -16,4 +16,12 @@ export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 
 /** A usage error: printed on stderr with the command's usage line, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** Marks a usage error across bundles: each command's bundle has its own copy of this class. */
+  readonly usageError = true;
+}
+
+/** True for a {@link UsageError} from any bundle (`instanceof` sees only its own bundle's class). */
+export function isUsageError(error: unknown): boolean {
+  return error instanceof Error && (error as { usageError?: unknown }).usageError === true;
+}

@@ -23,8 +23,7 @@ import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { reportPathProblem, writeReports } from './reportFiles';
 import type { RequestedReport } from './reportFiles';
 
-/** Usage line of `prompt-ci drift`. */
-export const DRIFT_USAGE = 'prompt-ci drift [PROMPT_DIR...] [--concurrency N] [--record] [--format text|github] [--json FILE]';
+export { DRIFT_USAGE } from './usages';
 
 const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 

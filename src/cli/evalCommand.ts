@@ -23,10 +23,8 @@ import { ProgressLine } from './progress';
 import { parseMaxMinutes, runDeadline } from './runDeadline';
 import { reportPathProblem, writeReports } from './reportFiles';
 import type { RequestedReport } from './reportFiles';
-
-/** Usage line of `prompt-ci eval`. */
-export const EVAL_USAGE =
-  'prompt-ci eval <prompt-dir> [--baseline DIR|REF:PATH] [--concurrency N] [--offline|--no-cache] [--max-minutes N] [--json FILE] [--markdown FILE] [--junit FILE] [--yes]';
+import { EVAL_USAGE } from './usages';
+export { EVAL_USAGE } from './usages';
 
 /** On a terminal, a run estimated above this many dollars needs `--yes`. */
 export const CONFIRM_ABOVE_USD = 5;

@@ -24,9 +24,7 @@ import { parseMaxMinutes, runDeadline } from './runDeadline';
 import { reportPathProblem, writeReports } from './reportFiles';
 import type { RequestedReport } from './reportFiles';
 
-/** Usage line of `prompt-ci gate`. */
-export const GATE_USAGE =
-  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--max-minutes N] [--markdown FILE] [--json FILE] [--pushing REMOTE_REF=SHA...]';
+export { GATE_USAGE } from './usages';
 
 /** The `--json` document of a gate run. */
 export const GATE_REPORT_SCHEMA_ID = 'prompt-ci/gate-report@1';

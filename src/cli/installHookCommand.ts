@@ -10,9 +10,7 @@ import { OutputFileError, makeDirectories, plainReason } from '../node/outputFil
 import { findRepoRoot } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
-
-/** Usage line of `prompt-ci install-hook`. */
-export const INSTALL_HOOK_USAGE = 'prompt-ci install-hook [--uninstall]';
+export { INSTALL_HOOK_USAGE } from './usages';
 
 /** What the command needs besides its io; tests pass their own. */
 export interface InstallHookDeps {
@@ -136,8 +134,8 @@ export async function runInstallHookCommand(argv: string[], io: CliIo, deps: Ins
   }
 
   const promptRoot = relative(realpathSync(topLevel), realpathSync(repoRoot)).split(sep).join('/');
-  // In the bundle, __filename is dist/cli.js itself: the CLI that is running.
-  const options: HookScriptOptions = { promptRoot, installedCli: installedCli(deps.cliPath ?? __filename) };
+  // In the bundle, this module is dist/cli/installHookCommand.js: the CLI that is running is dist/cli.js.
+  const options: HookScriptOptions = { promptRoot, installedCli: installedCli(deps.cliPath ?? join(__dirname, '..', 'cli.js')) };
   const write = async (path: string, text: string): Promise<void> => {
     await makeDirectories(hooksDir, show(path));
     try {

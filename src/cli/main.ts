@@ -1,84 +1,82 @@
 import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import type { CliIo } from './cliIo';
-import { EXIT_USAGE, UsageError } from './cliIo';
-import { CHECK_USAGE, runCheckCommand } from './checkCommand';
-import { DRIFT_USAGE, runDriftCommand } from './driftCommand';
-import { EVAL_USAGE, runEvalCommand } from './evalCommand';
-import { GATE_USAGE, runGateCommand } from './gateCommand';
-import { INSTALL_HOOK_USAGE, runInstallHookCommand } from './installHookCommand';
-import { NEW_USAGE, runNewCommand } from './newCommand';
+import { EXIT_USAGE, isUsageError } from './cliIo';
 import { REDRAW_LINE } from './progress';
-import { REPLAY_USAGE, runReplayCommand } from './replayCommand';
 import {
   AUDIT_USAGE,
   BUNDLE_USAGE,
+  CHECK_USAGE,
   DB_USAGE,
+  DRIFT_USAGE,
+  EVAL_USAGE,
+  GATE_USAGE,
+  INSTALL_HOOK_USAGE,
+  NEW_USAGE,
   PIN_USAGE,
   PROMOTE_USAGE,
+  REPLAY_USAGE,
   ROLLBACK_USAGE,
   ROLLOUT_USAGE,
   STATUS_USAGE,
   UNPIN_USAGE,
-  runAuditCommand,
-  runBundleCommand,
-  runDbCommand,
-  runPinCommand,
-  runPromoteCommand,
-  runRollbackCommand,
-  runRolloutCommand,
-  runStatusCommand,
-  runUnpinCommand,
-} from './rolloutCommands';
+} from './usages';
 
-/** A subcommand: its usage line and what runs it. */
+/** What runs a subcommand: its arguments after the command's name, and the io. Returns the exit code. */
+type CommandRun = (argv: string[], io: CliIo) => Promise<number>;
+
+/**
+ * A subcommand: its usage line, and `load`, which loads the command's module (a bundle of its own
+ * in dist/cli/) only when the command runs, so that `--version`, `--help` and each command load no
+ * other command's code (the SDK, the parsers, the database drivers).
+ */
 interface CliCommand {
   usage: string;
   summary: string;
-  run: (argv: string[], io: CliIo) => Promise<number>;
+  load: () => Promise<CommandRun>;
 }
 
-/** The command table: every subcommand of `prompt-ci`. */
+/** The command table: every subcommand of `prompt-ci`. Each `load` is a literal `import()` of its module. */
 const COMMANDS: Record<string, CliCommand> = {
-  check: { usage: CHECK_USAGE, summary: 'validate prompt versions, templates and call sites', run: runCheckCommand },
+  check: { usage: CHECK_USAGE, summary: 'validate prompt versions, templates and call sites', load: () => import('./checkCommand').then((m) => m.runCheckCommand) },
   eval: {
     usage: EVAL_USAGE,
     summary: 'run the eval suite on a prompt version and its production baseline; gate on a paired McNemar test',
-    run: runEvalCommand,
+    load: () => import('./evalCommand').then((m) => m.runEvalCommand),
   },
   gate: {
     usage: GATE_USAGE,
     summary: 'check the repository and eval every prompt version changed since the merge-base with the base ref; exit 1 when one regresses',
-    run: runGateCommand,
+    load: () => import('./gateCommand').then((m) => m.runGateCommand),
   },
   drift: {
     usage: DRIFT_USAGE,
     summary: 're-run each prompt without the cache and flag a win rate that moved from its last passing run',
-    run: runDriftCommand,
+    load: () => import('./driftCommand').then((m) => m.runDriftCommand),
   },
   'install-hook': {
     usage: INSTALL_HOOK_USAGE,
     summary: 'install a git pre-push hook that runs the gate (never overwrites a hook it did not write)',
-    run: (argv, io) => runInstallHookCommand(argv, io),
+    load: () => import('./installHookCommand').then((m) => m.runInstallHookCommand),
   },
   new: {
     usage: NEW_USAGE,
     summary: 'copy a prompt version vN to vN+1 with version bumped (released versions are immutable; change a new one)',
-    run: runNewCommand,
+    load: () => import('./newCommand').then((m) => m.runNewCommand),
   },
   replay: {
     usage: REPLAY_USAGE,
     summary: 'rebuild, from a production span, the exact prompt and request it was produced by',
-    run: (argv, io) => runReplayCommand(argv, io),
+    load: () => import('./replayCommand').then((m) => m.runReplayCommand),
   },
-  bundle: { usage: BUNDLE_USAGE, summary: 'write the deployable bundle of every prompt version and the commit it was built from', run: (argv, io) => runBundleCommand(argv, io) },
-  db: { usage: DB_USAGE, summary: "create or upgrade the rollout control plane's schema", run: runDbCommand },
-  rollout: { usage: ROLLOUT_USAGE, summary: 'give a prompt version a share of the traffic; the rest stays with the versions that had it', run: (argv, io) => runRolloutCommand(argv, io) },
-  promote: { usage: PROMOTE_USAGE, summary: 'give a version all the traffic after its soak, when its last gate passed', run: (argv, io) => runPromoteCommand(argv, io) },
-  rollback: { usage: ROLLBACK_USAGE, summary: 'the kill switch: serve the version that last had all the traffic to everyone', run: (argv, io) => runRollbackCommand(argv, io) },
-  pin: { usage: PIN_USAGE, summary: 'keep a tenant on a version, until an expiry or until unpinned', run: (argv, io) => runPinCommand(argv, io) },
-  unpin: { usage: UNPIN_USAGE, summary: "remove a tenant's pin", run: (argv, io) => runUnpinCommand(argv, io) },
-  status: { usage: STATUS_USAGE, summary: 'shares, soak age, pins and rollbacks of the control plane', run: (argv, io) => runStatusCommand(argv, io) },
-  audit: { usage: AUDIT_USAGE, summary: 'which version(s) a tenant was getting at a time, with the reason and share', run: (argv, io) => runAuditCommand(argv, io) },
+  bundle: { usage: BUNDLE_USAGE, summary: 'write the deployable bundle of every prompt version and the commit it was built from', load: () => import('./rolloutCommands').then((m) => m.runBundleCommand) },
+  db: { usage: DB_USAGE, summary: "create or upgrade the rollout control plane's schema", load: () => import('./rolloutCommands').then((m) => m.runDbCommand) },
+  rollout: { usage: ROLLOUT_USAGE, summary: 'give a prompt version a share of the traffic; the rest stays with the versions that had it', load: () => import('./rolloutCommands').then((m) => m.runRolloutCommand) },
+  promote: { usage: PROMOTE_USAGE, summary: 'give a version all the traffic after its soak, when its last gate passed', load: () => import('./rolloutCommands').then((m) => m.runPromoteCommand) },
+  rollback: { usage: ROLLBACK_USAGE, summary: 'the kill switch: serve the version that last had all the traffic to everyone', load: () => import('./rolloutCommands').then((m) => m.runRollbackCommand) },
+  pin: { usage: PIN_USAGE, summary: 'keep a tenant on a version, until an expiry or until unpinned', load: () => import('./rolloutCommands').then((m) => m.runPinCommand) },
+  unpin: { usage: UNPIN_USAGE, summary: "remove a tenant's pin", load: () => import('./rolloutCommands').then((m) => m.runUnpinCommand) },
+  status: { usage: STATUS_USAGE, summary: 'shares, soak age, pins and rollbacks of the control plane', load: () => import('./rolloutCommands').then((m) => m.runStatusCommand) },
+  audit: { usage: AUDIT_USAGE, summary: 'which version(s) a tenant was getting at a time, with the reason and share', load: () => import('./rolloutCommands').then((m) => m.runAuditCommand) },
 };
 
 function usage(): string {
@@ -121,9 +119,10 @@ export async function main(argv: string[], rawIo: CliIo): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    const run = await command.load();
+    return await run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (isUsageError(error) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`prompt-ci ${name}: ${(error as Error).message}\nusage: ${command.usage}\n`);
       return EXIT_USAGE;
     }

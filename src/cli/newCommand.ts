@@ -6,9 +6,8 @@ import { createNextVersion, NewVersionError } from '../node/newVersion';
 import { findRepoRoot, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
-
-/** Usage line of `prompt-ci new`. */
-export const NEW_USAGE = 'prompt-ci new PROMPT_DIR [--json]';
+import { NEW_USAGE } from './usages';
+export { NEW_USAGE } from './usages';
 
 /** Where PROMPT_DIR points: a prompt (`prompts/<name>`: copy its highest version) or one version (`prompts/<name>/v<N>`). */
 function promptOf(rel: string): { name: string; version?: number } | undefined {

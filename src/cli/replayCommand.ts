@@ -12,9 +12,8 @@ import { OutputFileError, writeOutputFile } from '../node/outputFiles';
 import { callReplay, replaySpanText } from '../node/replayRunner';
 import type { CliIo } from './cliIo';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
-
-/** Usage line of `prompt-ci replay`. */
-export const REPLAY_USAGE = 'prompt-ci replay [FILE|-] [--inputs FILE] [--json] [--call] [--span-id ID] [--audit FILE.md|FILE.json]';
+import { REPLAY_USAGE } from './usages';
+export { REPLAY_USAGE } from './usages';
 
 /** Inputs files are a few variables; anything this big is a wrong file. */
 const MAX_INPUTS_BYTES = 20 * 1024 * 1024;

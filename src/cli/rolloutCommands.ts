@@ -24,6 +24,8 @@ import { findRepoRoot } from '../node/repoFiles';
 import { loadPrompts, readPromptTree } from '../node/runtime/promptSource';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { DB_USAGE, BUNDLE_USAGE, ROLLOUT_USAGE, PROMOTE_USAGE, ROLLBACK_USAGE, PIN_USAGE, UNPIN_USAGE, STATUS_USAGE, AUDIT_USAGE } from './usages';
+export { DB_USAGE, BUNDLE_USAGE, ROLLOUT_USAGE, PROMOTE_USAGE, ROLLBACK_USAGE, PIN_USAGE, UNPIN_USAGE, STATUS_USAGE, AUDIT_USAGE } from './usages';
 
 /**
  * The rollout commands of DESIGN.md section 8: `db migrate`, `bundle`, `rollout`, `promote`,
@@ -33,15 +35,6 @@ import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
  * 2 usage or connection errors.
  */
 
-export const DB_USAGE = 'prompt-ci db migrate';
-export const BUNDLE_USAGE = 'prompt-ci bundle [--out FILE] [--allow-dirty]';
-export const ROLLOUT_USAGE = 'prompt-ci rollout NAME VERSION --share PERCENT [--exclude-tier TIER]... [--reason TEXT] [--bundle FILE]';
-export const PROMOTE_USAGE = 'prompt-ci promote NAME VERSION [--force] [--reason TEXT] [--bundle FILE]';
-export const ROLLBACK_USAGE = 'prompt-ci rollback NAME [--reason TEXT]';
-export const PIN_USAGE = 'prompt-ci pin TENANT NAME VERSION [--expires ISO_DATE] [--reason TEXT] [--bundle FILE]';
-export const UNPIN_USAGE = 'prompt-ci unpin TENANT NAME [--reason TEXT]';
-export const STATUS_USAGE = 'prompt-ci status [NAME] [--json]';
-export const AUDIT_USAGE = 'prompt-ci audit TENANT NAME (--at ISO_TIME | --from ISO_TIME --to ISO_TIME) [--json]';
 
 /** What the commands reach beyond `CliIo`; tests pass their own. */
 export interface RolloutDeps {

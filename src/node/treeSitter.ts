@@ -49,12 +49,12 @@ export interface SourceParser {
 
 /**
  * Where one `.wasm` file is: `wasmDir`, then `wasm/` next to the running bundle (`dist/wasm/` for
- * `dist/extension.js` and `dist/cli.js`), then the file in its package under `node_modules`
+ * `dist/extension.js`; `dist/wasm/` again for the CLI's command bundles in `dist/cli/`), then the file in its package under `node_modules`
  * (running from source, or the CLI installed with its dependencies).
  */
 export function locateWasm(key: WasmKey, wasmDir?: string): string {
   const { file, module } = WASM_FILES[key];
-  const candidates = [wasmDir && path.join(wasmDir, file), path.join(__dirname, 'wasm', file)];
+  const candidates = [wasmDir && path.join(wasmDir, file), path.join(__dirname, 'wasm', file), path.join(__dirname, '..', 'wasm', file)];
   for (const c of candidates) if (c && existsSync(c)) return c;
   try {
     return require.resolve(module);

@@ -1,0 +1,77 @@
+// Benchmark of the CLI's start-up (npm run bench; needs `npm run build` first): the whole process
+// of `node dist/cli.js` for `--version`, `--help`, `check` on a small repository (a git copy of the
+// example workspace) and `gate` with nothing changed since the base. Median wall time of 5 runs,
+// and the median peak resident memory where /usr/bin/time is installed. Asserts nothing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const root = join(__dirname, '..');
+const CLI = join(root, 'dist', 'cli.js');
+const RUNS = 5;
+const TARGET_MS = 120;
+const TIME = '/usr/bin/time';
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function smallRepo(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'prompt-ci-bench-startup-'));
+  cpSync(join(root, 'examples'), dir, { recursive: true, filter: (src) => !/[\\/](node_modules|\.prompt-ci|broken)$/.test(src) });
+  const env = { PATH: process.env.PATH ?? '', HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.invalid', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.invalid' };
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'prompts');
+  git('checkout', '-q', '-b', 'feature');
+  return dir;
+}
+
+function measure(args: string[], cwd: string, script: string[] = [CLI]): { ms: number; mb: number | undefined; status: number | null } {
+  const times: number[] = [];
+  const rss: number[] = [];
+  let status: number | null = null;
+  const withTime = existsSync(TIME);
+  for (let i = 0; i < RUNS; i++) {
+    const command = withTime ? TIME : process.execPath;
+    const argv = withTime ? ['-f', '%M', process.execPath, ...script, ...args] : [...script, ...args];
+    const started = performance.now();
+    const result = spawnSync(command, argv, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: cwd } });
+    times.push(performance.now() - started);
+    status = result.status;
+    if (withTime) rss.push(Number(result.stderr.trim().split('\n').pop()) / 1024);
+  }
+  return { ms: median(times), mb: rss.length ? median(rss) : undefined, status };
+}
+
+function main(): void {
+  if (!existsSync(CLI)) {
+    console.log('CLI start-up: dist/cli.js is missing; run `npm run build` first');
+    process.exitCode = 1;
+    return;
+  }
+  const repo = smallRepo();
+  try {
+    console.log(`CLI start-up, whole process, median of ${RUNS}`);
+    // Node's own start-up, the floor under every row: on a loaded machine it is most of each figure.
+    const floor = measure([], repo, ['-e', '0']);
+    console.log(`  node -e 0 (the floor): ${floor.ms.toFixed(0)} ms${floor.mb === undefined ? '' : `, ${floor.mb.toFixed(0)} MB`}`);
+    const rows: [string, string[], number | undefined][] = [
+      ['--version', ['--version'], TARGET_MS],
+      ['--help', ['--help'], TARGET_MS],
+      ['check (example workspace)', ['check'], TARGET_MS],
+      ['gate, nothing changed', ['gate', '--base', 'main', '--offline'], undefined],
+    ];
+    for (const [label, args, target] of rows) {
+      const { ms, mb, status } = measure(args, repo);
+      const memory = mb === undefined ? '' : `, ${mb.toFixed(0)} MB`;
+      const against = target === undefined ? '(no target; reported)' : `(target ${target} ms: ratio ${(ms / target).toFixed(2)})`;
+      console.log(`  ${label}: ${ms.toFixed(0)} ms${memory}, exit ${status}, ${(ms - floor.ms).toFixed(0)} ms over the floor ${against}`);
+    }
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+main();
