@@ -44,16 +44,16 @@ const RUNTIME_EXTERNAL = ['pg', 'pg-native', '@electric-sql/pglite', '@electric-
 
 /**
  * The CLI: dist/cli.js holds the command table and the usage lines only; every module the table
- * loads with a literal `import('./x')` is a bundle of its own, dist/cli/x.js, required when its
+ * loads with a literal `require('./x')` is a bundle of its own, dist/cli/x.js, required when its
  * command runs (so `--version` and `--help` load neither the SDK, the parsers nor the database drivers).
  */
 const cliMain = join(root, 'src/cli/main.ts');
-const cliCommandModules = [...new Set([...readFileSync(cliMain, 'utf8').matchAll(/import\('\.\/(\w+)'\)/g)].map((m) => m[1]))];
+const cliCommandModules = [...new Set([...readFileSync(cliMain, 'utf8').matchAll(/require\('\.\/(\w+)'\)/g)].map((m) => m[1]))];
 const cliCommandsExternal = {
   name: 'cli-commands-external',
   setup(b) {
     b.onResolve({ filter: /^\.\/\w+$/ }, (args) =>
-      args.kind === 'dynamic-import' && args.importer === cliMain ? { path: `./cli/${args.path.slice(2)}.js`, external: true } : undefined,
+      args.kind === 'require-call' && args.importer === cliMain ? { path: `./cli/${args.path.slice(2)}.js`, external: true } : undefined,
     );
   },
 };

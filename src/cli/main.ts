@@ -35,49 +35,51 @@ interface CliCommand {
   load: () => Promise<CommandRun>;
 }
 
-/** The command table: every subcommand of `prompt-ci`. Each `load` is a literal `import()` of its module. */
+/** The command table: every subcommand of `prompt-ci`. Each `load` is a literal require of its module, inside the function so it runs only then. */
+/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- typed, lazy requires of the command bundles */
 const COMMANDS: Record<string, CliCommand> = {
-  check: { usage: CHECK_USAGE, summary: 'validate prompt versions, templates and call sites', load: () => import('./checkCommand').then((m) => m.runCheckCommand) },
+  check: { usage: CHECK_USAGE, summary: 'validate prompt versions, templates and call sites', load: async () => (require('./checkCommand') as typeof import('./checkCommand')).runCheckCommand },
   eval: {
     usage: EVAL_USAGE,
     summary: 'run the eval suite on a prompt version and its production baseline; gate on a paired McNemar test',
-    load: () => import('./evalCommand').then((m) => m.runEvalCommand),
+    load: async () => (require('./evalCommand') as typeof import('./evalCommand')).runEvalCommand,
   },
   gate: {
     usage: GATE_USAGE,
     summary: 'check the repository and eval every prompt version changed since the merge-base with the base ref; exit 1 when one regresses',
-    load: () => import('./gateCommand').then((m) => m.runGateCommand),
+    load: async () => (require('./gateCommand') as typeof import('./gateCommand')).runGateCommand,
   },
   drift: {
     usage: DRIFT_USAGE,
     summary: 're-run each prompt without the cache and flag a win rate that moved from its last passing run',
-    load: () => import('./driftCommand').then((m) => m.runDriftCommand),
+    load: async () => (require('./driftCommand') as typeof import('./driftCommand')).runDriftCommand,
   },
   'install-hook': {
     usage: INSTALL_HOOK_USAGE,
     summary: 'install a git pre-push hook that runs the gate (never overwrites a hook it did not write)',
-    load: () => import('./installHookCommand').then((m) => m.runInstallHookCommand),
+    load: async () => (require('./installHookCommand') as typeof import('./installHookCommand')).runInstallHookCommand,
   },
   new: {
     usage: NEW_USAGE,
     summary: 'copy a prompt version vN to vN+1 with version bumped (released versions are immutable; change a new one)',
-    load: () => import('./newCommand').then((m) => m.runNewCommand),
+    load: async () => (require('./newCommand') as typeof import('./newCommand')).runNewCommand,
   },
   replay: {
     usage: REPLAY_USAGE,
     summary: 'rebuild, from a production span, the exact prompt and request it was produced by',
-    load: () => import('./replayCommand').then((m) => m.runReplayCommand),
+    load: async () => (require('./replayCommand') as typeof import('./replayCommand')).runReplayCommand,
   },
-  bundle: { usage: BUNDLE_USAGE, summary: 'write the deployable bundle of every prompt version and the commit it was built from', load: () => import('./rolloutCommands').then((m) => m.runBundleCommand) },
-  db: { usage: DB_USAGE, summary: "create or upgrade the rollout control plane's schema", load: () => import('./rolloutCommands').then((m) => m.runDbCommand) },
-  rollout: { usage: ROLLOUT_USAGE, summary: 'give a prompt version a share of the traffic; the rest stays with the versions that had it', load: () => import('./rolloutCommands').then((m) => m.runRolloutCommand) },
-  promote: { usage: PROMOTE_USAGE, summary: 'give a version all the traffic after its soak, when its last gate passed', load: () => import('./rolloutCommands').then((m) => m.runPromoteCommand) },
-  rollback: { usage: ROLLBACK_USAGE, summary: 'the kill switch: serve the version that last had all the traffic to everyone', load: () => import('./rolloutCommands').then((m) => m.runRollbackCommand) },
-  pin: { usage: PIN_USAGE, summary: 'keep a tenant on a version, until an expiry or until unpinned', load: () => import('./rolloutCommands').then((m) => m.runPinCommand) },
-  unpin: { usage: UNPIN_USAGE, summary: "remove a tenant's pin", load: () => import('./rolloutCommands').then((m) => m.runUnpinCommand) },
-  status: { usage: STATUS_USAGE, summary: 'shares, soak age, pins and rollbacks of the control plane', load: () => import('./rolloutCommands').then((m) => m.runStatusCommand) },
-  audit: { usage: AUDIT_USAGE, summary: 'which version(s) a tenant was getting at a time, with the reason and share', load: () => import('./rolloutCommands').then((m) => m.runAuditCommand) },
+  bundle: { usage: BUNDLE_USAGE, summary: 'write the deployable bundle of every prompt version and the commit it was built from', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runBundleCommand },
+  db: { usage: DB_USAGE, summary: "create or upgrade the rollout control plane's schema", load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runDbCommand },
+  rollout: { usage: ROLLOUT_USAGE, summary: 'give a prompt version a share of the traffic; the rest stays with the versions that had it', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runRolloutCommand },
+  promote: { usage: PROMOTE_USAGE, summary: 'give a version all the traffic after its soak, when its last gate passed', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runPromoteCommand },
+  rollback: { usage: ROLLBACK_USAGE, summary: 'the kill switch: serve the version that last had all the traffic to everyone', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runRollbackCommand },
+  pin: { usage: PIN_USAGE, summary: 'keep a tenant on a version, until an expiry or until unpinned', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runPinCommand },
+  unpin: { usage: UNPIN_USAGE, summary: "remove a tenant's pin", load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runUnpinCommand },
+  status: { usage: STATUS_USAGE, summary: 'shares, soak age, pins and rollbacks of the control plane', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runStatusCommand },
+  audit: { usage: AUDIT_USAGE, summary: 'which version(s) a tenant was getting at a time, with the reason and share', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runAuditCommand },
 };
+/* eslint-enable @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports */
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
