@@ -65,8 +65,7 @@ const suiteEntries = existsSync(suiteDir)
 
 const builds = [
   { ...nodeCommon, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node
-${importMetaUrl}` }, plugins: [cliCommandsExternal] },
+  { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` }, plugins: [cliCommandsExternal] },
   { ...nodeCommon, entryPoints: cliCommandModules.map((m) => `src/cli/${m}.ts`), outdir: 'dist/cli', banner: { js: importMetaUrl }, external: RUNTIME_EXTERNAL },
   { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },
   // The production runtime (`prompt-ci/runtime`): its database drivers and the OpenTelemetry API stay
