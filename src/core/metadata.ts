@@ -194,6 +194,7 @@ function modelFindings(
   };
   checkModel(metadata.model, ['model'], 'model');
   if (metadata.eval.judge?.model) checkModel(metadata.eval.judge.model, ['eval', 'judge', 'model'], 'judge model');
+  if (metadata.eval.synthesis?.model) checkModel(metadata.eval.synthesis.model, ['eval', 'synthesis', 'model'], 'synthesis model');
   const limit = modelInfo(metadata.model)?.maxOutputTokens;
   if (limit !== undefined && metadata.max_output_tokens > limit) {
     findings.push({

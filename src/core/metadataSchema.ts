@@ -18,6 +18,12 @@ export const judgeSchema = z
   })
   .strict();
 
+export const synthesisSchema = z
+  .object({
+    model: z.string().min(1).describe('Model that writes new eval cases from failing examples (prompt-ci synthesize).'),
+  })
+  .strict();
+
 export const evalSettingsSchema = z
   .object({
     threshold_win_rate: z
@@ -59,6 +65,16 @@ export const evalSettingsSchema = z
       .default('none')
       .describe('wilcoxon: a significant drop in the paired judge scores (Wilcoxon signed-rank, p < noise_envelope_alpha) blocks too.'),
     judge: judgeSchema.optional().describe('The LLM judge; defaults to the task model with 3 repeats.'),
+    sensitive_variables: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Template variables whose values are personal data: harvest and synthesize replace them (and their occurrences elsewhere in the example) with placeholders.'),
+    phone_region: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 region code, e.g. US, GB, DE')
+      .default('US')
+      .describe('Region whose national phone numbers redaction recognises (numbers written with +country code are found for every region).'),
+    synthesis: synthesisSchema.optional().describe('prompt-ci synthesize: the model that writes new cases; defaults to the judge model.'),
   })
   .strict();
 
