@@ -24,14 +24,25 @@ export function normalisePromptText(text: string): string {
 
 /** Decodes prompt file bytes as UTF-8 and normalises them; notes a BOM, CRLF and the first invalid byte. */
 export function decodePromptText(bytes: Uint8Array): DecodedPromptText {
-  const raw = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes);
+  // The strict decoder's one native pass settles the common case; only text it rejects is scanned
+  // (in JavaScript) for the offset of the first bad byte, then decoded with U+FFFD replacements.
+  let raw: string;
+  let invalid: number | undefined;
+  try {
+    raw = STRICT_UTF8.decode(bytes);
+  } catch {
+    raw = LENIENT_UTF8.decode(bytes);
+    invalid = firstInvalidUtf8Byte(bytes);
+  }
   const bom = raw.charCodeAt(0) === 0xfeff;
   const crlf = raw.includes('\r\n');
   const decoded: DecodedPromptText = { text: normalisePromptText(raw), bom, crlf };
-  const invalid = firstInvalidUtf8Byte(bytes);
   if (invalid !== undefined) decoded.invalidUtf8At = invalid;
   return decoded;
 }
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const LENIENT_UTF8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /** The offset of the first byte that doesn't belong to a well-formed UTF-8 sequence, or undefined. */
 export function firstInvalidUtf8Byte(bytes: Uint8Array): number | undefined {

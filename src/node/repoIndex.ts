@@ -21,6 +21,15 @@ export function callSitesOfFile(parser: SourceParser, settings: RepoSettings, pa
 }
 
 /**
+ * Keeps parsed results across builds (see IndexCache): a source file's call sites and a prompt
+ * version's check, each recomputed only when `compute` is called.
+ */
+export interface IndexMemo {
+  callSites(path: string, language: string, functions: readonly string[], read: () => string | undefined, compute: (text: string) => LocatedCallSite[]): LocatedCallSite[];
+  checkedVersion(version: PromptVersion, snapshot: RepoSnapshot, compute: (snapshot: RepoSnapshot) => CheckedVersion): CheckedVersion;
+}
+
+/**
  * The findings of a repository in named groups, so an edit recomputes only the groups it touches:
  * `layout`, `settings`, `version:<dir>` (metadata, eval set, template syntax) and `cross:<prompt>`
  * (the cross-check of one prompt with its call sites and eval examples).
@@ -36,6 +45,10 @@ export type FindingGroups = Map<string, FileFinding[]>;
 export class RepoIndex {
   private versions = new Map<string, CheckedVersion>();
   private callSitesByFile = new Map<string, LocatedCallSite[]>();
+  /** Prompt name → the source files with a call site naming it (so one prompt's cross-check needn't scan every site). */
+  private filesNaming = new Map<string, Set<string>>();
+  /** Prompt name → its versions' directories. */
+  private versionsNamed = new Map<string, Set<string>>();
   private readonly groups: FindingGroups = new Map();
   private isSource: (path: string) => boolean;
 
@@ -45,6 +58,7 @@ export class RepoIndex {
     private settings: RepoSettings,
     private readonly parser: SourceParser,
     private readonly settingsProblems: string[] = [],
+    private readonly memo?: IndexMemo,
   ) {
     this.isSource = sourceMatcher(settings);
   }
@@ -68,6 +82,7 @@ export class RepoIndex {
     );
     this.rebuildLayout();
     this.callSitesByFile.clear();
+    this.filesNaming.clear();
     for (const path of this.snapshot.paths) if (this.isSource(path)) this.readSource(path);
     for (const name of this.promptNames()) this.crossCheck(name);
   }
@@ -103,16 +118,26 @@ export class RepoIndex {
 
   /** The versions of one prompt as the cross-check sees them. */
   contractsOf(promptName: string): VersionContract[] {
-    return this.promptVersions()
-      .filter((v) => v.version.name === promptName)
+    return this.versionsOf(promptName)
       .map(contractOf)
       .filter((c): c is VersionContract => c !== undefined);
   }
 
-  /** Every call site, or those naming one prompt. */
+  /** The checked versions of one prompt, in the order of `promptVersions()`. */
+  versionsOf(promptName: string): CheckedVersion[] {
+    const dirs = this.versionsNamed.get(promptName);
+    if (!dirs) return [];
+    return [...dirs].map((dir) => this.versions.get(dir)).filter((v): v is CheckedVersion => v !== undefined);
+  }
+
+  /** Every call site, or those naming one prompt (in file order either way). */
   callSites(promptName?: string): LocatedCallSite[] {
-    const all = [...this.callSitesByFile.values()].flat();
-    return promptName === undefined ? all : all.filter((s) => s.promptName === promptName);
+    if (promptName === undefined) return [...this.callSitesByFile.values()].flat();
+    const files = this.filesNaming.get(promptName);
+    if (!files) return [];
+    const sites: LocatedCallSite[] = [];
+    for (const file of [...files].sort(byCodeUnit)) for (const s of this.callSitesByFile.get(file) ?? []) if (s.promptName === promptName) sites.push(s);
+    return sites;
   }
 
   /** The call sites of one source file. */
@@ -125,32 +150,47 @@ export class RepoIndex {
     const layout = discoverPrompts(this.snapshot.paths);
     this.groups.set('layout', layout.findings);
     this.versions = new Map();
-    for (const version of layout.versions) this.checkVersion(version);
+    this.versionsNamed = new Map();
+    for (const version of layout.versions) {
+      this.checkVersion(version);
+      addTo(this.versionsNamed, version.name, version.dir);
+    }
   }
 
   private checkVersion(version: PromptVersion): void {
-    const checked = checkPromptVersion(version, this.snapshot);
+    const checked = this.memo ? this.memo.checkedVersion(version, this.snapshot, (s) => checkPromptVersion(version, s)) : checkPromptVersion(version, this.snapshot);
     this.versions.set(version.dir, checked);
     this.groups.set(`version:${version.dir}`, checked.findings);
   }
 
   private readSource(path: string): void {
-    const text = this.snapshot.read(path);
-    const sites = text === undefined ? [] : callSitesOfFile(this.parser, this.settings, path, text);
+    const sites = this.sourceSites(path);
+    for (const s of this.callSitesByFile.get(path) ?? []) this.filesNaming.get(s.promptName)?.delete(path);
     if (sites.length) this.callSitesByFile.set(path, sites);
     else this.callSitesByFile.delete(path);
+    for (const s of sites) addTo(this.filesNaming, s.promptName, path);
+  }
+
+  private sourceSites(path: string): LocatedCallSite[] {
+    const read = (): string | undefined => this.snapshot.read(path);
+    const language = sourceLanguageForPath(path);
+    if (!this.memo || !language) {
+      const text = read();
+      return text === undefined ? [] : callSitesOfFile(this.parser, this.settings, path, text);
+    }
+    return this.memo.callSites(path, language, this.settings.callSites.functions, read, (text) => callSitesOfFile(this.parser, this.settings, path, text));
   }
 
   private promptNames(): Set<string> {
-    const names = new Set([...this.versions.values()].map((v) => v.version.name));
-    for (const sites of this.callSitesByFile.values()) for (const s of sites) names.add(s.promptName);
+    const names = new Set(this.versionsNamed.keys());
+    for (const [name, files] of this.filesNaming) if (files.size > 0) names.add(name);
     return names;
   }
 
   /** Recomputes the cross-check group of one prompt; returns its key. */
   private crossCheck(promptName: string): string {
     const key = `cross:${promptName}`;
-    const declared = [...this.versions.values()].some((v) => v.version.name === promptName);
+    const declared = (this.versionsNamed.get(promptName)?.size ?? 0) > 0;
     const contracts = this.contractsOf(promptName);
     const sites = this.callSites(promptName);
     // A prompt whose templates can't be read has nothing to check its call sites against.
@@ -158,6 +198,16 @@ export class RepoIndex {
     else this.groups.set(key, crossCheckPrompt(promptName, contracts, sites));
     return key;
   }
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sourceMatcher(settings: RepoSettings): (path: string) => boolean {
