@@ -38,3 +38,24 @@ export function closestName(name: string, known: Iterable<string>, maxDistance?:
   const limit = maxDistance ?? Math.max(2, Math.floor(name.length / 4));
   return best !== undefined && bestDistance <= limit ? best : undefined;
 }
+
+/**
+ * A passed name that is probably a misspelling of a missing one (`customer_nmae` for
+ * `customer_name`): among the names given but not used, the closest to `missing`. Undefined when
+ * none is close. The cross-check's "did you mean" and the editor's rename fix both ask this.
+ */
+export function misspeltAs(missing: string, givenUnused: Iterable<string>): string | undefined {
+  return closestName(missing, givenUnused);
+}
+
+/** The words of a finding's suggestion, `did you mean "customer_name"?`: the quick fixes read it back with `suggestionIn`. */
+export function didYouMean(name: string): string {
+  return `did you mean "${name}"?`;
+}
+
+const SUGGESTION = /did you mean "([^"]+)"\?/;
+
+/** The name a finding's message suggests (`didYouMean`'s), if any. */
+export function suggestionIn(message: string): string | undefined {
+  return SUGGESTION.exec(message)?.[1];
+}

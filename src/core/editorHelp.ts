@@ -11,9 +11,9 @@ import { variableInsertionText } from './callSites';
 import type { LocatedCallSite, VersionContract } from './crossCheck';
 import type { EvalExample } from './evalSet';
 import type { Position, Range } from './finding';
-import { closestName } from './closestName';
 import { codeSpan, markdownLink } from './escaping/markdown';
 import { LineIndex } from './lineIndex';
+import { byVersionNumber } from './promptLayout';
 import type { TemplateField } from './template/template';
 
 /** Whether `position` is inside `range`, both ends included (a cursor just after a word is on it). */
@@ -70,13 +70,13 @@ export function rendersVersion(site: Pick<CallSite, 'promptName' | 'version'>, c
 
 /**
  * Where the go-to-definition of a call site's prompt name leads: the template of the version it
- * names; when it names none (or one that doesn't exist), every version's, highest first, since
- * the cross-check holds an unpinned call against each of them.
+ * names; when it names none (or one that doesn't exist), every version's, in `byVersionNumber`
+ * order (the hover's), since the cross-check holds an unpinned call against each of them.
  */
 export function definitionTargets(site: Pick<CallSite, 'version'>, versions: readonly VersionContract[]): VersionContract[] {
   const named = site.version === undefined ? [] : versionsRenderedBy(site, versions);
   const targets = named.length > 0 ? named : [...versions];
-  return targets.sort((a, b) => b.version.version - a.version.version);
+  return targets.sort((a, b) => byVersionNumber(a.version.version, b.version.version));
 }
 
 /** Who supplies one variable of one prompt version, and who leaves it out. */
@@ -203,7 +203,7 @@ export function promptHoverMarkdown(site: CallSite, versions: readonly VersionSu
     lines.push(`Prompt ${codeSpan(site.promptName)}: no ${codeSpan(`prompts/${site.promptName}/v<N>/`)} directory.`);
     return lines.join('\n\n');
   }
-  const sorted = [...versions].sort((a, b) => b.version - a.version);
+  const sorted = [...versions].sort((a, b) => byVersionNumber(a.version, b.version));
   const rendered = new Set(versionsRenderedBy(site, sorted.map((v) => ({ version: { version: v.version } }))).map((v) => v.version.version));
   const which =
     site.version === undefined
@@ -496,15 +496,6 @@ export interface TextReplacement {
   offset: number;
   length: number;
   text: string;
-}
-
-/**
- * A passed variable that is probably a misspelling of a missing one (`customer_nmae` for
- * `customer_name`): among the names passed but not used by the template, the closest to
- * `missing`. Undefined when none is close.
- */
-export function misspeltAs(missing: string, passedUnused: readonly string[]): string | undefined {
-  return closestName(missing, passedUnused);
 }
 
 /**

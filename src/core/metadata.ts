@@ -2,7 +2,7 @@ import { isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { z } from 'zod';
 import type { Finding, Range } from './finding';
-import { closestName } from './closestName';
+import { closestName, didYouMean } from './closestName';
 import { SDK_API_VERSION, acceptsSamplingParameters, closestModel, modelInfo, modelLifecycle } from './modelCatalog';
 import { LineIndex } from './lineIndex';
 import { metadataJsonSchema, promptMetadataSchema } from './metadataSchema';
@@ -174,7 +174,7 @@ function modelFindings(
         code: 'metadata/unknown-model',
         severity: 'warning',
         range: locate(path, 'value'),
-        message: `${what} "${id}" is not a model Prompt CI knows${near ? `; did you mean "${near}"?` : ' (a newer model, or a typo?)'}`,
+        message: `${what} "${id}" is not a model Prompt CI knows${near ? `; ${didYouMean(near)}` : ' (a newer model, or a typo?)'}`,
       });
     } else if (lifecycle === 'retired') {
       findings.push({
@@ -373,7 +373,7 @@ function unwrap(schema: unknown): unknown {
 
 function suggestion(key: string, known: string[]): string {
   const best = closestName(key, known);
-  return best !== undefined ? `; did you mean "${best}"?` : '';
+  return best !== undefined ? `; ${didYouMean(best)}` : '';
 }
 
 function hasPath(doc: Document, path: readonly PropertyKey[]): boolean {

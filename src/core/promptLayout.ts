@@ -79,6 +79,23 @@ export function promptFileGlob(file: PromptFileName): string {
   return `**/prompts/*/v*/${file}`;
 }
 
+/**
+ * The order in which a prompt's versions are listed wherever Prompt CI lists them (discovery, the
+ * hover of a prompt name, Go to Definition, findings naming several versions, the gate's list of
+ * changed prompts): oldest first, v1, v2, v3. Ascending because VS Code's peek view of several
+ * definitions orders them by file path whatever order they are given in, and the hover must read
+ * the same; a version picker may still put the newest first, as the most likely choice.
+ */
+export function byVersionNumber(a: number, b: number): number {
+  return a - b;
+}
+
+/** "v1", "v1 and v2", "v1, v2 and v3": versions as findings and hovers name them, in `byVersionNumber` order. */
+export function versionList(versions: Iterable<number>): string {
+  const labels = [...new Set(versions)].sort(byVersionNumber).map((v) => `v${v}`);
+  return labels.length <= 1 ? labels.join('') : `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]}`;
+}
+
 /** The version numbers among directory names (a listing of `prompts/<name>/`), sorted ascending. */
 export function versionNumbersIn(dirNames: Iterable<string>): number[] {
   const versions: number[] = [];
@@ -86,7 +103,7 @@ export function versionNumbersIn(dirNames: Iterable<string>): number[] {
     const version = versionOfDirName(name);
     if (version !== undefined) versions.push(version);
   }
-  return versions.sort((a, b) => a - b);
+  return versions.sort(byVersionNumber);
 }
 
 /**
@@ -193,7 +210,7 @@ export function discoverPrompts(paths: Iterable<string>): PromptLayout {
     }
   }
 
-  const versions = [...byDir.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+  const versions = [...byDir.values()].sort((a, b) => a.name.localeCompare(b.name) || byVersionNumber(a.version, b.version));
   for (const version of versions) {
     version.missing = PROMPT_FILES.filter((file) => !version.files[file]);
     for (const file of version.missing) {

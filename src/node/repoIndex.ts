@@ -181,6 +181,11 @@ export class RepoIndex {
     return this.memo.callSites(path, language, this.settings.callSites.functions, read, (text) => callSitesOfFile(this.parser, this.settings, path, text));
   }
 
+  /** The prompts that have a version directory. */
+  private declaredPromptNames(): string[] {
+    return [...new Set([...this.versions.values()].map((v) => v.version.name))];
+  }
+
   private promptNames(): Set<string> {
     const names = new Set(this.versionsNamed.keys());
     for (const [name, files] of this.filesNaming) if (files.size > 0) names.add(name);
@@ -195,7 +200,7 @@ export class RepoIndex {
     const sites = this.callSites(promptName);
     // A prompt whose templates can't be read has nothing to check its call sites against.
     if ((declared && contracts.length === 0) || (!declared && sites.length === 0)) this.groups.delete(key);
-    else this.groups.set(key, crossCheckPrompt(promptName, contracts, sites));
+    else this.groups.set(key, crossCheckPrompt(promptName, contracts, sites, declared ? [] : this.declaredPromptNames()));
     return key;
   }
 }

@@ -1,13 +1,10 @@
 import * as vscode from 'vscode';
-import { closestName } from '../core/closestName';
+import { closestName, suggestionIn } from '../core/closestName';
 import { modelLifecycle, selectableModels } from '../core/modelCatalog';
 import { promptFileGlob } from '../core/promptLayout';
 import { DIAGNOSTIC_SOURCE } from './toDiagnostic';
 
 const METADATA_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: promptFileGlob('metadata.yaml') };
-
-/** `did you mean "x"?` in a finding's message: the suggestion a quick fix applies. */
-const SUGGESTION = /did you mean "([^"]+)"\?/;
 
 /** A value position of `model:` (top level or in `judge`), where model ids are completed. */
 const MODEL_KEY = /^(\s*)(model|judge:\s*\{[^}]*\bmodel)\s*:\s*[^\s,}#]*$/;
@@ -47,7 +44,7 @@ export function registerMetadataHelp(): vscode.Disposable {
         const actions: vscode.CodeAction[] = [];
         for (const diagnostic of context.diagnostics) {
           if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
-          const suggested = SUGGESTION.exec(diagnostic.message)?.[1];
+          const suggested = suggestionIn(diagnostic.message);
           if (!suggested) continue;
           const current = document.getText(diagnostic.range);
           if (closestName(current, [suggested], Math.max(current.length, suggested.length)) !== suggested) continue;

@@ -5,7 +5,6 @@ import {
   addEvalInputsInsertion,
   addVariablesInsertion,
   fieldAt,
-  misspeltAs,
   missingInputs,
   missingVariables,
   renameEvalInputReplacement,
@@ -13,6 +12,7 @@ import {
   supplyOf,
   unusedVariables,
 } from '../core/editorHelp';
+import { misspeltAs } from '../core/closestName';
 import { parseEvalJsonl } from '../core/evalSet';
 import type { EvalExample } from '../core/evalSet';
 import type { PromptLookup } from './promptLookup';

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { sortFindings } from '../../src/core/check';
 import type { FileFinding } from '../../src/core/finding';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
 import { createSourceParser } from '../../src/node/treeSitter';
@@ -55,10 +56,7 @@ describe('cross-check: a call that passes no variables', () => {
     const missing = findings.filter((f) => f.code === 'callsite/missing-variable');
     assert.deepEqual(
       missing.map((f) => f.message),
-      [
-        'render_prompt("support") does not pass "customer_name", which prompts/support/v1/user.template.md uses',
-        'render_prompt("support") does not pass "document", which prompts/support/v1/user.template.md uses',
-      ],
+      ['render_prompt("support") does not pass "customer_name" or "document", which prompts/support/v1/user.template.md uses'],
     );
     assert.ok(codes(findings).includes('prompts/support/v1/user.template.md:1 template/variable-not-supplied'));
   });
@@ -70,7 +68,7 @@ describe('cross-check: a call that passes no variables', () => {
     });
     assert.deepEqual(
       codes(findings.filter((f) => f.code === 'callsite/missing-variable')),
-      ['src/reply.ts:1 callsite/missing-variable', 'src/reply.ts:1 callsite/missing-variable', 'src/reply.ts:2 callsite/missing-variable', 'src/reply.ts:2 callsite/missing-variable'],
+      ['src/reply.ts:1 callsite/missing-variable', 'src/reply.ts:2 callsite/missing-variable'],
     );
   });
 
@@ -80,6 +78,104 @@ describe('cross-check: a call that passes no variables', () => {
       'src/reply.py': 'template = load_prompt("support")\n',
     });
     assert.deepEqual(codes(findings), []);
+  });
+});
+
+/** Versions 1..n of `support` with the same template and eval line. */
+function versionsOf(n: number, template: string, evalLine: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let v = 1; v <= n; v++) {
+    files[`prompts/support/v${v}/metadata.yaml`] = METADATA().replace('version: 1', `version: ${v}`);
+    files[`prompts/support/v${v}/system.md`] = 'You answer support tickets.\n';
+    files[`prompts/support/v${v}/user.template.md`] = template;
+    files[`prompts/support/v${v}/eval.jsonl`] = `${evalLine}\n`;
+  }
+  return files;
+}
+
+describe('cross-check: one typo in a call that names no version', () => {
+  const evalLine = JSON.stringify({ id: 'a', inputs: { customer_name: 'Ann', document: 'Hi' } });
+  const template = 'Customer {customer_name} writes: {document}\n';
+
+  it('is one finding at the call naming the versions, with "did you mean", and one on the newest template', async () => {
+    const findings = await check({
+      ...versionsOf(3, template, evalLine),
+      'src/reply.py': 'render_prompt("support", customer_nmae=n, document=d)\n',
+    });
+    assert.deepEqual(
+      sortFindings(findings).map((f) => [`${f.file}:${f.range.start.line + 1}`, f.code, f.message]),
+      [
+        [
+          'prompts/support/v3/user.template.md:1',
+          'template/variable-not-supplied',
+          '"customer_name" is not supplied by src/reply.py:1 (render_prompt, for v1, v2 and v3)',
+        ],
+        [
+          'src/reply.py:1',
+          'callsite/missing-variable',
+          'render_prompt("support") does not pass "customer_name", which v1, v2 and v3 use; it passes "customer_nmae": did you mean "customer_name"?',
+        ],
+      ],
+    );
+    // The call's finding still points at the field in every version's template.
+    const atCall = findings.find((f) => f.code === 'callsite/missing-variable')!;
+    assert.deepEqual(atCall.related?.map((r) => r.file), [1, 2, 3].map((v) => `prompts/support/v${v}/user.template.md`));
+  });
+
+  it('a pinned call keeps its template end on the version it names', async () => {
+    const findings = await check({
+      ...versionsOf(2, template, evalLine),
+      'src/reply.py': 'render_prompt("support/v1", customer_nmae=n, document=d)\n',
+    });
+    assert.deepEqual(codes(findings), ['prompts/support/v1/user.template.md:1 template/variable-not-supplied', 'src/reply.py:1 callsite/missing-variable']);
+  });
+
+  it('names the versions per variable when they differ, and keeps a passed name that is no misspelling as a warning', async () => {
+    const files = versionsOf(2, template, evalLine);
+    files['prompts/support/v2/user.template.md'] = 'Customer {customer_name} ({tier}) writes: {document}\n';
+    files['prompts/support/v2/eval.jsonl'] = `${JSON.stringify({ id: 'a', inputs: { customer_name: 'Ann', tier: 'gold', document: 'Hi' } })}\n`;
+    const findings = await check({ ...files, 'src/reply.py': 'render_prompt("support", document=d, locale=l)\n' });
+    assert.deepEqual(
+      findings.filter((f) => f.file === 'src/reply.py').map((f) => [f.code, f.message]),
+      [
+        ['callsite/missing-variable', 'render_prompt("support") does not pass "customer_name" (v1 and v2) or "tier" (v2)'],
+        ['callsite/unused-variable', '"locale" is passed but v1 and v2 do not use it'],
+      ],
+    );
+    assert.deepEqual(
+      findings.filter((f) => f.code === 'template/variable-not-supplied').map((f) => `${f.file} ${f.message}`),
+      [
+        'prompts/support/v2/user.template.md "customer_name" is not supplied by src/reply.py:1 (render_prompt, for v1 and v2)',
+        'prompts/support/v2/user.template.md "tier" is not supplied by src/reply.py:1 (render_prompt)',
+      ],
+    );
+  });
+
+  it('an eval example with a misspelt input gets "did you mean"', async () => {
+    const findings = await check(prompt(template, [JSON.stringify({ id: 'a', inputs: { customer_nmae: 'Ann', document: 'Hi' } })]));
+    const atEval = findings.find((f) => f.code === 'eval/missing-variable')!;
+    assert.equal(
+      atEval.message,
+      'example "a" has no input "customer_name", which prompts/support/v1/user.template.md uses; it has "customer_nmae": did you mean "customer_name"?',
+    );
+  });
+});
+
+describe('cross-check: an unknown prompt name', () => {
+  const evalLine = JSON.stringify({ id: 'a', inputs: { customer_name: 'Ann', document: 'Hi' } });
+
+  it('suggests the closest prompt, the finding on the name only (not the "/v2")', async () => {
+    const findings = await check({
+      ...prompt('Customer {customer_name} writes: {document}\n', [evalLine]),
+      'src/reply.py': 'render_prompt("supportt/v2", customer_name=n, document=d)\nrender_prompt("billing", customer_name=n)\n',
+    });
+    assert.deepEqual(
+      findings.map((f) => [f.range.start.line, f.range.start.character, f.range.end.character, f.message]),
+      [
+        [0, 15, 23, 'there is no prompt "supportt" (no prompts/supportt/v<N>/ directory); did you mean "support"?'],
+        [1, 15, 22, 'there is no prompt "billing" (no prompts/billing/v<N>/ directory)'],
+      ],
+    );
   });
 });
 

@@ -145,11 +145,18 @@ describe('editor help', () => {
       assert.deepEqual(missingVariables(py[0], [v1, broken]), ['ticket'], 'a malformed template has no known variables');
     });
 
-    it('goes to the version a site names, else to every version, highest first', () => {
+    it('goes to the version a site names, else to every version, oldest first whatever order they come in', () => {
       assert.deepEqual(definitionTargets(py[2], [v1, v2]).map((c) => c.version.version), [2]);
-      assert.deepEqual(definitionTargets(py[0], [v1, v2]).map((c) => c.version.version), [2, 1]);
+      assert.deepEqual(definitionTargets(py[0], [v2, v1]).map((c) => c.version.version), [1, 2]);
       const pinnedMissing = sitesOf('render_prompt("support", version=7, ticket=t)', 'python')[0];
-      assert.deepEqual(definitionTargets(pinnedMissing, [v1, v2]).map((c) => c.version.version), [2, 1]);
+      assert.deepEqual(definitionTargets(pinnedMissing, [v2, v1]).map((c) => c.version.version), [1, 2]);
+    });
+
+    it('lists versions in the hover in the order Go to Definition gives them', () => {
+      const summaries = [v2, v1].map((c) => ({ version: c.version.version, templatePath: c.templatePath, variables: c.template.variables, malformed: false }));
+      const hoverOrder = [...promptHoverMarkdown(py[0], summaries, [], link).matchAll(/^- \[v(\d+)\]/gm)].map((m) => Number(m[1]));
+      assert.deepEqual(hoverOrder, [1, 2]);
+      assert.deepEqual(definitionTargets(py[0], [v2, v1]).map((c) => c.version.version), hoverOrder);
     });
 
     it('writes the field hover with links, what is missing and the eval coverage', () => {
@@ -179,7 +186,7 @@ describe('editor help', () => {
       const summaries = [v1, v2].map((c) => ({ version: c.version.version, templatePath: c.templatePath, variables: c.template.variables, malformed: false }));
       const markdown = promptHoverMarkdown(py[0], summaries, missingVariables(py[0], [v1, v2]), link);
       assert.match(markdown, /^Prompt `support`: 2 versions, this call renders every version/);
-      assert.match(markdown, /- \[v2\]\(file:\/\/\/repo\/prompts\/support\/v2\/user\.template\.md\): `ticket`, `tone`\n- \[v1\]/);
+      assert.match(markdown, /- \[v1\]\(file:\/\/\/repo\/prompts\/support\/v1\/user\.template\.md\): `customer_name`, `ticket`\n- \[v2\]\(file:\/\/\/repo\/prompts\/support\/v2\/user\.template\.md\): `ticket`, `tone`/);
       assert.match(markdown, /\*\*Missing\*\* here: `ticket`, `tone`$/);
       assert.match(promptHoverMarkdown(py[2], summaries, [], link), /this call renders v2/);
       assert.match(promptHoverMarkdown({ ...py[2], version: 9 }, summaries, [], link), /names v9, which does not exist/);
