@@ -20,7 +20,10 @@
  * panel says so) unless ANTHROPIC_API_KEY is set in this shell: then to the real API.
  * The example workspace is a repository whose `main` has summarisation v1 and classification
  * v1, with summarisation v2 on a branch `improve-summaries` checked out on top: the change
- * under review, whose baseline is v1 on main.
+ * under review, whose baseline is v1 on main. Its service, app/, renders summarisation through
+ * prompt-ci/runtime (this build's dist/runtime.js) against the workspace's embedded control plane
+ * (.prompt-ci/control/, migrated here, with v1 serving 100%): `cd app && npm run traffic` in
+ * VS Code's terminal sends its traffic (README: "The whole loop").
  *   --print-url-only  print only the URL on stdout (for scripts); still serves until stopped
  *
  * Ctrl+C stops everything and removes the temporary copy.
@@ -32,6 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCodeServer } from '../test/harness/codeServerInstall.mjs';
 import { isPortInUse, startCodeServer, workbenchUrl } from '../test/harness/codeServerProcess.mjs';
+import { linkDemoApp, prepareDemoControlPlane } from '../test/harness/demoApp.mjs';
 import { prepareGitWorkspace } from '../test/harness/fixtureRepos.mjs';
 import { repoRoot } from '../test/harness/paths.mjs';
 import { installVsix } from '../test/harness/vsixInstall.mjs';
@@ -116,6 +120,8 @@ export async function startWorkbench({
   vsix = false,
   standIn,
   settings = {},
+  /** For examples/: migrate the embedded control plane and record v1 at 100% (takes a while). */
+  controlPlane = true,
   log = console.log,
 } = {}) {
   const mainFile = path.resolve(repoRoot, manifest.main);
@@ -140,6 +146,11 @@ export async function startWorkbench({
       brokenDir = path.join(tempDir, BROKEN_WORKSPACE_NAME);
       prepareGitWorkspace(path.join(repoRoot, 'examples', 'broken'), brokenDir, { message: 'Broken examples: every kind of mistake, on purpose' });
       fs.rmSync(path.join(tempDir, 'source'), { recursive: true, force: true });
+      linkDemoApp(workspaceDir);
+      if (controlPlane) {
+        log('Preparing the control plane of the demo (migrating .prompt-ci/control/; v1 of summarisation at 100%)...');
+        prepareDemoControlPlane(workspaceDir);
+      }
     }
     const extensionsDir = await installExtensionForStart({ vsix, log });
     demo = await demoEnvironment({ standIn });
@@ -161,6 +172,8 @@ export async function startWorkbench({
     /** The second workspace, examples/broken/ (findings on purpose); undefined for another --folder. */
     brokenUrl: brokenDir ? workbenchUrl(server.url, brokenDir) : undefined,
     serverUrl: server.url,
+    /** The demo service's folder (examples/app/), when the workspace has it. */
+    demoApp: fs.existsSync(path.join(workspaceDir, 'app', 'node_modules')) ? path.join(workspaceDir, 'app') : undefined,
     port: server.port,
     workspaceDir,
     apiDescription: demo.description,
@@ -222,6 +235,7 @@ async function main() {
   log(rule);
   log(`Workspace: ${workbench.workspaceDir} (a git copy of ${path.relative(repoRoot, path.resolve(options.folder ?? 'examples')) || '.'}/; no findings: start with Help > Get Started > Prompt CI)`);
   if (workbench.brokenUrl) log(`Every kind of mistake, on purpose (examples/broken/, listed in its EXPECTED.md), in a second workspace:\n  ${workbench.brokenUrl}`);
+  if (workbench.demoApp) log(`The whole loop (README): in VS Code's terminal, \`cd app && npm run traffic\` sends the service's requests; then the Rollouts view.`);
   log(`Model calls go to ${workbench.apiDescription}.`);
   log('Ctrl+C stops the server.');
 }

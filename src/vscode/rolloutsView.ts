@@ -148,7 +148,9 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
       case 'version': {
         const { version: v } = row;
         const item = new vscode.TreeItem(`v${v.version}`, v.pins.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-        item.id = `version:${row.status.prompt}:${v.version}`;
+        // VS Code remembers a row's expansion by its id: a version row gets a new id when its pins
+        // change, so a row that had none (collapsed) opens to show a newly pinned tenant.
+        item.id = `version:${row.status.prompt}:${v.version}:${JSON.stringify(v.pins.map((p) => p.tenantId).sort())}`;
         const parts = [`${v.bar} ${v.share}`];
         if (v.soakMs !== null) parts.push(`soak ${formatDuration(v.soakMs)}`);
         if (v.excludedTiers.length > 0) parts.push(`excludes ${v.excludedTiers.join(', ')}`);
