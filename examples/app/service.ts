@@ -68,7 +68,7 @@ export async function startSummariser(options: SummariserOptions): Promise<Summa
         variables: { customer_name: ticket.customerName, plan: ticket.plan, ticket_priority: ticket.priority, document: ticket.thread },
       });
       const message = await runtime.createMessage(client, rendered);
-      const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+      const text = (message.content ?? []).map((block) => (block.type === 'text' && typeof block.text === 'string' ? block.text : '')).join('');
       return {
         tenantId: ticket.tenantId,
         requestId,

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type * as RuntimeModule from '../../src/runtime';
 import type { StandIn } from '../support/standIn/server';
 import { startStandIn } from '../support/standIn/server';
-import { runCliAsync } from './gateRepo';
+import { runAsync, runCliAsync } from './gateRepo';
 
 /*
  * The demo that `npm start` opens, end to end: examples/ as a git repository with summarisation v2
@@ -62,6 +62,11 @@ describe('the demo: examples/app traffic through the built runtime', function ()
     if (traffic && traffic.exitCode === null) traffic.kill('SIGKILL');
     await standIn?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("type-checks against the package's own declarations (dist/types)", async () => {
+    const tsc = await runAsync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'app/tsconfig.json'], workspace, { PATH: process.env.PATH ?? '' });
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
   });
 
   it('serves 10% of tenants v2 in a rollout, holds a pin, returns everyone on a rollback; the spans replay; versionAt answers for the past', async () => {
