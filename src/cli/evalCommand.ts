@@ -12,6 +12,7 @@ import type { EvalProgress } from '../core/eval/types';
 import { throttleNote } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
 import type { ResolvedBaseline } from '../node/baseline';
+import { GitUnavailableError } from '../node/git';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { PromptFilesError } from '../node/promptFiles';
 import { findRepoRoot } from '../node/repoFiles';
@@ -290,6 +291,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     const known =
       error instanceof EvalSetupError ||
       error instanceof BaselineError ||
+      error instanceof GitUnavailableError ||
       error instanceof PromptFilesError ||
       error instanceof MissingApiKeyError ||
       error instanceof ModelCallError;

@@ -11,6 +11,7 @@ import type { GateReportInput } from '../core/gate/gateReport';
 import { parsePushedRef } from '../core/gate/changedPrompts';
 import { BaselineError } from '../node/baseline';
 import { GateSetupError } from '../node/changedPrompts';
+import { GitUnavailableError } from '../node/git';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { findRepoRoot } from '../node/repoFiles';
 import { plainReason } from '../node/outputFiles';
@@ -193,6 +194,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     const known =
       error instanceof GateSetupError ||
       error instanceof BaselineError ||
+      error instanceof GitUnavailableError ||
       error instanceof MissingApiKeyError ||
       (error instanceof ModelCallError && error.fatal);
     const message = known ? (error as Error).message : ((error as Error).stack ?? String(error));

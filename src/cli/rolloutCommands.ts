@@ -18,7 +18,7 @@ import { SCHEMA_VERSION } from '../node/controlPlane/migrations';
 import type { AuditInterval } from '../node/controlPlane/store';
 import { ControlConflictError, ControlInputError, ControlPolicyError, ControlStore } from '../node/controlPlane/store';
 import type { GitRunner } from '../node/git';
-import { GitError, runGit } from '../node/git';
+import { GitError, isGitAnswer, runGit } from '../node/git';
 import { readHistory } from '../node/history';
 import { findRepoRoot } from '../node/repoFiles';
 import { loadPrompts, readPromptTree } from '../node/runtime/promptSource';
@@ -231,7 +231,7 @@ export async function runBundleCommand(argv: string[], io: CliIo, deps: RolloutD
     commitSha = (await git(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: root })).toString('utf8').trim();
     status = (await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', 'prompts'], { cwd: root })).toString('utf8');
   } catch (error) {
-    if (error instanceof GitError) return fail(io, 'bundle', `the bundle names the commit it was built from, and git could not tell it: ${error.stderr.trim() || error.message} (is this a git repository with a commit?)`, EXIT_USAGE);
+    if (isGitAnswer(error)) return fail(io, 'bundle', `the bundle names the commit it was built from, and git could not tell it: ${error.stderr.trim() || error.message} (is this a git repository with a commit?)`, EXIT_USAGE);
     throw error;
   }
   const dirtyPaths = status.split('\0').filter((r) => r.length > 3).map((r) => r.slice(3));

@@ -9,7 +9,7 @@ import { discoverPrompts } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
-import { GitError, gitTopLevel, isShallowRepository, listRemotes, missingRefMessage, resolveCommit, runGit, showFileAt } from './git';
+import { gitTopLevel, isGitAnswer, isShallowRepository, listRemotes, missingRefMessage, resolveCommit, runGit, showFileAt } from './git';
 import { MAX_SOURCE_BYTES } from './repoIndex';
 import { listRepoFiles } from './repoFiles';
 import type { SourceParser } from './treeSitter';
@@ -92,7 +92,7 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
   try {
     mergeBase = (await gitText(git, root, ['merge-base', base.commit, head])).trim();
   } catch (error) {
-    if (!(error instanceof GitError)) throw error;
+    if (!isGitAnswer(error)) throw error;
     const shallow = await isShallowRepository(git, root);
     throw new GateSetupError(
       shallow

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 /** A git command that failed: the arguments, exit code and git's own stderr. */
 export class GitError extends Error {
@@ -9,6 +10,44 @@ export class GitError extends Error {
   ) {
     super(`git ${args.join(' ')} failed${exitCode === null ? '' : ` (exit ${exitCode})`}: ${stderr.trim() || 'no output'}`);
   }
+}
+
+/**
+ * git can't work here at all, whatever the command: it isn't installed (or not on PATH), or it
+ * refuses the repository because another user owns it (git's "dubious ownership" check). The
+ * message says which and what to do. The helpers below that answer "no such ref/path/repository"
+ * for an ordinary GitError never swallow this one, so every command that needs git stops on it
+ * instead of reporting "not in a git repository".
+ */
+export class GitUnavailableError extends GitError {
+  constructor(
+    args: readonly string[],
+    readonly reason: 'not-installed' | 'dubious-ownership',
+    stderr: string,
+    /** The repository git refused (dubious ownership only). */
+    readonly repository?: string,
+  ) {
+    super(args, null, stderr);
+    this.message =
+      reason === 'not-installed'
+        ? 'git is not installed or not on PATH: Prompt CI reads prompt versions, baselines and commits through git. Install git, or add the folder that holds it to the PATH of this process, then run again'
+        : `git refuses to work in ${repository ?? 'this repository'}: it is owned by another user than the one running Prompt CI (git's "dubious ownership" check). If you trust it, run: git config --global --add safe.directory ${shellWord(repository ?? '<path>')} (or run as the user who owns it)`;
+  }
+}
+
+/** `word` as one shell argument in the command we suggest: quoted when it holds anything but plain path characters. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:@+-]+$/.test(word) ? word : `"${word.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/** The repository git refused as owned by someone else, from its stderr (git 2.36+ and 2.35.2's wording), or undefined. */
+export function dubiousOwnershipIn(stderr: string): string | undefined {
+  return (/detected dubious ownership in repository at '([^'\n]*)'/.exec(stderr) ?? /unsafe repository \('([^'\n]*)' is owned by someone else\)/.exec(stderr))?.[1];
+}
+
+/** True for a git failure that answers the question asked (no such ref, path, repository), as opposed to git being unusable here. */
+export function isGitAnswer(error: unknown): error is GitError {
+  return error instanceof GitError && !(error instanceof GitUnavailableError);
 }
 
 /** Options of one git invocation. */
@@ -44,12 +83,17 @@ export const runGit: GitRunner = (args, options) =>
           const code = typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
             ? ((error as unknown as { code: number }).code)
             : null;
+          const text = stderr.toString('utf8');
+          const refused = dubiousOwnershipIn(text);
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-            reject(new GitError(args, null, 'git is not installed or not on PATH'));
+            // spawn says ENOENT for a missing working directory too; that one isn't git's absence.
+            reject(existsSync(options.cwd) ? new GitUnavailableError(args, 'not-installed', 'git is not installed or not on PATH') : new GitError(args, null, `the folder ${options.cwd} does not exist`));
           } else if (error.name === 'AbortError') {
             reject(error);
+          } else if (refused !== undefined) {
+            reject(new GitUnavailableError(args, 'dubious-ownership', text, refused));
           } else {
-            reject(new GitError(args, code, stderr.toString('utf8')));
+            reject(new GitError(args, code, text));
           }
           return;
         }
@@ -63,7 +107,7 @@ export async function showFileAt(git: GitRunner, cwd: string, rev: string, path:
   try {
     return (await git(['cat-file', 'blob', `${rev}:${path}`], { cwd })).toString('utf8');
   } catch (error) {
-    if (error instanceof GitError) return undefined;
+    if (isGitAnswer(error)) return undefined;
     throw error;
   }
 }
@@ -74,17 +118,20 @@ export async function resolveCommit(git: GitRunner, cwd: string, rev: string): P
     const out = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { cwd });
     return out.toString('utf8').trim() || undefined;
   } catch (error) {
-    if (error instanceof GitError) return undefined;
+    if (isGitAnswer(error)) return undefined;
     throw error;
   }
 }
 
-/** The repository's top-level directory for `cwd`, or undefined outside a git repository. */
+/**
+ * The repository's top-level directory for `cwd`, or undefined outside a git repository.
+ * @throws GitUnavailableError when git isn't installed or refuses the repository (not "outside").
+ */
 export async function gitTopLevel(git: GitRunner, cwd: string): Promise<string | undefined> {
   try {
     return (await git(['rev-parse', '--show-toplevel'], { cwd })).toString('utf8').trim();
   } catch (error) {
-    if (error instanceof GitError) return undefined;
+    if (isGitAnswer(error)) return undefined;
     throw error;
   }
 }
@@ -94,7 +141,7 @@ export async function listRemotes(git: GitRunner, cwd: string): Promise<string[]
   try {
     return (await git(['remote'], { cwd })).toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean);
   } catch (error) {
-    if (error instanceof GitError) return [];
+    if (isGitAnswer(error)) return [];
     throw error;
   }
 }
@@ -104,7 +151,7 @@ export async function isShallowRepository(git: GitRunner, cwd: string): Promise<
   try {
     return (await git(['rev-parse', '--is-shallow-repository'], { cwd })).toString('utf8').trim() === 'true';
   } catch (error) {
-    if (error instanceof GitError) return false;
+    if (isGitAnswer(error)) return false;
     throw error;
   }
 }

@@ -10,7 +10,7 @@ import type { PromptSnapshot } from '../core/replay';
 import { ReplayError, readMetadataAtCommit } from '../core/replay';
 import { validateCommitSha, validatePromptName, validatePromptVersion } from '../core/span';
 import type { GitRunner } from './git';
-import { GitError, isShallowRepository, listRemotes, resolveCommit, runGit } from './git';
+import { GitError, isGitAnswer, isShallowRepository, listRemotes, resolveCommit, runGit } from './git';
 import { symlinkRefusal } from './promptFileRead';
 import { PromptFilesError, assemblePromptFiles } from './promptFiles';
 import type { ReadPromptOptions as RequiredPromptFiles } from './promptFiles';
@@ -33,7 +33,7 @@ export async function listTreeAt(git: GitRunner, cwd: string, commit: string, di
   try {
     return parseLsTree((await git(['ls-tree', '-z', '--end-of-options', `${commit}:${dir}`], { cwd, signal })).toString('utf8'));
   } catch (error) {
-    if (error instanceof GitError) return undefined;
+    if (isGitAnswer(error)) return undefined;
     throw error;
   }
 }
@@ -210,7 +210,7 @@ async function commitNotFound(git: GitRunner, cwd: string, sha: string): Promise
     try {
       return (await git(args, { cwd })).toString('utf8').trim();
     } catch (error) {
-      if (error instanceof GitError) return undefined;
+      if (isGitAnswer(error)) return undefined;
       throw error;
     }
   };

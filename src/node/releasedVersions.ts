@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { START_OF_FILE } from '../core/finding';
 import type { FileFinding } from '../core/finding';
 import { splitNul } from '../core/gitOutput';
 import { releasedVersionFindings } from '../core/gate/releasedVersions';
@@ -8,7 +9,7 @@ import { discoverPrompts, versionDirOf, versionOfDirName } from '../core/promptL
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
-import { GitError, gitTopLevel, resolveCommit, runGit, showFileAt } from './git';
+import { GitUnavailableError, gitTopLevel, isGitAnswer, resolveCommit, runGit, showFileAt } from './git';
 import { listRepoFiles } from './repoFiles';
 
 /** The commits a released-version check compares against. */
@@ -107,7 +108,7 @@ export async function findReleaseBase(repoRoot: string, settings: RepoSettings, 
       const mergeBase = (await git(['merge-base', commit, 'HEAD'], { cwd: repoRoot })).toString('utf8').trim();
       return { baseRef: ref, baseCommit: commit, mergeBase };
     } catch (error) {
-      if (error instanceof GitError) return undefined;
+      if (isGitAnswer(error)) return undefined;
       throw error;
     }
   }
@@ -127,7 +128,14 @@ export async function versionDirsChangedSince(repoRoot: string, rev: string, git
 
 /** Everything `check` adds for released versions of the repository at `repoRoot`: nothing outside git or without a base ref. */
 export async function checkReleasedVersions(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<FileFinding[]> {
-  const base = await findReleaseBase(repoRoot, settings, git);
+  let base: ReleaseBase | undefined;
+  try {
+    base = await findReleaseBase(repoRoot, settings, git);
+  } catch (error) {
+    // The rest of check needs no git: say what was skipped and why, and let the other findings stand.
+    if (!(error instanceof GitUnavailableError)) throw error;
+    return [{ file: 'prompts', code: 'git/unavailable', severity: 'warning', range: START_OF_FILE, message: `released versions were not checked: ${error.message}` }];
+  }
   if (!base) return [];
   const dirs = await versionDirsChangedSince(repoRoot, base.mergeBase, git);
   return dirs.length === 0 ? [] : releasedVersionFindingsOnDisk({ repoRoot, settings, base, dirs, git });

@@ -2,7 +2,7 @@ import type { CommitSource } from '../core/replay';
 import { ReplayError } from '../core/replay';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
-import { GitError, fetchCommandFor, resolveCommit } from './git';
+import { fetchCommandFor, isGitAnswer, resolveCommit } from './git';
 
 /**
  * The commit of a span that names none (DESIGN.md section 10): the last commit on the baseline ref,
@@ -41,7 +41,7 @@ export async function inferCommit(repoRoot: string, request: InferCommitRequest,
     try {
       return (await git(args, { cwd: repoRoot, signal: options.signal })).toString('utf8').trim();
     } catch (error) {
-      if (error instanceof GitError) return undefined;
+      if (isGitAnswer(error)) return undefined;
       throw error;
     }
   };

@@ -6,6 +6,7 @@ import { renderMarkdown } from '../core/eval/markdown';
 import type { CallEvent } from '../core/eval/runner';
 import type { EvalProgress } from '../core/eval/types';
 import { BaselineError } from '../node/baseline';
+import { GitUnavailableError } from '../node/git';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { fieldOfPromptFile, promptFileGlob } from '../core/promptLayout';
 import type { PromptVersionFiles } from '../core/promptLayout';
@@ -76,7 +77,7 @@ function scopeText(prepared: PreparedEval, only: string[] | undefined): string {
 
 /** Why the eval can't start, for errors that name a problem with the inputs or the API. */
 function knownProblem(error: unknown): string | undefined {
-  if (error instanceof EvalSetupError || error instanceof BaselineError || error instanceof PromptFilesError) return error.message;
+  if (error instanceof EvalSetupError || error instanceof BaselineError || error instanceof PromptFilesError || error instanceof GitUnavailableError) return error.message;
   if (error instanceof MissingApiKeyError) return 'No Anthropic API key: set one with "Prompt CI: Set Anthropic API Key" (or ANTHROPIC_API_KEY). No call was made.';
   if (error instanceof ModelCallError) return error.message;
   return undefined;

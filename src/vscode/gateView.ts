@@ -6,6 +6,7 @@ import type { ChangedPromptVersion } from '../core/gate/changedPrompts';
 import type { PromptGateResult, PromptVerdict } from '../core/gate/verdicts';
 import { BaselineError } from '../node/baseline';
 import { GateSetupError } from '../node/changedPrompts';
+import { GitUnavailableError } from '../node/git';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { findRepoRoot } from '../node/repoFiles';
 import { runGate } from '../node/runGate';
@@ -322,7 +323,11 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
       return run;
     } catch (error) {
       const known =
-        error instanceof GateSetupError || error instanceof BaselineError || error instanceof MissingApiKeyError || (error instanceof ModelCallError && error.fatal);
+        error instanceof GateSetupError ||
+        error instanceof BaselineError ||
+        error instanceof GitUnavailableError ||
+        error instanceof MissingApiKeyError ||
+        (error instanceof ModelCallError && error.fatal);
       const message = error instanceof Error ? error.message : String(error);
       this.log.error(`gate failed: ${known ? message : error instanceof Error ? (error.stack ?? message) : message}`);
       this.setStatus('$(warning) Gate: could not run', message, 'warning');

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { ReplayCallOutcome, ReplayResult } from '../core/replay';
 import { COMMIT_SHA_PATTERN } from '../core/span';
 import type { GitRunner } from '../node/git';
-import { GitError } from '../node/git';
+import { isGitAnswer } from '../node/git';
 import { Disposable } from './disposable';
 import { replayMarkdown } from '../core/replayMarkdown';
 
@@ -250,7 +250,7 @@ export class GitFileProvider implements vscode.TextDocumentContentProvider {
       const bytes = await this.git(['cat-file', 'blob', `${ref.commit}:${ref.path}`], { cwd: ref.root, signal: controller.signal });
       return bytes.toString('utf8');
     } catch (error) {
-      if (error instanceof GitError) throw new Error(`${ref.path} is not in commit ${ref.commit.slice(0, 12)}`);
+      if (isGitAnswer(error)) throw new Error(`${ref.path} is not in commit ${ref.commit.slice(0, 12)}`);
       throw error;
     } finally {
       subscription.dispose();
