@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { closestName, suggestionIn } from '../core/closestName';
 import { modelLifecycle, selectableModels } from '../core/modelCatalog';
 import { promptFileGlob } from '../core/promptLayout';
+import { suggestionFix } from './quickFixes';
 import { DIAGNOSTIC_SOURCE } from './toDiagnostic';
 
 const METADATA_SELECTOR: vscode.DocumentFilter = { scheme: 'file', pattern: promptFileGlob('metadata.yaml') };
@@ -44,16 +44,8 @@ export function registerMetadataHelp(): vscode.Disposable {
         const actions: vscode.CodeAction[] = [];
         for (const diagnostic of context.diagnostics) {
           if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
-          const suggested = suggestionIn(diagnostic.message);
-          if (!suggested) continue;
-          const current = document.getText(diagnostic.range);
-          if (closestName(current, [suggested], Math.max(current.length, suggested.length)) !== suggested) continue;
-          const action = new vscode.CodeAction(`Change to "${suggested}"`, vscode.CodeActionKind.QuickFix);
-          action.edit = new vscode.WorkspaceEdit();
-          action.edit.replace(document.uri, diagnostic.range, suggested);
-          action.diagnostics = [diagnostic];
-          action.isPreferred = true;
-          actions.push(action);
+          const fix = suggestionFix(document, diagnostic);
+          if (fix) actions.push(fix);
         }
         return actions;
       },

@@ -12,7 +12,7 @@ import {
   supplyOf,
   unusedVariables,
 } from '../core/editorHelp';
-import { misspeltAs } from '../core/closestName';
+import { closestName, misspeltAs, suggestionIn } from '../core/closestName';
 import { parseEvalJsonl } from '../core/evalSet';
 import type { EvalExample } from '../core/evalSet';
 import type { PromptLookup } from './promptLookup';
@@ -29,7 +29,8 @@ const MAX_PLACES_LISTED = 10;
  * to its `inputs`; on the template field, do either at every place that leaves the variable out.
  * Every inserted value is a snippet tab stop the author types (a name that may not be in scope,
  * or an empty string, would turn the finding green and break the code); where a passed key is a
- * misspelling of the missing one, "Rename … to …" comes first.
+ * misspelling of the missing one, "Rename … to …" comes first. A misspelt prompt name gets
+ * "Change to …" (the finding's "did you mean").
  */
 export function registerQuickFixes(lookup: PromptLookup): vscode.Disposable {
   return vscode.Disposable.from(registerInsertSnippet(), registerCodeActions(lookup));
@@ -53,7 +54,26 @@ async function quickFixes(lookup: PromptLookup, document: vscode.TextDocument, c
   if (atEval.length > 0) actions.push(...evalFixes(lookup, document, atEval));
   const atTemplate = ours('template/variable-not-supplied');
   if (atTemplate.length > 0) actions.push(...(await templateFixes(lookup, document, atTemplate)));
+  for (const diagnostic of ours('callsite/unknown-prompt')) {
+    const fix = suggestionFix(document, diagnostic);
+    if (fix) actions.push(fix);
+  }
   return actions;
+}
+
+/**
+ * The fix of a finding that says `did you mean "x"?` about the text it sits on (an unknown
+ * prompt name, metadata key or model id): replace that text with the suggestion. None when the
+ * text has changed since (it is no longer a near miss of the suggestion).
+ */
+export function suggestionFix(document: vscode.TextDocument, diagnostic: vscode.Diagnostic): vscode.CodeAction | undefined {
+  const suggested = suggestionIn(diagnostic.message);
+  if (!suggested) return undefined;
+  const current = document.getText(diagnostic.range);
+  if (closestName(current, [suggested], Math.max(current.length, suggested.length)) !== suggested) return undefined;
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(document.uri, diagnostic.range, suggested);
+  return quickFix(`Change to "${suggested}"`, edit, [diagnostic], true);
 }
 
 function quickFix(title: string, edit: vscode.WorkspaceEdit, diagnostics: vscode.Diagnostic[], preferred = false): vscode.CodeAction {

@@ -816,12 +816,22 @@ function provenanceBanner(v: View): HTMLElement | null {
     parts.push(el('strong', { text: 'The latest run failed: ' }), latest.error ?? 'no verdict.', v.report ? ' The results below are from an earlier run.' : '');
   } else {
     const from = latest.source === 'gate' ? 'the pre-PR gate' : latest.source === 'test' ? 'the Test Explorer' : 'Run Eval vs Baseline';
-    parts.push(`From ${from}.`);
+    parts.push(`From ${from}, `, verdictTime(latest.savedAt), '.');
     if (latest.unsavedFiles.length > 0) parts.push(' ', el('strong', { text: 'Unsaved edits: ' }), `the challenger was the editor text of ${latest.unsavedFiles.join(', ')}, not the files on disk.`);
   }
   if (latest.stale) parts.push(' ', el('strong', { text: 'Stale: ' }), 'the prompt\'s files changed since; run it again.');
   const kind = latest.status === 'error' ? 'failed' : latest.stale ? 'stale' : latest.unsavedFiles.length > 0 ? 'unsaved' : 'plain';
   return el('p', { class: `banner provenance provenance-${kind}`, attrs: { id: 'provenance', 'data-source': latest.source, 'data-stale': String(latest.stale), 'data-unsaved': String(latest.unsavedFiles.length > 0) } }, ...parts);
+}
+
+/** When a verdict was recorded, in the viewer's local time (`<time>` keeps the exact instant). */
+function verdictTime(savedAt: string): HTMLElement {
+  const at = new Date(savedAt);
+  if (Number.isNaN(at.getTime())) return el('span', { text: 'at an unknown time' });
+  const sameDay = at.toDateString() === new Date().toDateString();
+  const clock = at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const text = sameDay ? `today at ${clock}` : `${at.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })} at ${clock}`;
+  return el('time', { text, attrs: { datetime: at.toISOString() } });
 }
 
 function sidePane(name: 'Baseline' | 'Challenger', side: ExampleSide, output: HTMLElement): HTMLElement {

@@ -240,4 +240,52 @@ describe('Editor help for templates and call sites', () => {
     assert.strictEqual(editor.document.lineCount, 4, 'still one example a line');
     await waitForDiagnostics(evalSet(), lacksCode('eval/missing-variable'));
   });
+
+  it('gives one finding for a misspelt key in a call that renders two versions, with "did you mean" and the rename fix', async () => {
+    // A second version on disk, for this test only: the call in inbox.ts names no version, so it renders both.
+    const v1 = uri('prompts/support/v1');
+    const v2 = uri('prompts/support/v2');
+    await vscode.workspace.fs.copy(v1, v2);
+    try {
+      const metadata = vscode.Uri.joinPath(v2, 'metadata.yaml');
+      const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(metadata));
+      await vscode.workspace.fs.writeFile(metadata, new TextEncoder().encode(text.replace('version: 1', 'version: 2')));
+      const templateV2 = vscode.Uri.joinPath(v2, 'user.template.md');
+      // replies.py leaves {ticket} out of both versions: one finding, on the newer template.
+      await waitForDiagnostics(templateV2, (d) => summary(d).join() === '2:0-8 template/variable-not-supplied');
+      await waitForDiagnostics(template(), lacksCode('template/variable-not-supplied'));
+
+      const ts = await open(typescript());
+      const at = ts.document.lineAt(3).text.indexOf('customer_name:');
+      await ts.edit((b) => b.replace(new vscode.Range(3, at, 3, at + 'customer_name'.length), 'customer_nmae'));
+      const atCall = await waitForDiagnostics(typescript(), hasCode('callsite/missing-variable'));
+      assert.deepStrictEqual(summary(atCall), ['3:9-21 callsite/missing-variable'], 'one finding, no "passed but unused" warning beside it');
+      assert.strictEqual(
+        atCall[0].message,
+        'renderPrompt("support") does not pass "customer_name", which v1 and v2 use; it passes "customer_nmae": did you mean "customer_name"?',
+      );
+      // The template end: once, on v2, naming both versions; nothing new on v1.
+      const onV2 = await waitForDiagnostics(templateV2, (d) => d.length === 2);
+      assert.match(onV2.find((d) => d.range.start.line === 0)!.message, /^"customer_name" is not supplied by src\/support\/inbox\.ts:4 \(renderPrompt, for v1 and v2\)$/);
+      assert.deepStrictEqual(summary(vscode.languages.getDiagnostics(template())), []);
+
+      await applyQuickFix(typescript(), atCall[0], 'Rename customer_nmae to customer_name');
+      assert.strictEqual(ts.document.lineAt(3).text, "  return renderPrompt('support', { customer_name: ticket.customerName, ticket: ticket.body });");
+      await waitForDiagnostics(typescript(), (d) => summary(d).length === 0);
+      await waitForDiagnostics(templateV2, (d) => summary(d).join() === '2:0-8 template/variable-not-supplied');
+    } finally {
+      await vscode.workspace.fs.delete(v2, { recursive: true, useTrash: false });
+    }
+  });
+
+  it('suggests the prompt a misspelt name means, and the fix changes it', async () => {
+    const ts = await open(typescript());
+    const at = ts.document.lineAt(3).text.indexOf("'support'") + 1;
+    await ts.edit((b) => b.replace(new vscode.Range(3, at, 3, at + 'support'.length), 'suport'));
+    const [unknown] = await waitForDiagnostics(typescript(), hasCode('callsite/unknown-prompt'));
+    assert.strictEqual(unknown.message, 'there is no prompt "suport" (no prompts/suport/v<N>/ directory); did you mean "support"?');
+    await applyQuickFix(typescript(), unknown, 'Change to "support"');
+    assert.strictEqual(ts.document.lineAt(3).text.slice(at - 1, at + 'support'.length + 1), "'support'");
+    await waitForDiagnostics(typescript(), (d) => summary(d).length === 0);
+  });
 });
