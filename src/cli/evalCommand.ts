@@ -7,6 +7,7 @@ import type { CostEstimate } from '../core/eval/cost';
 import { formatP } from '../core/eval/gate';
 import { renderJunit } from '../core/eval/junit';
 import { renderMarkdown } from '../core/eval/markdown';
+import { informationalLine } from '../core/eval/report';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalProgress } from '../core/eval/types';
 import { throttleNote } from '../core/eval/types';
@@ -104,6 +105,7 @@ export function formatEvalSummary(report: EvalReport): string {
     `cost: ${int(cost.apiCalls)} API calls, ${int(cost.cacheHits)} cache hits · ${int(cost.inputTokens)} input + ${int(cost.outputTokens)} output tokens · ${formatUsd(cost.usd)}`,
   );
   if (report.unstableCount > 0) lines.push(`judge: ${report.unstableCount} examples with votes that disagree (unstable)`);
+  if (report.informational) lines.push(informationalLine(report.informational));
   const errors = report.examples.filter((e) => e.outcome === 'error');
   if (errors.length > 0) {
     lines.push('', `${errors.length} examples could not be scored:`);

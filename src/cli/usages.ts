@@ -19,3 +19,4 @@ export const UNPIN_USAGE = 'prompt-ci unpin TENANT NAME [--reason TEXT]';
 export const STATUS_USAGE = 'prompt-ci status [NAME] [--json]';
 export const AUDIT_USAGE = 'prompt-ci audit TENANT NAME (--at ISO_TIME | --from ISO_TIME --to ISO_TIME) [--json]';
 
+export const HARVEST_USAGE = 'prompt-ci harvest SPANS... --prompt PROMPT_DIR [--sample N] [--since ISO] [--tenant ID]... [--seed S] [--dry-run] [--json]';

@@ -13,6 +13,8 @@ export interface EvalExample {
   tags?: string[];
   /** Examples sharing a cluster (e.g. cut from one document) are not independent: the report clusters its standard error on this. */
   cluster?: string;
+  /** Where the example came from (harvest: the span; synthesize: the failing examples and the model), as written. */
+  source?: Record<string, unknown>;
   /** 0-based line in eval.jsonl. */
   line: number;
   /** Offset of the line's first character in eval.jsonl. */
@@ -94,6 +96,10 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       at('"cluster" must be a non-empty string or a number (examples that share one, e.g. cut from one document)', 'eval/invalid-cluster');
       ok = false;
     }
+    if ('source' in record && (typeof record.source !== 'object' || record.source === null || Array.isArray(record.source))) {
+      at('"source" must be an object (where the example came from: {"kind": "production", "traceId": …} or {"kind": "synthetic", "from": […]})', 'eval/invalid-source');
+      ok = false;
+    }
     if (typeof record.id === 'string' && record.id.trim() !== '') {
       const previous = firstLineOfId.get(record.id);
       if (previous !== undefined) {
@@ -113,6 +119,7 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       reference: record.reference as string | undefined,
       tags: record.tags as string[] | undefined,
       ...('cluster' in record ? { cluster: String(record.cluster) } : {}),
+      ...('source' in record ? { source: record.source as Record<string, unknown> } : {}),
       line,
       offset: start,
       length: end - start,

@@ -256,6 +256,16 @@ export const evalReportSchema = z.object({
   slices: z.array(sliceSchema).optional(),
   cost: costSchema,
   unstableCount: z.number().int().min(0),
+  informational: z
+    .object({
+      tag: z.literal('needs-review'),
+      count: z.number().int().min(1),
+      improved: z.number().int().min(0),
+      regressed: z.number().int().min(0),
+      ids: z.array(z.string()),
+    })
+    .optional()
+    .describe('Examples tagged needs-review (harvested or synthesised, not yet reviewed): run and shown, in the slices, but left out of the McNemar table, the win rates and the gate until the tag is removed.'),
   examples: z.array(exampleResultSchema),
 });
 /** The eval report as JSON data. */

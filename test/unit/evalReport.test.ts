@@ -233,3 +233,42 @@ describe('eval report', () => {
     });
   });
 });
+
+describe('examples tagged needs-review', () => {
+  const tagged = (e: ExampleResult, ...tags: string[]): ExampleResult => ({ ...e, tags });
+  function suite(): ExampleResult[] {
+    const out: ExampleResult[] = [];
+    for (let i = 0; i < 40; i++) out.push(tagged(ex(`ok-${i}`, 'both-correct', side(true, 'fine'), side(true, 'fine'), i), 'golden'));
+    // Twelve harvested examples regress: counted, they would block (12 vs 0, exact p = 0.00049).
+    for (let i = 0; i < 12; i++) out.push(tagged(ex(`prod-${i}`, 'regressed', side(false, 'worse'), side(true, 'right'), 40 + i), 'production', 'needs-review'));
+    return out;
+  }
+
+  it('are left out of the table, the win rates and the verdict, shown as informational, and still sliced', () => {
+    const r = buildEvalReport(input(suite()));
+    assert.equal(r.gate.status, 'pass');
+    assert.deepEqual({ improved: r.mcnemar.improved, regressed: r.mcnemar.regressed, bothCorrect: r.mcnemar.bothCorrect }, { improved: 0, regressed: 0, bothCorrect: 40 });
+    assert.equal(r.challenger.winRate, 1);
+    assert.equal(r.challenger.scored, 40);
+    assert.deepEqual(r.informational, { tag: 'needs-review', count: 12, improved: 0, regressed: 12, ids: Array.from({ length: 12 }, (_, i) => `prod-${i}`) });
+    const production = r.slices?.find((s) => s.tag === 'production');
+    assert.equal(production?.n, 12);
+    assert.equal(production?.regressed, 12);
+    assert.equal(r.examples.length, 52);
+    assert.ok(renderMarkdown(r).includes('Informational: 12 examples are tagged needs-review (0 improved, 12 regressed)'));
+    evalReportSchema.parse(r);
+  });
+
+  it('count once the tag is removed', () => {
+    const r = buildEvalReport(input(suite().map((e) => ({ ...e, tags: e.tags.filter((t) => t !== 'needs-review') }))));
+    assert.equal(r.gate.status, 'blocked');
+    assert.equal(r.mcnemar.regressed, 12);
+    assert.equal(r.informational, undefined);
+  });
+
+  it('a suite of nothing but examples awaiting review is inconclusive, saying why', () => {
+    const r = buildEvalReport(input(suite().filter((e) => e.tags.includes('needs-review'))));
+    assert.equal(r.gate.status, 'inconclusive');
+    assert.match(r.gate.reasons[0].message, /every example \(12\) is tagged needs-review/);
+  });
+});

@@ -7,6 +7,8 @@ export interface GateInput {
   total: number;
   /** Examples that ended in an error (a side could not be scored). */
   errors: number;
+  /** Examples tagged needs-review, left out of every figure above. */
+  awaitingReview?: number;
   /** Examples the run never finished because it was cancelled. */
   cancelled: number;
   /** Challenger win rate over the examples it was scored on; null when none. */
@@ -43,7 +45,13 @@ export function evaluateGate(input: GateInput, settings: GateSettings): Gate {
   const reasons: GateReason[] = [];
 
   if (input.total === 0) {
-    reasons.push({ code: 'no-examples', effect: 'inconclusive', message: 'no examples were run' });
+    reasons.push({
+      code: 'no-examples',
+      effect: 'inconclusive',
+      message: input.awaitingReview
+        ? `every example (${input.awaitingReview}) is tagged needs-review, so none counts yet: review them and remove the tag`
+        : 'no examples were run',
+    });
   }
   if (input.challengerWinRate !== null && input.challengerWinRate < floor) {
     reasons.push({

@@ -3,6 +3,7 @@ import type { EvalReport, ExampleResult, SideSummary } from '../../shared/evalRe
 import { escapeHtml, escapeMarkdown, htmlCode } from '../escaping/markdown';
 import { formatUsd } from './cost';
 import { formatP } from './gate';
+import { informationalLine } from './report';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from './statistics';
 
 /** GitHub refuses comments over 65,536 characters; stay well under it. */
@@ -183,6 +184,7 @@ export function renderMarkdown(report: EvalReport): string {
     `Threshold: pass rate ≥ ${pct(gate.thresholds.winRate)}${gate.thresholds.p95LatencyMs !== null ? `, p95 ≤ ${ms(gate.thresholds.p95LatencyMs)}` : ''}. ` +
       `Judge: ${code(report.judge.model)} × ${report.judge.repeats} (${report.judge.rubric === 'judge.md' ? 'judge.md' : 'default rubric'}); ${report.unstableCount} unstable.`,
     '',
+    ...(report.informational ? [`${informationalLine(report.informational).replace(/^informational: /, 'Informational: ')}.`, ''] : []),
     '### Cost',
     '',
     `${cost.apiCalls} API calls, ${cost.cacheHits} cache hits; ${cost.inputTokens.toLocaleString('en-US')} input and ${cost.outputTokens.toLocaleString('en-US')} output tokens; ${formatUsd(cost.usd)} (uncached: ${formatUsd(cost.uncached.usd)}).`,

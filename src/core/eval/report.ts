@@ -5,6 +5,7 @@ import type { PromptMetadata } from '../metadataSchema';
 import { wilsonInterval } from '../stats/intervals';
 import { chooseExact, mcnemar } from '../stats/mcnemar';
 import { mean, percentile } from '../stats/percentile';
+import { NEEDS_REVIEW_TAG } from '../suiteGrowth';
 import { priceTokens, sumTokens } from './cost';
 import type { CostEstimate, Pricing } from './cost';
 import { evaluateGate } from './gate';
@@ -94,7 +95,10 @@ export function summariseSide(
 
 /** Builds the `prompt-ci/eval-report@1` document: statistics, the gate, costs and every example. */
 export function buildEvalReport(input: ReportInput): EvalReport {
-  const examples = input.run.examples;
+  const all = input.run.examples;
+  // Examples awaiting review (harvested or synthesised) are run and shown, and sliced by tag, but the decision is made without them.
+  const examples = decisionExamples(all);
+  const informational = informationalOf(all);
   const settings = input.challenger.metadata;
   const table = pairedTable(examples, settings.eval.mcnemar_exact);
   const challenger = summariseSide('challenger', examples, input.challenger.provenance, input.challenger.metadata.model);
@@ -104,18 +108,18 @@ export function buildEvalReport(input: ReportInput): EvalReport {
   const margin = settings.eval.non_inferiority_margin;
   const nonInferiority = margin !== undefined && difference.winRate ? nonInferiorityOf(difference.winRate, margin, power.n) : undefined;
   const scoreTest = scoreTestOf(examples, settings.eval.score_test === 'wilcoxon');
-  const statistics = { difference, power, ...(nonInferiority ? { nonInferiority } : {}), scoreTest: scoreTest && withoutDirection(scoreTest), slices: slicesOf(examples) };
-  const gate = evaluateGate(gateInputOf(examples, challenger, table, nonInferiority, scoreTest, settings), settings);
+  const statistics = { difference, power, ...(nonInferiority ? { nonInferiority } : {}), scoreTest: scoreTest && withoutDirection(scoreTest), slices: slicesOf(all) };
+  const gate = evaluateGate({ ...gateInputOf(examples, challenger, table, nonInferiority, scoreTest, settings), ...(informational ? { awaitingReview: informational.count } : {}) }, settings);
 
   const api = sumTokens(input.run.totals.api);
-  const all = sumTokens(input.run.totals.all);
+  const allTokens = sumTokens(input.run.totals.all);
   const cost: CostSummary = {
     apiCalls: input.run.totals.apiCalls,
     cacheHits: input.run.totals.cacheHits,
     inputTokens: api.inputTokens,
     outputTokens: api.outputTokens,
     usd: priceTokens(input.run.totals.api, input.pricing).usd,
-    uncached: { ...all, usd: priceTokens(input.run.totals.all, input.pricing).usd },
+    uncached: { ...allTokens, usd: priceTokens(input.run.totals.all, input.pricing).usd },
     ...(input.estimate
       ? {
           estimate: {
@@ -145,8 +149,27 @@ export function buildEvalReport(input: ReportInput): EvalReport {
     judge: { ...input.judge, ...judgeReliabilityOf(examples, input.judge.repeats) },
     ...statistics,
     cost,
-    unstableCount: examples.filter((e) => e.unstable).length,
-    examples,
+    unstableCount: all.filter((e) => e.unstable).length,
+    ...(informational ? { informational } : {}),
+    examples: all,
+  };
+}
+
+/** The examples the gate decides on: all but those tagged `needs-review`. */
+export function decisionExamples(examples: readonly ExampleResult[]): ExampleResult[] {
+  return examples.filter((e) => !e.tags.includes(NEEDS_REVIEW_TAG));
+}
+
+/** The examples left out of the decision until reviewed, with their outcomes; undefined when there are none. */
+function informationalOf(examples: readonly ExampleResult[]): EvalReport['informational'] {
+  const left = examples.filter((e) => e.tags.includes(NEEDS_REVIEW_TAG));
+  if (left.length === 0) return undefined;
+  return {
+    tag: NEEDS_REVIEW_TAG,
+    count: left.length,
+    improved: left.filter((e) => e.outcome === 'improved').length,
+    regressed: left.filter((e) => e.outcome === 'regressed').length,
+    ids: left.map((e) => e.id),
   };
 }
 
@@ -188,8 +211,16 @@ export function adjustForMultiplePrompts(reports: readonly EvalReport[], setting
   const adjusted = holmAdjust(reports.map((r) => r.mcnemar.pValue));
   return reports.map((report, i) => {
     const mcnemar: McnemarSummary = { ...report.mcnemar, holm: { adjustedPValue: adjusted[i], prompts: reports.length } };
-    const scoreTest = scoreTestOf(report.examples, report.scoreTest?.gating ?? false);
-    const gate = evaluateGate(gateInputOf(report.examples, report.challenger, mcnemar, report.nonInferiority, scoreTest, settings[i]), settings[i]);
+    const decided = decisionExamples(report.examples);
+    const scoreTest = scoreTestOf(decided, report.scoreTest?.gating ?? false);
+    const awaiting = report.informational ? { awaitingReview: report.informational.count } : {};
+    const gate = evaluateGate({ ...gateInputOf(decided, report.challenger, mcnemar, report.nonInferiority, scoreTest, settings[i]), ...awaiting }, settings[i]);
     return { ...report, mcnemar, gate };
   });
+}
+
+/** One sentence on the examples awaiting review: how many, how they came out, and that they don't count yet. */
+export function informationalLine(info: NonNullable<EvalReport['informational']>): string {
+  const plural = info.count === 1 ? 'example is' : 'examples are';
+  return `informational: ${info.count} ${plural} tagged needs-review (${info.improved} improved, ${info.regressed} regressed) and left out of the table, the win rates and the verdict; remove the tag once reviewed`;
 }

@@ -1,0 +1,162 @@
+import { readdirSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { promptVersionDir, promptVersionOfPath, PROMPT_NAME_PATTERN, versionNumbersIn } from '../core/promptLayout';
+import { describeRedactionReport } from '../core/redaction';
+import { MAX_SPAN_INPUT_BYTES } from '../core/span';
+import { NEAR_DUPLICATE_THRESHOLD } from '../core/suiteGrowth';
+import type { HarvestOutcome, SkipReason, SpanExport, SuiteTarget } from '../node/harvest';
+import { HarvestError, SKIP_REASON_TEXT, harvestSpans } from '../node/harvest';
+import { findRepoRoot, toRepoPath } from '../node/repoFiles';
+import type { CliIo } from './cliIo';
+import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+
+/** Examples a harvest adds when `--sample` is not given. */
+export const DEFAULT_HARVEST_SAMPLE = 100;
+/** The seed when `--seed` is not given: the draw is reproducible either way. */
+export const DEFAULT_HARVEST_SEED = '0';
+
+/**
+ * `prompt-ci harvest SPANS... --prompt PROMPT_DIR`: appends a redacted, deduplicated sample of the
+ * prompt's production spans to PROMPT_DIR's eval.jsonl, tagged production and needs-review.
+ * Exit 0 (also when nothing was new), 2 for bad input.
+ */
+export async function runHarvestCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      prompt: { type: 'string' },
+      sample: { type: 'string' },
+      since: { type: 'string' },
+      tenant: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length === 0) throw new UsageError('SPANS is required: one or more span export files (OTLP/JSON, Jaeger, Zipkin v2, the console exporter, attribute maps)');
+  if (values.prompt === undefined) throw new UsageError('--prompt PROMPT_DIR is required: the prompt version (prompts/<name>/v<N>) whose eval.jsonl grows');
+  const sample = values.sample === undefined ? DEFAULT_HARVEST_SAMPLE : Number(values.sample);
+  if (!Number.isInteger(sample) || sample < 1) throw new UsageError(`--sample must be a positive whole number, got "${values.sample}"`);
+  if (values.since !== undefined && !isIsoInstant(values.since)) {
+    throw new UsageError(`--since must be an ISO 8601 date or time, e.g. 2026-12-01 or 2026-12-01T00:00:00Z, got "${values.since}"`);
+  }
+  const target = resolveSuiteTarget(values.prompt, io.cwd);
+  const exports = await Promise.all(positionals.map((p) => readSpanExport(p, io.cwd)));
+  try {
+    const outcome = await harvestSpans({
+      target,
+      exports,
+      sample,
+      seed: values.seed ?? DEFAULT_HARVEST_SEED,
+      ...(values.since !== undefined ? { since: values.since } : {}),
+      ...(values.tenant ? { tenants: values.tenant } : {}),
+      dryRun: values['dry-run'],
+      signal: io.signal,
+    });
+    if (values.json) io.stdout(`${JSON.stringify(harvestJson(outcome, values['dry-run']), null, 2)}\n`);
+    else io.stdout(harvestText(outcome, { dryRun: values['dry-run'], seed: values.seed ?? DEFAULT_HARVEST_SEED, files: exports.length, sample }));
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof HarvestError) {
+      io.stderr(`prompt-ci harvest: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+/** The prompt version PROMPT_DIR names: `prompts/<name>/v<N>`, or `prompts/<name>` for its highest version. */
+export function resolveSuiteTarget(arg: string, cwd: string): SuiteTarget {
+  const abs = resolve(cwd, arg);
+  let isDir = false;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new UsageError(`${arg}: no such directory`);
+  const repoRoot = findRepoRoot(abs);
+  const rel = repoRoot === undefined ? undefined : toRepoPath(repoRoot, abs);
+  if (repoRoot === undefined || rel === undefined) throw new UsageError(`${arg} is not inside a git repository`);
+  const version = promptVersionOfPath(rel);
+  if (version && version.root === '') return { repoRoot, name: version.name, version: version.version, dir: version.dir };
+  const parts = rel.split('/');
+  if (parts.length === 2 && parts[0] === 'prompts' && PROMPT_NAME_PATTERN.test(parts[1])) {
+    const versions = versionNumbersIn(readdirSync(abs));
+    if (versions.length > 0) {
+      const highest = versions[versions.length - 1];
+      return { repoRoot, name: parts[1], version: highest, dir: promptVersionDir(parts[1], highest) };
+    }
+    throw new UsageError(`${arg} has no version directories (v1, v2, …)`);
+  }
+  throw new UsageError(`${arg} is not a prompt version directory (prompts/<name>/v<N>) or a prompt (prompts/<name>)`);
+}
+
+async function readSpanExport(path: string, cwd: string): Promise<SpanExport> {
+  const abs = resolve(cwd, path);
+  let size: number;
+  try {
+    const info = await stat(abs);
+    if (!info.isFile()) throw new UsageError(`span file ${path} is not a file`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`span file ${path} can't be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (size > MAX_SPAN_INPUT_BYTES) {
+    throw new UsageError(`span file ${path} is ${(size / (1024 * 1024)).toFixed(1)} MB, over the ${MAX_SPAN_INPUT_BYTES / (1024 * 1024)} MB limit of one export; split it (the collector's file exporter rotates with rotation.max_megabytes)`);
+  }
+  return { label: path, text: await readFile(abs, 'utf8') };
+}
+
+function isIsoInstant(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(text) && !Number.isNaN(Date.parse(text));
+}
+
+/** The `--json` document: what was (or would be) added, and the counts. */
+export function harvestJson(outcome: HarvestOutcome, dryRun: boolean): Record<string, unknown> {
+  return {
+    evalPath: outcome.evalPath,
+    dryRun,
+    spans: outcome.spans,
+    candidates: outcome.candidates,
+    skipped: outcome.skipped,
+    strata: outcome.plan.strata,
+    duplicates: { ...outcome.plan.duplicates, measure: 'jaccard-char-4gram', threshold: NEAR_DUPLICATE_THRESHOLD },
+    notDrawn: outcome.plan.notDrawn,
+    redaction: outcome.plan.redaction,
+    added: outcome.plan.lines,
+    written: outcome.written,
+  };
+}
+
+function harvestText(outcome: HarvestOutcome, options: { dryRun: boolean; seed: string; files: number; sample: number }): string {
+  const { plan } = outcome;
+  const out: string[] = [];
+  if (options.dryRun) for (const line of plan.lines) out.push(JSON.stringify(line));
+  out.push(`${outcome.spans} LLM span${outcome.spans === 1 ? '' : 's'} in ${options.files} file${options.files === 1 ? '' : 's'}; ${outcome.candidates} of them could become examples of ${outcome.evalPath.replace(/\/eval\.jsonl$/, '')}`);
+  const skipped = (Object.entries(outcome.skipped) as [SkipReason, number][]).filter(([, n]) => n > 0);
+  if (skipped.length) out.push(`  left out: ${skipped.map(([reason, n]) => `${n} ${SKIP_REASON_TEXT[reason]}`).join('; ')}`);
+  if (plan.strata.length) {
+    const shown = plan.strata.slice(0, 8).map((s) => `${s.tenant ?? '(no tenant)'} ${s.taken}/${s.available}`);
+    out.push(`  drawn by tenant (seed ${options.seed}, at most ${options.sample}): ${shown.join(', ')}${plan.strata.length > 8 ? `, and ${plan.strata.length - 8} more tenants` : ''}`);
+  }
+  const d = plan.duplicates;
+  if (d.exact + d.near > 0) {
+    out.push(`  dropped ${d.exact} exact and ${d.near} near duplicate${d.exact + d.near === 1 ? '' : 's'} (inputs' character 4-gram Jaccard similarity >= ${NEAR_DUPLICATE_THRESHOLD}), ${d.ofExisting} of them of examples already in the suite`);
+  }
+  out.push(`  redacted: ${describeRedactionReport(plan.redaction)}`);
+  if (plan.lines.length === 0) out.push(`nothing new to add to ${outcome.evalPath}`);
+  else if (options.dryRun) out.push(`would append ${plan.lines.length} example${plan.lines.length === 1 ? '' : 's'} to ${outcome.evalPath} (--dry-run: nothing written)`);
+  else {
+    out.push(
+      `appended ${outcome.written} example${outcome.written === 1 ? '' : 's'} to ${outcome.evalPath}, tagged production and needs-review: ` +
+        'the gate counts them once a reviewer removes needs-review',
+    );
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,314 @@
+import { existsSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseEvalJsonl } from '../core/evalSet';
+import { validateMetadata } from '../core/metadata';
+import { parseTemplate } from '../core/template/template';
+import type { PromptMetadata } from '../core/metadataSchema';
+import type { PromptSnapshot, ReplayResult } from '../core/replay';
+import { ReplayError, replayPrompt } from '../core/replay';
+import type { CandidateSpan, ParsedSpanInfo } from '../core/span';
+import { SpanError, isLlmSpan, readSpans, spanInfoOf } from '../core/span';
+import type { HarvestCandidate, HarvestPlan, SuiteLine } from '../core/suiteGrowth';
+import { planHarvest, suiteLinesText } from '../core/suiteGrowth';
+import { readRepoSettings } from './checkRepo';
+import type { GitRunner } from './git';
+import { runGit } from './git';
+import { readPromptAtCommit } from './promptAtCommit';
+import { readPromptFile } from './promptFileRead';
+import { inferCommit } from './replayCommit';
+
+/**
+ * `prompt-ci harvest` and "Add Spans to Eval Suite…": span exports in, redacted eval lines appended
+ * to a prompt version's eval.jsonl. Each span goes through replay's own path (its shape, identity,
+ * commit, the template of that commit, variables from the span or recovered from the recorded
+ * message); `planHarvest` (core) redacts, samples and deduplicates; this module reads and appends.
+ */
+
+/** A prompt version whose suite grows. */
+export interface SuiteTarget {
+  repoRoot: string;
+  name: string;
+  version: number;
+  /** Repo-relative POSIX path, `prompts/<name>/v<N>`. */
+  dir: string;
+}
+
+/** One span export to read. */
+export interface SpanExport {
+  /** How the export is named in messages (a path, or "the selection"). */
+  label: string;
+  text: string;
+}
+
+/** What `harvestSpans` is asked. */
+export interface HarvestRequest {
+  target: SuiteTarget;
+  exports: readonly SpanExport[];
+  sample: number;
+  seed: string;
+  /** Only spans that started at or after this instant (ISO 8601); spans without a start time are then left out. */
+  since?: string;
+  /** Only spans of these tenants. */
+  tenants?: readonly string[];
+  /** Print what would be added; write nothing. */
+  dryRun?: boolean;
+  git?: GitRunner;
+  signal?: AbortSignal;
+}
+
+/** Why a span did not become a candidate. Counted by reason; span content is never quoted. */
+export type SkipReason =
+  | 'other-prompt'
+  | 'bad-identity'
+  | 'before-since'
+  | 'no-start-time'
+  | 'other-tenant'
+  | 'commit-unknown'
+  | 'variables-unknown'
+  | 'not-from-template'
+  | 'prompt-unreadable'
+  | 'lacks-target-variables';
+
+/** A readable phrase per skip reason. */
+export const SKIP_REASON_TEXT: Record<SkipReason, string> = {
+  'other-prompt': 'of another prompt',
+  'bad-identity': 'with an invalid prompt name, version or commit',
+  'before-since': 'started before --since',
+  'no-start-time': 'without a start time (with --since)',
+  'other-tenant': 'of other tenants',
+  'commit-unknown': 'whose commit is not in this repository (or could not be inferred)',
+  'variables-unknown': 'whose variables are neither recorded nor recoverable from the recorded message',
+  'not-from-template': 'whose recorded message the template cannot have rendered (or fits it in several ways)',
+  'prompt-unreadable': 'whose prompt version could not be read at its commit',
+  'lacks-target-variables': "of a version whose variables lack some the target version's template needs",
+};
+
+/** What a harvest did. */
+export interface HarvestOutcome {
+  plan: HarvestPlan;
+  /** LLM spans found in the exports. */
+  spans: number;
+  /** Spans of the prompt that became candidates. */
+  candidates: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  /** eval.jsonl, repo-relative. */
+  evalPath: string;
+  /** Lines appended (0 with dryRun). */
+  written: number;
+}
+
+/** A span export that can't be read at all: names the export; never quotes its content. */
+export class HarvestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HarvestError';
+  }
+}
+
+/** Reads the exports, turns the target prompt's spans into candidates, plans the draw and appends it (unless `dryRun`). */
+export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutcome> {
+  const git = request.git ?? runGit;
+  const { target } = request;
+  const metadata = await readTargetMetadata(target);
+  const targetVariables = await readTargetVariables(target, metadata);
+  const evalPath = `${target.dir}/eval.jsonl`;
+  const existingText = await readEvalText(target);
+  const existing = parseEvalJsonl(existingText).examples;
+
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const skip = (reason: SkipReason) => (skipped[reason] = (skipped[reason] ?? 0) + 1);
+  const spans: CandidateSpan[] = [];
+  for (const e of request.exports) {
+    let scan;
+    try {
+      scan = readSpans(e.text);
+    } catch (error) {
+      if (error instanceof SpanError) throw new HarvestError(`${e.label}: ${spanErrorWithoutContent(error)}`);
+      throw error;
+    }
+    spans.push(...scan.spans.filter(isLlmSpan));
+  }
+  const since = request.since !== undefined ? Date.parse(request.since) : undefined;
+  const tenants = request.tenants?.length ? new Set(request.tenants) : undefined;
+  const snapshots = new Map<string, Promise<PromptSnapshot>>();
+  const inferred = new Map<string, Promise<string>>();
+  const baselineRef = readRepoSettings(target.repoRoot).settings.baselineRef;
+
+  const candidates: HarvestCandidate[] = [];
+  for (const candidate of spans) {
+    request.signal?.throwIfAborted();
+    let info: ParsedSpanInfo;
+    try {
+      info = spanInfoOf(candidate);
+    } catch (error) {
+      if (error instanceof SpanError) {
+        skip('bad-identity');
+        continue;
+      }
+      throw error;
+    }
+    if (info.promptName !== target.name) {
+      skip('other-prompt');
+      continue;
+    }
+    if (since !== undefined) {
+      if (!info.startTime) {
+        skip('no-start-time');
+        continue;
+      }
+      if (Date.parse(info.startTime) < since) {
+        skip('before-since');
+        continue;
+      }
+    }
+    if (tenants && (info.tenantId === null || !tenants.has(info.tenantId))) {
+      skip('other-tenant');
+      continue;
+    }
+    let commit = info.commitSha;
+    if (commit === null) {
+      const key = `${info.promptVersion}\u0000${info.startTime ?? ''}`;
+      let found = inferred.get(key);
+      if (!found) {
+        found = inferCommit(
+          target.repoRoot,
+          { promptName: info.promptName, promptVersion: info.promptVersion, ...(info.startTime ? { startTime: info.startTime } : {}) },
+          { git, signal: request.signal, ...(baselineRef !== undefined ? { baselineRef } : {}) },
+        ).then((r) => r.commit);
+        inferred.set(key, found);
+      }
+      try {
+        commit = await found;
+      } catch (error) {
+        if (error instanceof ReplayError || error instanceof SpanError) {
+          skip('commit-unknown');
+          continue;
+        }
+        throw error;
+      }
+    }
+    const key = `${commit}\u0000${info.promptVersion}`;
+    let snapshot = snapshots.get(key);
+    if (!snapshot) {
+      snapshot = readPromptAtCommit(target.repoRoot, { commitSha: commit, promptName: info.promptName, promptVersion: info.promptVersion }, { git, signal: request.signal });
+      snapshots.set(key, snapshot);
+    }
+    let result: ReplayResult;
+    try {
+      result = replayPrompt(info, await snapshot);
+    } catch (error) {
+      if (error instanceof ReplayError) {
+        skip(error.code === 'commit-not-found' ? 'commit-unknown' : 'prompt-unreadable');
+        continue;
+      }
+      if (error instanceof SpanError) {
+        skip('bad-identity');
+        continue;
+      }
+      throw error;
+    }
+    if (result.verdict.kind === 'not-produced' || result.verdict.kind === 'ambiguous') {
+      skip('not-from-template');
+      continue;
+    }
+    if (result.variables.missing.length > 0 || result.rendered.user === null) {
+      skip('variables-unknown');
+      continue;
+    }
+    // Any version's spans are harvested (inputs are inputs), as long as they supply what the target's template needs.
+    if (targetVariables.some((name) => !(name in result.variables.values))) {
+      skip('lacks-target-variables');
+      continue;
+    }
+    const inputs = Object.fromEntries(targetVariables.map((name) => [name, result.variables.values[name]]));
+    candidates.push({
+      traceId: info.traceId ?? null,
+      spanId: info.spanId ?? null,
+      version: info.promptVersion,
+      commit: (await snapshot).commit.sha,
+      time: info.startTime ?? null,
+      tenant: info.tenantId,
+      inputs,
+      ...(info.recorded?.output !== undefined ? { output: info.recorded.output } : {}),
+    });
+  }
+
+  const plan = planHarvest(candidates, {
+    sample: request.sample,
+    seed: request.seed,
+    existing,
+    sensitiveVariables: metadata.eval.sensitive_variables ?? [],
+    phoneRegion: metadata.eval.phone_region,
+  });
+  const written = request.dryRun ? 0 : await appendSuiteLines(target, existingText, plan.lines);
+  return { plan, spans: spans.length, candidates: candidates.length, skipped, evalPath, written };
+}
+
+/** The target version's metadata.yaml from the working tree, validated as `check` does. */
+export async function readTargetMetadata(target: SuiteTarget): Promise<PromptMetadata> {
+  const path = join(target.repoRoot, target.dir, 'metadata.yaml');
+  const read = await readPromptFile(path, `${target.dir}/metadata.yaml`);
+  if (read.kind !== 'text') throw new HarvestError(read.kind === 'refused' ? read.message : `${target.dir} has no metadata.yaml`);
+  const validation = validateMetadata(read.text, {
+    promptName: target.name,
+    version: target.version,
+    versionDir: target.dir,
+    exists: (p) => existsSync(join(target.repoRoot, p)),
+  });
+  if (!validation.metadata) {
+    const first = validation.findings.find((f) => f.severity === 'error');
+    throw new HarvestError(`${target.dir}/metadata.yaml is not valid${first ? ` (line ${first.range.start.line + 1}: ${first.message})` : ''}; run prompt-ci check ${target.dir}`);
+  }
+  return validation.metadata;
+}
+
+/** The variables of the target version's user.template.md, in template order. */
+export async function readTargetVariables(target: SuiteTarget, metadata: PromptMetadata): Promise<string[]> {
+  const read = await readPromptFile(join(target.repoRoot, target.dir, 'user.template.md'), `${target.dir}/user.template.md`);
+  if (read.kind !== 'text') throw new HarvestError(read.kind === 'refused' ? read.message : `${target.dir} has no user.template.md`);
+  const parsed = parseTemplate(read.text, metadata.template_format);
+  if (parsed.errors.length) throw new HarvestError(`${target.dir}/user.template.md is not a valid ${metadata.template_format} template (${parsed.errors[0].message}); run prompt-ci check ${target.dir}`);
+  return [...new Set(parsed.variables)];
+}
+
+async function readEvalText(target: SuiteTarget): Promise<string> {
+  const read = await readPromptFile(join(target.repoRoot, target.dir, 'eval.jsonl'), `${target.dir}/eval.jsonl`);
+  if (read.kind === 'refused') throw new HarvestError(read.message);
+  return read.kind === 'text' ? read.text : '';
+}
+
+/**
+ * Appends lines to the target's eval.jsonl in one write, after a line ending when the file lacks a
+ * final one; the lines already there are never rewritten. Uses the file's own line ending.
+ */
+export async function appendSuiteLines(target: SuiteTarget, existingText: string, lines: readonly SuiteLine[]): Promise<number> {
+  if (lines.length === 0) return 0;
+  const path = join(target.repoRoot, target.dir, 'eval.jsonl');
+  const raw = existsSync(path) ? await readFile(path, 'utf8') : '';
+  const eol = /\r\n/.test(existingText || raw) ? '\r\n' : '\n';
+  const lead = raw.length > 0 && !raw.endsWith('\n') ? eol : '';
+  const handle = await open(path, 'a');
+  try {
+    await handle.write(lead + suiteLinesText(lines, eol));
+  } finally {
+    await handle.close();
+  }
+  return lines.length;
+}
+
+/** A span export's error without the quoted content some messages carry (a value from the export could be personal data). */
+function spanErrorWithoutContent(error: SpanError): string {
+  switch (error.code) {
+    case 'not-json':
+    case 'truncated-json':
+    case 'too-large':
+    case 'too-deep':
+    case 'empty':
+      return error.message.replace(/[;,]? near .*$/s, '');
+    case 'unrecognised-shape':
+      return 'no spans found: the file is JSON but not a span export replay reads (OTLP/JSON, an OTLP span, Jaeger JSON, Zipkin v2, the OpenTelemetry console exporter, or a flat attribute map)';
+    default:
+      return `not a span export replay reads (${error.code})`;
+  }
+}
