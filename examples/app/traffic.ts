@@ -11,7 +11,8 @@
 //   --tenants N     N generated tenants instead of the ten named ones
 //   --spans FILE    where spans go (default spans.jsonl beside this script)
 //   --json          one JSON line per request instead of the table
-import { appendFileSync } from 'node:fs';
+//   --help          this text
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -59,8 +60,15 @@ function options() {
       tenants: { type: 'string' },
       spans: { type: 'string' },
       json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    // The comment at the top of this file.
+    const source = readFileSync(__filename, 'utf8');
+    console.log(source.slice(0, source.indexOf('\nimport')).replace(/^\/\/ ?/gm, '').trim());
+    process.exit(0);
+  }
   const count = (name: string, value: string | undefined, min: number): number | undefined => {
     if (value === undefined) return undefined;
     const n = Number(value);
