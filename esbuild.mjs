@@ -1,4 +1,4 @@
-// The one build: the extension (node, cjs, `vscode` external), the CLI (node, with a shebang),
+// The one build: the extension (node, cjs, `vscode` external) and its index worker, the CLI (node, with a shebang),
 // the Node API, the webview (browser), the in-VS-Code test suite, the tree-sitter grammars and
 // the generated JSON Schema of metadata.yaml.
 //   node esbuild.mjs            build once
@@ -65,6 +65,8 @@ const suiteEntries = existsSync(suiteDir)
 
 const builds = [
   { ...nodeCommon, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The index worker: the extension reads, parses and checks repositories in this thread of its own.
+  { ...nodeCommon, entryPoints: ['src/node/indexWorker.ts'], outfile: 'dist/indexWorker.js' },
   { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` }, plugins: [cliCommandsExternal] },
   { ...nodeCommon, entryPoints: cliCommandModules.map((m) => `src/cli/${m}.ts`), outdir: 'dist/cli', banner: { js: importMetaUrl }, external: RUNTIME_EXTERNAL },
   { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },

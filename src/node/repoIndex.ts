@@ -36,13 +36,36 @@ export interface IndexMemo {
  */
 export type FindingGroups = Map<string, FileFinding[]>;
 
+/** What the editor reads of a repository's index, whether the index is built here or in the index worker. */
+export interface RepoIndexView {
+  readonly root: string;
+  /** Every finding of the repository, by group. */
+  readonly findingGroups: ReadonlyMap<string, readonly FileFinding[]>;
+  /** All findings, flattened. */
+  allFindings(): FileFinding[];
+  /** The prompt versions, by directory. */
+  promptVersions(): CheckedVersion[];
+  /** How many prompt versions there are. */
+  readonly versionCount: number;
+  /** The checked version in directory `dir`. */
+  version(dir: string): CheckedVersion | undefined;
+  /** The checked versions of one prompt. */
+  versionsOf(promptName: string): CheckedVersion[];
+  /** The versions of one prompt as the cross-check sees them. */
+  contractsOf(promptName: string): VersionContract[];
+  /** Every call site, or those naming one prompt. */
+  callSites(promptName?: string): LocatedCallSite[];
+  /** The call sites of one source file. */
+  callSitesIn(path: string): LocatedCallSite[];
+}
+
 /**
  * An incremental index of one prompt repository: its prompt versions, their parsed templates and
  * eval examples, and every call site in its sources. `update(path)` re-reads one file and returns
  * the groups whose findings were recomputed. The snapshot decides what "the text of a file" is (disk,
  * or disk overlaid by open editors).
  */
-export class RepoIndex {
+export class RepoIndex implements RepoIndexView {
   private versions = new Map<string, CheckedVersion>();
   private callSitesByFile = new Map<string, LocatedCallSite[]>();
   /** Prompt name → the source files with a call site naming it (so one prompt's cross-check needn't scan every site). */
@@ -114,6 +137,15 @@ export class RepoIndex {
   /** The prompt versions, by directory. */
   promptVersions(): CheckedVersion[] {
     return [...this.versions.values()];
+  }
+
+  get versionCount(): number {
+    return this.versions.size;
+  }
+
+  /** The checked version in directory `dir`. */
+  version(dir: string): CheckedVersion | undefined {
+    return this.versions.get(dir);
   }
 
   /** The versions of one prompt as the cross-check sees them. */

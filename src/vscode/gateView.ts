@@ -86,7 +86,7 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
-    private readonly parser: SourceParser,
+    private readonly parser: () => Promise<SourceParser>,
     private readonly evals: EvalController,
   ) {
     super();
@@ -233,6 +233,7 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
     await vscode.commands.executeCommand(`${GATE_VIEW_ID}.focus`).then(undefined, () => undefined);
 
     try {
+      const parser = await this.parser();
       const run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Prompt CI gate', cancellable: true },
         (progress, token) => {
@@ -243,7 +244,7 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
             baseURL: api.baseURL,
             concurrency: settings.evalConcurrency,
             signal: controller.signal,
-            parser: this.parser,
+            parser,
             onEvent: (event) => {
               switch (event.kind) {
                 case 'changes': {

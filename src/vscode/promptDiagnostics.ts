@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FileFinding } from '../core/finding';
 import { countBySeverity } from '../core/finding';
-import { readRepoSettings } from '../node/checkRepo';
-import { RepoIndex } from '../node/repoIndex';
-import { diskSnapshot, listRepoFiles, toRepoPath } from '../node/repoFiles';
-import type { SourceParser } from '../node/treeSitter';
+import type { IndexBuiltBy, IndexClient, IndexMirror } from '../node/indexClient';
+import type { BuildStats } from '../node/indexService';
+import type { RepoIndexView } from '../node/repoIndex';
+import { toRepoPath } from '../node/repoFiles';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 import { toDiagnostic } from './toDiagnostic';
@@ -14,18 +14,28 @@ import { toDiagnostic } from './toDiagnostic';
 /** A prompt repository inside the workspace (the folder that holds `prompts/` or `prompt-ci.yaml`) and its index. */
 export interface PromptRepo {
   root: string;
-  index: RepoIndex;
+  index: RepoIndexView;
   /** Published findings: file → group → findings, so one group's update touches only its files. */
   byFile: Map<string, Map<string, FileFinding[]>>;
   /** The files each group last published to. */
   filesOfGroup: Map<string, Set<string>>;
 }
 
+/** How the last full index of a repository went (for the log, and the tests through an internal command). */
+export interface IndexReport {
+  root: string;
+  builtBy: IndexBuiltBy;
+  build: BuildStats;
+  /** From the request to the findings in the Problems panel, on the extension host's clock. */
+  toDiagnosticsMs: number;
+}
+
 /**
  * Keeps the Problems panel current for every prompt repository in the workspace (all roots):
  * a full index on start-up and when files appear or vanish; on an edit (debounced, unsaved text
  * counts) only the groups of findings the edited file touches: its prompt version and the
- * cross-check of the prompts it renders or defines.
+ * cross-check of the prompts it renders or defines. The index is built in the index worker
+ * (IndexClient): this thread only sends texts and publishes findings.
  */
 export class PromptDiagnostics extends Disposable {
   private readonly collection = this._register(vscode.languages.createDiagnosticCollection('prompt-ci'));
@@ -34,12 +44,16 @@ export class PromptDiagnostics extends Disposable {
   private readonly changed = new vscode.EventEmitter<PromptRepo>();
   /** Fires after a repository's index changed (for hovers, CodeLens, the status bar). */
   readonly onDidChangeRepo = this.changed.event;
+  /** The last full index of each repository, in the order they finished. */
+  readonly reports: IndexReport[] = [];
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
-    private readonly parser: SourceParser,
+    private readonly client: IndexClient,
   ) {
     super();
+    // The worker stopped and a new one takes over: it starts with nothing, so index everything again.
+    client.onRestart = () => this.schedule('*', 0, () => void this.refreshAll('index worker restarted'));
     this._register(this.changed);
     this._register(vscode.workspace.onDidChangeTextDocument((e) => this.onDocumentChanged(e.document, true)));
     this._register(vscode.workspace.onDidOpenTextDocument((d) => this.onDocumentChanged(d, false)));
@@ -70,7 +84,7 @@ export class PromptDiagnostics extends Disposable {
     for (const root of [...this.repos.keys()]) {
       if (!roots.has(root)) this.forgetRepo(root);
     }
-    for (const root of roots) this.indexRepo(root);
+    await Promise.all([...roots].map((root) => this.indexRepo(root)));
     this.log.info(`${reason}: ${roots.size} prompt ${roots.size === 1 ? 'repository' : 'repositories'} in ${Date.now() - started} ms`);
   }
 
@@ -84,11 +98,17 @@ export class PromptDiagnostics extends Disposable {
     return best;
   }
 
-  private indexRepo(root: string): void {
+  private async indexRepo(root: string): Promise<void> {
     const started = Date.now();
-    const { settings, problems, warnings } = readRepoSettings(root);
-    const index = new RepoIndex(root, this.snapshot(root), settings, this.parser, [...problems, ...warnings]);
-    index.build();
+    let built: Awaited<ReturnType<IndexClient['index']>>;
+    try {
+      built = await this.client.index(root, this.openTexts(root));
+    } catch (error) {
+      this.log.error(`indexing ${root} failed: ${(error as Error).message}`);
+      return;
+    }
+    if (this.isDisposed) return;
+    const index: IndexMirror = built.mirror;
     const previous = this.repos.get(root);
     const repo: PromptRepo = previous ?? { root, index, byFile: new Map(), filesOfGroup: new Map() };
     repo.index = index;
@@ -96,8 +116,13 @@ export class PromptDiagnostics extends Disposable {
     const stale = [...repo.filesOfGroup.keys()].filter((g) => !index.findingGroups.has(g));
     this.publish(repo, [...index.findingGroups.keys(), ...stale]);
     const c = countBySeverity(index.allFindings());
+    const toDiagnosticsMs = Date.now() - started;
+    this.reports.push({ root, builtBy: built.builtBy, build: built.stats, toDiagnosticsMs });
+    const { cache } = built.stats;
     this.log.info(
-      `indexed ${root}: ${index.promptVersions().length} prompt versions, ${index.callSites().length} call sites in ${Date.now() - started} ms; ${c.error} errors, ${c.warning} warnings, ${c.information} notes`,
+      `indexed ${root}: ${index.versionCount} prompt versions, ${index.callSites().length} call sites in ${toDiagnosticsMs} ms ` +
+        `(${built.builtBy === 'worker' ? 'in the index worker' : "on the extension host's thread"}, ${Math.round(built.stats.ms)} ms there; ` +
+        `cache ${cache.loaded}: ${cache.hits} parsed results reused, ${cache.misses} parsed); ${c.error} errors, ${c.warning} warnings, ${c.information} notes`,
     );
     this.changed.fire(repo);
   }
@@ -138,19 +163,33 @@ export class PromptDiagnostics extends Disposable {
     if (!repo) return;
     for (const file of repo.byFile.keys()) this.collection.delete(vscode.Uri.file(`${root}/${file}`));
     this.repos.delete(root);
+    this.client.forget(root).catch((error: unknown) => this.log.warn(`forgetting ${root}: ${(error as Error).message}`));
   }
 
-  /** The files on disk with every open document's current text laid over them, read at the time of each read. */
-  private snapshot(root: string) {
-    return diskSnapshot(root, listRepoFiles(root), (path) => {
-      const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && !d.isClosed && d.uri.fsPath === `${root}/${path}`);
-      return doc?.getText();
-    });
+  /** The text of every open document of the repository at `root`, which counts instead of the disk's. */
+  private openTexts(root: string): [string, string][] {
+    const out: [string, string][] = [];
+    for (const doc of vscode.workspace.textDocuments) {
+      if (doc.uri.scheme !== 'file' || doc.isClosed) continue;
+      const rel = toRepoPath(root, doc.uri.fsPath);
+      if (rel) out.push([rel, doc.getText()]);
+    }
+    return out;
   }
 
-  private update(repo: PromptRepo, rel: string): void {
+  /** The open document's text of a repository file, or null when the disk's counts. */
+  private openText(repo: PromptRepo, rel: string): string | null {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && !d.isClosed && d.uri.fsPath === `${repo.root}/${rel}`);
+    return doc ? doc.getText() : null;
+  }
+
+  private async update(repo: PromptRepo, rel: string): Promise<void> {
     const started = Date.now();
-    const groups = repo.index.update(rel);
+    const index = repo.index;
+    const delta = await this.client.update(repo.root, rel, this.openText(repo, rel));
+    // Re-indexed meanwhile: the new index already has this text (requests are answered in order).
+    if (this.isDisposed || repo.index !== index || this.repos.get(repo.root) !== repo) return;
+    const groups = (index as IndexMirror).apply(delta);
     if (groups.length === 0) return;
     this.publish(repo, groups);
     this.log.info(`re-checked ${rel} in ${Date.now() - started} ms (${groups.join(', ')})`);
@@ -184,18 +223,16 @@ export class PromptDiagnostics extends Disposable {
     this.schedule('*', 250, () => void this.refreshAll(`${vscode.workspace.asRelativePath(uri)} ${what}`));
   }
 
-  private schedule(key: string, delayMs: number, run: () => void): void {
+  private schedule(key: string, delayMs: number, run: () => void | Promise<void>): void {
     clearTimeout(this.timers.get(key));
     this.timers.set(
       key,
       setTimeout(() => {
         this.timers.delete(key);
         if (this.isDisposed) return;
-        try {
-          run();
-        } catch (error) {
-          this.log.error(`check failed: ${(error as Error).stack ?? String(error)}`);
-        }
+        Promise.resolve()
+          .then(run)
+          .catch((error: unknown) => this.log.error(`check failed: ${(error as Error).message || String(error)}`));
       }, delayMs),
     );
   }

@@ -14,7 +14,7 @@ import type { RepoSettings } from '../core/repoSettings';
 import { parseTemplate } from '../core/template/template';
 import type { ParsedTemplate } from '../core/template/template';
 import { readRepoSettings } from '../node/checkRepo';
-import type { RepoIndex } from '../node/repoIndex';
+import type { RepoIndexView } from '../node/repoIndex';
 import { toRepoPath } from '../node/repoFiles';
 import { createSourceParser } from '../node/treeSitter';
 import type { SourceParser } from '../node/treeSitter';
@@ -69,7 +69,7 @@ export class PromptLookup extends Disposable {
   private parser?: Promise<SourceParser>;
   private readonly sourceMemo = new Map<string, { version: number; sites: LocatedCallSite[] }>();
   private readonly templateMemo = new Map<string, { version: number; format: string; parsed: ParsedTemplate }>();
-  private readonly settingsMemo = new WeakMap<RepoIndex, RepoSettings>();
+  private readonly settingsMemo = new WeakMap<RepoIndexView, RepoSettings>();
 
   constructor(private readonly diagnostics: PromptDiagnostics) {
     super();
@@ -120,7 +120,7 @@ export class PromptLookup extends Disposable {
 
   /** The checked versions of one prompt (metadata included). */
   versionsOf(repo: PromptRepo, promptName: string): CheckedVersion[] {
-    return repo.index.promptVersions().filter((v) => v.version.name === promptName);
+    return repo.index.versionsOf(promptName);
   }
 
   /**
@@ -183,7 +183,7 @@ export class PromptLookup extends Disposable {
     const where = this.locate(document.uri);
     const dir = where && versionDirOf(where.rel);
     if (!where || !dir || where.rel !== `${dir}/user.template.md`) return undefined;
-    const checked = where.repo.index.promptVersions().find((v) => v.version.dir === dir);
+    const checked = where.repo.index.version(dir);
     const contract = checked && contractOf(checked);
     if (!checked || !contract) return undefined;
     const format = checked.metadata?.template_format ?? 'python';
@@ -201,7 +201,7 @@ export class PromptLookup extends Disposable {
     const where = this.locate(document.uri);
     const dir = where && versionDirOf(where.rel);
     if (!where || !dir || where.rel !== `${dir}/eval.jsonl`) return undefined;
-    const checked = where.repo.index.promptVersions().find((v) => v.version.dir === dir);
+    const checked = where.repo.index.version(dir);
     const contract = checked && contractOf(checked);
     if (!contract) return undefined;
     return { ...where, contract, examples: parseEvalJsonl(document.getText()).examples };

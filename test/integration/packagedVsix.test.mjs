@@ -98,6 +98,8 @@ function defineTests() {
       );
       const folder = path.join(extensionsDir, `${extensionId}-${manifest.version}`);
       assert.ok(fs.existsSync(path.join(folder, manifest.main)), `${manifest.main} is not in the package`);
+      // The index worker runs from its own bundle, next to the extension's.
+      assert.ok(fs.existsSync(path.join(folder, 'dist', 'indexWorker.js')), 'dist/indexWorker.js is not in the package');
     });
 
     it('activates on the workspace and shows its diagnostic in the Problems panel', async () => {

@@ -1,0 +1,198 @@
+import { performance } from 'node:perf_hooks';
+import { serialize } from 'node:v8';
+import type { CheckedVersion } from '../core/check';
+import type { LocatedCallSite } from '../core/crossCheck';
+import type { FileFinding } from '../core/finding';
+import { versionDirOf } from '../core/promptLayout';
+import { readRepoSettings } from './checkRepo';
+import type { CacheStats } from './indexCache';
+import { IndexCache } from './indexCache';
+import { RepoIndex } from './repoIndex';
+import { diskSnapshot, listRepoFiles } from './repoFiles';
+import { createSourceParser } from './treeSitter';
+import type { SourceParser } from './treeSitter';
+
+/**
+ * The requests the editor sends the index (in the index worker, or in-process when the worker
+ * can't run) and its answers. Requests are answered one at a time, in the order sent.
+ */
+export type IndexRequest =
+  /** Lists, reads and checks a repository in full; `open` is the text of its open editors. */
+  | { kind: 'index'; id: number; root: string; open: [string, string][] }
+  /** One file's text changed: an editor's text, or `null` when the disk's counts again (closed, saved). */
+  | { kind: 'update'; id: number; root: string; path: string; text: string | null }
+  /** The repository left the workspace. */
+  | { kind: 'forget'; id: number; root: string };
+
+/**
+ * A whole index, as plain data (what crosses to the editor's thread). The checked versions (their
+ * eval examples are most of an index) cross as one buffer of serialised versions, moved rather than
+ * copied, which the editor deserialises one version at a time when it asks for one.
+ */
+export interface IndexState {
+  root: string;
+  versions: { dir: string; name: string; start: number; end: number }[];
+  versionBytes: ArrayBuffer;
+  callSites: [string, LocatedCallSite[]][];
+  groups: [string, FileFinding[]][];
+}
+
+/** What an update changed: the groups recomputed (`null`: gone), the edited version or file's call sites. */
+export interface IndexDelta {
+  groups: [string, FileFinding[] | null][];
+  version?: { dir: string; checked: CheckedVersion | null };
+  callSites?: [string, LocatedCallSite[]];
+}
+
+/** How a build went, for the log and the tests. */
+export interface BuildStats {
+  /** Building the index, in the thread that built it. */
+  ms: number;
+  cache: CacheStats;
+}
+
+export type IndexResponse =
+  | { kind: 'indexed'; id: number; state: IndexState; stats: BuildStats }
+  | { kind: 'updated'; id: number; delta: IndexDelta }
+  | { kind: 'forgotten'; id: number }
+  | { kind: 'failed'; id: number; message: string };
+
+export interface IndexServiceOptions {
+  /** Where the grammars' .wasm files are. */
+  wasmDir?: string;
+  /** The workspace's storage folder for the index cache; undefined keeps it in memory. */
+  cacheDir?: string;
+  /** The extension's and parser's versions: a cache written by another is not used. */
+  cacheTag: string;
+  log?: (message: string) => void;
+}
+
+interface Repo {
+  index: RepoIndex;
+  overlay: Map<string, string>;
+  cache: IndexCache;
+  saveTimer?: NodeJS.Timeout;
+}
+
+/** Delay after the last edit before the cache is written again. */
+const SAVE_AFTER_EDITS_MS = 2_000;
+
+/** Indexes repositories on request; the same code runs in the index worker and, as a fallback, in-process. */
+export class IndexService {
+  private parser: Promise<SourceParser> | undefined;
+  private readonly repos = new Map<string, Repo>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: IndexServiceOptions) {}
+
+  /** Answers `request` after every request sent before it. */
+  handle(request: IndexRequest): Promise<IndexResponse> {
+    const answer = this.queue.then(() => this.answer(request));
+    this.queue = answer.catch(() => undefined);
+    return answer;
+  }
+
+  /** Writes every repository's cache and frees the parser. */
+  async dispose(): Promise<void> {
+    await this.queue;
+    for (const repo of this.repos.values()) {
+      clearTimeout(repo.saveTimer);
+      repo.cache.save();
+    }
+    this.repos.clear();
+    (await this.parser?.catch(() => undefined))?.dispose();
+  }
+
+  private async answer(request: IndexRequest): Promise<IndexResponse> {
+    try {
+      switch (request.kind) {
+        case 'index':
+          return await this.index(request);
+        case 'update':
+          return { kind: 'updated', id: request.id, delta: this.update(request) };
+        case 'forget': {
+          const repo = this.repos.get(request.root);
+          if (repo) clearTimeout(repo.saveTimer);
+          repo?.cache.save();
+          this.repos.delete(request.root);
+          return { kind: 'forgotten', id: request.id };
+        }
+      }
+    } catch (error) {
+      return { kind: 'failed', id: request.id, message: (error as Error).message || String(error) };
+    }
+  }
+
+  private async index(request: Extract<IndexRequest, { kind: 'index' }>): Promise<IndexResponse> {
+    const started = performance.now();
+    const parser = await this.sourceParser();
+    const { root } = request;
+    const previous = this.repos.get(root);
+    const overlay = new Map(request.open);
+    const cache =
+      previous?.cache ??
+      new IndexCache({ dir: this.options.cacheDir, root, tag: this.options.cacheTag, overlay: (p) => this.repos.get(root)?.overlay.get(p), log: this.options.log });
+    cache.resetStats();
+    const { settings, problems, warnings } = readRepoSettings(root);
+    const index = new RepoIndex(root, diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p)), settings, parser, [...problems, ...warnings], cache);
+    const repo: Repo = { index, overlay, cache };
+    if (previous) clearTimeout(previous.saveTimer);
+    this.repos.set(root, repo);
+    index.build();
+    const stats: BuildStats = { ms: performance.now() - started, cache: { ...cache.stats } };
+    this.scheduleSave(repo, 0);
+    return { kind: 'indexed', id: request.id, state: stateOf(index), stats };
+  }
+
+  private update(request: Extract<IndexRequest, { kind: 'update' }>): IndexDelta {
+    const repo = this.repos.get(request.root);
+    if (!repo) return { groups: [] };
+    if (request.text === null) repo.overlay.delete(request.path);
+    else repo.overlay.set(request.path, request.text);
+    const groups = repo.index.update(request.path);
+    const delta: IndexDelta = { groups: groups.map((g) => [g, (repo.index.findingGroups.get(g) as FileFinding[] | undefined) ?? null]) };
+    const dir = versionDirOf(request.path);
+    if (dir) delta.version = { dir, checked: repo.index.version(dir) ?? null };
+    else delta.callSites = [request.path, repo.index.callSitesIn(request.path)];
+    if (groups.length > 0) this.scheduleSave(repo, SAVE_AFTER_EDITS_MS);
+    return delta;
+  }
+
+  private scheduleSave(repo: Repo, delayMs: number): void {
+    clearTimeout(repo.saveTimer);
+    repo.saveTimer = setTimeout(() => {
+      if (this.repos.get(repo.index.root) === repo) repo.cache.save();
+    }, delayMs);
+    repo.saveTimer.unref?.();
+  }
+
+  private sourceParser(): Promise<SourceParser> {
+    if (!this.parser) {
+      this.parser = createSourceParser({ wasmDir: this.options.wasmDir });
+      this.parser.catch(() => (this.parser = undefined));
+    }
+    return this.parser;
+  }
+}
+
+/** The plain data of an index. */
+export function stateOf(index: RepoIndex): IndexState {
+  const callSites = new Map<string, LocatedCallSite[]>();
+  for (const site of index.callSites()) callSites.set(site.file, [...(callSites.get(site.file) ?? []), site]);
+  const parts = index.promptVersions().map((v) => ({ dir: v.version.dir, name: v.version.name, bytes: serialize(v) }));
+  const versionBytes = new Uint8Array(parts.reduce((n, p) => n + p.bytes.length, 0));
+  const versions: IndexState['versions'] = [];
+  let at = 0;
+  for (const { dir, name, bytes } of parts) {
+    versionBytes.set(bytes, at);
+    versions.push({ dir, name, start: at, end: at + bytes.length });
+    at += bytes.length;
+  }
+  return {
+    root: index.root,
+    versions,
+    versionBytes: versionBytes.buffer,
+    callSites: [...callSites],
+    groups: [...index.findingGroups].map(([k, v]) => [k, [...v]]),
+  };
+}
