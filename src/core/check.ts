@@ -27,6 +27,8 @@ export interface RepoSnapshot {
    * that are not UTF-8, a BOM or CRLF line endings (normalised away in `read`). Absent: nothing.
    */
   describe?(path: string): FileReadNotes | undefined;
+  /** True when a listed path is a symbolic link (see discoverPrompts). Absent: none is. */
+  linked?(path: string): boolean;
 }
 
 /** What a snapshot noticed reading one file. */

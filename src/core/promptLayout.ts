@@ -142,16 +142,39 @@ export interface PromptLayout {
   findings: FileFinding[];
 }
 
+/** The sentence for a symbolic link where a directory of prompt files is expected (`prompts`, a prompt, a version). */
+export function linkedDirectoryRefusal(path: string, where = ''): string {
+  return `${path}${where} is a symbolic link; Prompt CI reads prompt files only through real directories (a link could point outside the repository): replace it with the directory itself`;
+}
+
+/** True for a path where `prompts/`, a prompt directory or a version directory would be. */
+export function isPromptDirectoryPosition(path: string): boolean {
+  const parts = path.split('/');
+  if (parts[0] !== 'prompts') return false;
+  return parts.length === 1 || (parts.length === 2 && PROMPT_NAME_PATTERN.test(parts[1])) || (parts.length === 3 && PROMPT_NAME_PATTERN.test(parts[1]) && VERSION_DIR_PATTERN.test(parts[2]));
+}
+
+/** What discovery may ask of the lister besides the paths. */
+export interface DiscoverOptions {
+  /** True when a listed path is a symbolic link (the lister lists links and never walks into them). */
+  linked?: (path: string) => boolean;
+}
+
 /**
  * Reads the layout of `prompts/` from a list of repo-relative POSIX file paths (directories are
- * implied by the files in them). Pure: the caller lists the files.
+ * implied by the files in them). Pure: the caller lists the files. A listed link where `prompts/`,
+ * a prompt or a version directory would be is one `file/refused` error (nothing under it is read).
  */
-export function discoverPrompts(paths: Iterable<string>): PromptLayout {
+export function discoverPrompts(paths: Iterable<string>, options: DiscoverOptions = {}): PromptLayout {
   const byDir = new Map<string, PromptVersion>();
   const findings: FileFinding[] = [];
   const reported = new Set<string>();
 
   for (const path of paths) {
+    if (options.linked && isPromptDirectoryPosition(path) && options.linked(path)) {
+      findings.push({ file: path, code: 'file/refused', severity: 'error', range: START_OF_FILE, message: linkedDirectoryRefusal(path) });
+      continue;
+    }
     const parts = path.split('/');
     if (parts[0] !== 'prompts' || parts.length < 3) continue;
     const [, name, versionDir] = parts;

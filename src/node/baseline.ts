@@ -5,7 +5,7 @@ import { gitTopLevel, missingRefMessage, resolveCommit, runGit } from './git';
 import type { TreeEntry } from '../core/gitOutput';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { versionDirName, versionNumbersIn, versionOfDirName } from '../core/promptLayout';
-import { listTreeAt, readPromptVersionFromGit } from './promptAtCommit';
+import { listTreeAt, readPromptFilesAt, readPromptVersionFromGit } from './promptAtCommit';
 import { readPromptVersionFromDisk } from './promptFiles';
 
 /** The refs tried, in order, when `prompt-ci.yaml` names no `baselineRef`. */
@@ -97,6 +97,12 @@ async function missingRefError(git: GitRunner, topLevel: string, refs: readonly 
   return new BaselineError(await missingRefMessage(git, topLevel, { role: 'baseline', refs, configured, instead: '--baseline DIR|REF:PATH' }));
 }
 
+/** Throws a BaselineError when `path` (or a directory above it) is a symbolic link at `commit`. */
+async function refuseLinkedAt(git: GitRunner, topLevel: string, commit: string, path: string, prefix: string): Promise<void> {
+  const refused = (await readPromptFilesAt(git, topLevel, commit, path, { fields: [] }))?.refused ?? [];
+  if (refused.length > 0) throw new BaselineError(`${prefix}${refused.join('; ')}`);
+}
+
 /**
  * Finds the baseline prompt version without touching the working tree, index or HEAD:
  * `--baseline` when given (a directory, or `REF:PATH`), else the challenger's path at the
@@ -111,7 +117,7 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
   if (options.override !== undefined) {
     const asDir = resolve(repoRoot, options.override);
     if (isDirectory(asDir)) {
-      const files = await readPromptVersionFromDisk(asDir, { requireEval: false });
+      const files = await readPromptVersionFromDisk(asDir, { requireEval: false, root: repoRoot });
       const dir = inside(repoRoot, asDir) ?? asDir;
       return { source: 'directory', files, dir, ref: null, commit: null, how: 'override', description: `${dir} (directory, from --baseline)` };
     }
@@ -140,6 +146,7 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
     if (commit === undefined) throw await missingRefError(git, topLevel, [ref], true);
     const entries = await listTreeAt(git, topLevel, commit, path);
     if (!entries?.length) {
+      await refuseLinkedAt(git, topLevel, commit, path, `--baseline ${options.override}: `);
       throw new BaselineError(`--baseline ${options.override}: ${path} is not a directory at ${ref} (${commit.slice(0, 12)})`);
     }
     const files = await readPromptVersionFromGit(git, topLevel, commit, path, { requireEval: false });
@@ -166,6 +173,8 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
   const at = `${ref} (${commit.slice(0, 12)})`;
 
   const same = await listTreeAt(git, topLevel, commit, challengerInTop);
+  // Production's copy being a link is refused, not taken for "no such version there" (which would pick the previous one).
+  if (same === undefined) await refuseLinkedAt(git, topLevel, commit, challengerInTop, '');
   if (hasMetadata(same)) {
     const files = await readPromptVersionFromGit(git, topLevel, commit, challengerInTop, { requireEval: false });
     const dir = fromTop(challengerInTop);

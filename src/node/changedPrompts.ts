@@ -5,13 +5,13 @@ import type { CallSite } from '../core/callSites';
 import { baseFromPush, changedCallSitePrompts, planChangedPrompts } from '../core/gate/changedPrompts';
 import { splitNul } from '../core/gitOutput';
 import type { CallSiteChange, ChangedPromptVersion, PushedRef } from '../core/gate/changedPrompts';
-import { discoverPrompts } from '../core/promptLayout';
+import { discoverPrompts, versionDirOf, versionOfDirName } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
 import { gitTopLevel, isGitAnswer, isShallowRepository, listRemotes, missingRefMessage, resolveCommit, runGit, showFileAt } from './git';
 import { MAX_SOURCE_BYTES } from './repoIndex';
-import { listRepoFiles } from './repoFiles';
+import { isLink, listRepoFiles } from './repoFiles';
 import type { SourceParser } from './treeSitter';
 
 /** What changed since the merge-base with the base ref, and the prompt versions that makes gate-worthy. */
@@ -112,7 +112,12 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
   const branch = branchOut.trim();
   const onBaseBranch = head === mergeBase && branch !== '' && branch !== 'HEAD' && (base.ref === branch || base.ref.endsWith(`/${branch}`));
 
-  const versions = discoverPrompts(listRepoFiles(root, 'prompts')).versions;
+  const layout = discoverPrompts(listRepoFiles(root, 'prompts'), { linked: (path) => isLink(join(root, path)) });
+  // A version directory that is a link is present, not removed: evaluating it is refused with its own sentence.
+  const linked = layout.findings
+    .filter((f) => f.code === 'file/refused' && versionDirOf(f.file) === f.file)
+    .map((f) => ({ name: f.file.split('/')[1], version: versionOfDirName(f.file.split('/')[2])!, dir: f.file, files: {}, missing: [] }));
+  const versions = [...layout.versions, ...linked];
   const callSiteChanges = await findCallSiteChanges(git, root, mergeBase, changedPaths, options);
   return {
     baseRef: base.ref,

@@ -5,7 +5,7 @@ import type { CommitInfo, TreeEntry } from '../core/gitOutput';
 import { COMMIT_INFO_FORMAT, isSymlinkEntry, parseCommitInfo, parseLsTree } from '../core/gitOutput';
 import { decodePromptText } from '../core/promptText';
 import type { PromptVersionFiles } from '../core/promptLayout';
-import { PROMPT_FILE_NAMES, promptVersionDir, versionNumbersIn } from '../core/promptLayout';
+import { PROMPT_FILE_NAMES, linkedDirectoryRefusal, promptVersionDir, versionNumbersIn } from '../core/promptLayout';
 import type { PromptSnapshot } from '../core/replay';
 import { ReplayError, readMetadataAtCommit } from '../core/replay';
 import { validateCommitSha, validatePromptName, validatePromptVersion } from '../core/span';
@@ -38,6 +38,24 @@ export async function listTreeAt(git: GitRunner, cwd: string, commit: string, di
   }
 }
 
+/**
+ * The first directory of `dir` (itself included) that is a symbolic link (mode 120000) at `commit`,
+ * or undefined: `commit:dir` names no tree then, and the link, not "missing", is what to report.
+ */
+async function linkedDirectoryAt(git: GitRunner, cwd: string, commit: string, dir: string, signal?: AbortSignal): Promise<string | undefined> {
+  const parts = dir.split('/').filter(Boolean);
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  if (prefixes.length === 0) return undefined;
+  let entries: TreeEntry[];
+  try {
+    entries = parseLsTree((await git(['ls-tree', '-z', '--full-tree', '--end-of-options', commit, '--', ...prefixes], { cwd, signal })).toString('utf8'));
+  } catch (error) {
+    if (isGitAnswer(error)) return undefined;
+    throw error;
+  }
+  return prefixes.find((prefix) => entries.some((e) => e.path === prefix && isSymlinkEntry(e)));
+}
+
 /** The prompt files of a version directory at a commit, as `readPromptFilesAt` found them. */
 export interface PromptFilesAtCommit {
   /** Every entry of the directory at the commit. */
@@ -63,8 +81,11 @@ export async function readPromptFilesAt(
   options: { signal?: AbortSignal; fields?: readonly (keyof PromptVersionFiles)[] } = {},
 ): Promise<PromptFilesAtCommit | undefined> {
   const listing = await listTreeAt(git, cwd, commit, dir, options.signal);
-  if (!listing) return undefined;
   const shortSha = commit.slice(0, 12);
+  if (!listing) {
+    const linked = await linkedDirectoryAt(git, cwd, commit, dir, options.signal);
+    return linked === undefined ? undefined : { listing: [], texts: {}, warnings: [], refused: [linkedDirectoryRefusal(linked, ` at ${shortSha}`)] };
+  }
   const warnings: string[] = [];
   const refused: string[] = [];
   const texts: Partial<PromptVersionFiles> = {};

@@ -1,5 +1,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { linkedDirectoryRefusal } from '../core/promptLayout';
 import type { DecodedPromptText } from '../core/promptText';
 import { decodePromptText } from '../core/promptText';
 
@@ -13,6 +15,10 @@ import { decodePromptText } from '../core/promptText';
  * out as text files, and "inside" is easy to get wrong with `..` and nested links); git's side
  * refuses mode 120000 the same way. A directory or anything else that isn't a regular file gets a
  * sentence naming the path instead of an errno.
+ *
+ * Given the repository root, every directory between it and the file is checked too: a version
+ * directory `prompts/x/v2 -> /etc`, or `prompts -> ../elsewhere`, is refused as the link it is
+ * (the root itself may be a link: that is where the user chose to keep the checkout).
  */
 
 /** What reading one prompt file found. */
@@ -24,6 +30,33 @@ export type PromptFileRead =
 /** The sentence for a symbolic link where a prompt file is expected. */
 export function symlinkRefusal(path: string, where = ''): string {
   return `${path}${where} is a symbolic link; Prompt CI reads prompt files only as regular files (a link could point outside the repository): replace it with the file itself`;
+}
+
+/** The directories strictly between `root` and `absolute`, outermost first; none when `absolute` isn't below `root`. */
+function directoriesBetween(root: string, absolute: string): { absolute: string; path: string }[] {
+  const rel = relative(root, absolute);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return [];
+  const parts = rel.split(sep).slice(0, -1);
+  return parts.map((_, i) => ({ absolute: join(root, ...parts.slice(0, i + 1)), path: parts.slice(0, i + 1).join('/') }));
+}
+
+/** The refusal for the first directory between `root` and `absolute` that is a symbolic link, if any. */
+export function linkedDirectorySync(root: string, absolute: string): PromptFileRead | undefined {
+  for (const dir of directoriesBetween(root, absolute)) {
+    const stat = lstatSync(dir.absolute, { throwIfNoEntry: false });
+    if (!stat) return undefined;
+    if (stat.isSymbolicLink()) return { kind: 'refused', message: linkedDirectoryRefusal(dir.path) };
+  }
+  return undefined;
+}
+
+async function linkedDirectory(root: string, absolute: string): Promise<PromptFileRead | undefined> {
+  for (const dir of directoriesBetween(root, absolute)) {
+    const stat = await lstat(dir.absolute).catch(() => undefined);
+    if (!stat) return undefined;
+    if (stat.isSymbolicLink()) return { kind: 'refused', message: linkedDirectoryRefusal(dir.path) };
+  }
+  return undefined;
 }
 
 function classify(path: string, stat: { isSymbolicLink(): boolean; isFile(): boolean; isDirectory(): boolean } | undefined): PromptFileRead | undefined {
@@ -43,9 +76,14 @@ function failure(path: string, error: unknown): PromptFileRead {
   return { kind: 'refused', message: `${path} can't be read (${code ?? (error as Error).message})` };
 }
 
-/** Reads a prompt file at `absolute`; `path` names it in messages (repo-relative, say). */
-export function readPromptFileSync(absolute: string, path: string = absolute): PromptFileRead {
+/**
+ * Reads a prompt file at `absolute`; `path` names it in messages (repo-relative, say). With `root`
+ * (the repository root), a symbolic link among the directories below it is refused too.
+ */
+export function readPromptFileSync(absolute: string, path: string = absolute, root?: string): PromptFileRead {
   try {
+    const linked = root === undefined ? undefined : linkedDirectorySync(root, absolute);
+    if (linked) return linked;
     const refused = classify(path, lstatSync(absolute, { throwIfNoEntry: false }));
     if (refused) return refused;
     return { kind: 'text', ...decodePromptText(readFileSync(absolute)) };
@@ -55,8 +93,10 @@ export function readPromptFileSync(absolute: string, path: string = absolute): P
 }
 
 /** `readPromptFileSync`, without blocking. */
-export async function readPromptFile(absolute: string, path: string = absolute): Promise<PromptFileRead> {
+export async function readPromptFile(absolute: string, path: string = absolute, root?: string): Promise<PromptFileRead> {
   try {
+    const linked = root === undefined ? undefined : await linkedDirectory(root, absolute);
+    if (linked) return linked;
     const stat = await lstat(absolute).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
       throw error;

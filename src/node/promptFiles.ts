@@ -44,10 +44,14 @@ export function assemblePromptFiles(
  */
 export async function readPromptVersionFromDisk(
   dir: string,
-  options: ReadPromptOptions & { overrides?: Partial<PromptVersionFiles> } = {},
+  options: ReadPromptOptions & {
+    overrides?: Partial<PromptVersionFiles>;
+    /** The repository root: a symbolic link among the directories between it and `dir` (or `dir` itself) is refused. */
+    root?: string;
+  } = {},
 ): Promise<PromptVersionFiles> {
   const texts: Partial<Record<keyof PromptVersionFiles, string>> = {};
-  const refused: string[] = [];
+  const refused = new Set<string>(); // a linked directory is one refusal, not one per file under it
   await Promise.all(
     (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]).map(async (field) => {
       const override = options.overrides?.[field];
@@ -56,12 +60,12 @@ export async function readPromptVersionFromDisk(
         return;
       }
       const path = join(dir, PROMPT_FILE_NAMES[field]);
-      const read = await readPromptFile(path);
-      if (read.kind === 'refused') refused.push(read.message);
-      else if (read.kind === 'text' && read.invalidUtf8At !== undefined) refused.push(`${path} is not valid UTF-8 (first bad byte at offset ${read.invalidUtf8At})`);
+      const read = await readPromptFile(path, path, options.root);
+      if (read.kind === 'refused') refused.add(read.message);
+      else if (read.kind === 'text' && read.invalidUtf8At !== undefined) refused.add(`${path} is not valid UTF-8 (first bad byte at offset ${read.invalidUtf8At})`);
       else if (read.kind === 'text') texts[field] = read.text;
     }),
   );
-  if (refused.length > 0) throw new PromptFilesError(refused.sort().join('; '));
+  if (refused.size > 0) throw new PromptFilesError([...refused].sort().join('; '));
   return assemblePromptFiles(dir, texts, options);
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileReadNotes, RepoSnapshot } from '../core/check';
 import { normalisePromptText, positionOfByte } from '../core/promptText';
@@ -31,9 +31,18 @@ export function findRepoRoot(start: string): string | undefined {
   }
 }
 
-/** Every file under `root` (repo-relative POSIX paths), skipping dependency and build folders. */
+/**
+ * Every file under `root` (repo-relative POSIX paths), skipping dependency and build folders.
+ * Symbolic links are listed and never walked into (reading them is refused with a finding); when a
+ * directory of `under` is itself a link, that link is the one path listed.
+ */
 export function listRepoFiles(root: string, under = ''): string[] {
   const out: string[] = [];
+  const parts = under ? under.split('/') : [];
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    if (isLink(join(root, prefix))) return [prefix];
+  }
   const walk = (absolute: string, rel: string): void => {
     let entries;
     try {
@@ -52,6 +61,15 @@ export function listRepoFiles(root: string, under = ''): string[] {
   return out.sort();
 }
 
+/** True when `absolute` is a symbolic link (dangling or not). */
+export function isLink(absolute: string): boolean {
+  try {
+    return lstatSync(absolute).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Converts an absolute path inside `root` to a repo-relative POSIX path; undefined outside it. */
 export function toRepoPath(root: string, absolute: string): string | undefined {
   const rel = relative(root, resolve(absolute));
@@ -67,7 +85,7 @@ export function diskSnapshot(root: string, paths: readonly string[], overlay?: (
     let known: { text?: string; notes?: FileReadNotes };
     {
       const absolute = join(root, path);
-      const read = readPromptFileSync(absolute, path);
+      const read = readPromptFileSync(absolute, path, root);
       if (read.kind === 'refused') known = { notes: { refused: read.message } };
       else if (read.kind === 'missing') known = {};
       else {
@@ -95,6 +113,9 @@ export function diskSnapshot(root: string, paths: readonly string[], overlay?: (
     exists(path) {
       if (path.split('/').includes('..')) return false;
       return existsSync(join(root, path));
+    },
+    linked(path) {
+      return isLink(join(root, path));
     },
   };
 }

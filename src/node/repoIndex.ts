@@ -179,7 +179,7 @@ export class RepoIndex implements RepoIndexView {
 
   private rebuildLayout(): void {
     for (const key of [...this.groups.keys()]) if (key.startsWith('version:') || key.startsWith('cross:')) this.groups.delete(key);
-    const layout = discoverPrompts(this.snapshot.paths);
+    const layout = discoverPrompts(this.snapshot.paths, { linked: (path) => this.snapshot.linked?.(path) ?? false });
     this.groups.set('layout', layout.findings);
     this.versions = new Map();
     this.versionsNamed = new Map();

@@ -178,7 +178,7 @@ export async function prepareEval(options: RunEvalOptions): Promise<PreparedEval
   const git = options.git ?? runGit;
   const settings = options.settings ?? (await readSettings(repoRoot));
 
-  const challengerFiles = await readPromptVersionFromDisk(challengerAbs, { overrides: options.challengerOverrides });
+  const challengerFiles = await readPromptVersionFromDisk(challengerAbs, { overrides: options.challengerOverrides, root: repoRoot });
   const challengerMeta = parseMetadata(challengerFiles.metadataYaml, 'the challenger', challengerAbs);
   const baseline = await resolveBaseline({
     repoRoot,

@@ -4,7 +4,8 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { PromptBundle, VersionSource } from '../../core/runtime/bundle';
 import { BundleError, buildBundle, parseBundle } from '../../core/runtime/bundle';
 import { discoverPrompts } from '../../core/promptLayout';
-import { listRepoFiles } from '../repoFiles';
+import { readPromptFileSync } from '../promptFileRead';
+import { isLink, listRepoFiles } from '../repoFiles';
 
 /**
  * Where the runtime's prompts come from at start: a bundle file of `prompt-ci bundle`, or, in
@@ -14,8 +15,17 @@ import { listRepoFiles } from '../repoFiles';
 
 /** The prompt versions of a repository's working tree (`prompts/<name>/v<N>/`). */
 export function readPromptTree(repoRoot: string): VersionSource[] {
-  const layout = discoverPrompts(listRepoFiles(repoRoot, 'prompts'));
-  const read = (path: string | undefined): string | undefined => (path === undefined ? undefined : readFileSync(join(repoRoot, path), 'utf8'));
+  // Through the one reader: a linked system.md (or version directory) would otherwise be packed into the production bundle.
+  const layout = discoverPrompts(listRepoFiles(repoRoot, 'prompts'), { linked: (path) => isLink(join(repoRoot, path)) });
+  const linked = layout.findings.find((f) => f.code === 'file/refused');
+  if (linked) throw new BundleError(linked.message);
+  const read = (path: string | undefined): string | undefined => {
+    if (path === undefined) return undefined;
+    const file = readPromptFileSync(join(repoRoot, path), path, repoRoot);
+    if (file.kind === 'refused') throw new BundleError(file.message);
+    if (file.kind === 'text' && file.invalidUtf8At !== undefined) throw new BundleError(`${path} is not valid UTF-8 (first bad byte at offset ${file.invalidUtf8At})`);
+    return file.kind === 'text' ? file.text : undefined;
+  };
   return layout.versions.map((v) => ({
     name: v.name,
     version: v.version,
