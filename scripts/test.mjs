@@ -35,6 +35,9 @@ const steps = [
       PROMPT_CI_TEST_GREP: 'Eval panel',
     },
   },
+  !skipVscode && existsSync(join(root, 'test/integration/editorScreens.test.mjs')) && {
+    name: 'VS Code tests, first screens of the npm start workspace', cmd: bin('mocha'), args: ['--timeout', '600000', 'test/integration/editorScreens.test.mjs'], counts: true,
+  },
   !skipVscode && existsSync(join(root, 'test/integration/packagedVsix.test.mjs')) && {
     name: 'packaged .vsix', cmd: bin('mocha'), args: ['--timeout', '600000', 'test/integration/packagedVsix.test.mjs'], counts: true,
   },

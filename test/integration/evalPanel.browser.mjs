@@ -104,6 +104,72 @@ const ACTIONS = {
     };
   },
 
+  /** What the panel says about why: the pass-rate card, the floor note, where and when the verdict came from, the judges' reasons. */
+  async 'read-why'(_page, ctx, { prompt, exampleId }) {
+    const frame = await panel(ctx, prompt, '#provenance');
+    const details = await expand(frame, exampleId);
+    const reasons = (side) => texts(frame, `${details} .side-${side} .votes .vote-reason`);
+    return {
+      rateTitle: await text(frame, '#win-rate h2'),
+      rateLabel: await frame.$eval('#win-rate', (node) => node.getAttribute('aria-label')),
+      floorNote: (await frame.$('#baseline-floor-note')) ? await text(frame, '#baseline-floor-note') : null,
+      provenance: (await text(frame, '#provenance')).replace(/\s+/g, ' ').trim(),
+      provenanceSource: await frame.$eval('#provenance', (node) => node.dataset.source),
+      provenanceTime: await frame.$eval('#provenance time', (node) => node.getAttribute('datetime')),
+      pair: await text(frame, `${details} > summary .scores`),
+      baselineReasons: await reasons('baseline'),
+      challengerReasons: await reasons('challenger'),
+    };
+  },
+
+  /**
+   * The colours the panel's newer elements are drawn in, next to the theme variables they should
+   * come from, and a screenshot: for the High Contrast check.
+   */
+  async 'read-contrast'(page, ctx, { prompt, exampleId, out }) {
+    const frame = await panel(ctx, prompt, '#provenance');
+    const details = await expand(frame, exampleId);
+    const styles = await frame.evaluate((detailsSelector) => {
+      // A variable's colour as computed styles report colours (rgb(…)): resolved through a probe element.
+      const probe = document.createElement('span');
+      document.body.append(probe);
+      const resolve = (variable) => {
+        probe.style.color = `var(${variable})`;
+        return getComputedStyle(probe).color;
+      };
+      const style = (selector) => {
+        const node = document.querySelector(selector);
+        if (!node) return null;
+        const s = getComputedStyle(node);
+        return { color: s.color, borderTopColor: s.borderTopColor, borderTopStyle: s.borderTopStyle, borderTopWidth: s.borderTopWidth, background: s.backgroundColor };
+      };
+      const found = {
+        bodyClass: document.body.className,
+        themeKind: document.body.dataset.vscodeThemeKind ?? null,
+        vars: Object.fromEntries(
+          ['--vscode-contrastBorder', '--vscode-foreground', '--vscode-descriptionForeground', '--vscode-editorWarning-foreground', '--vscode-panel-border'].map((v) => [v, resolve(v)]),
+        ),
+        rawContrastBorder: getComputedStyle(document.documentElement).getPropertyValue('--vscode-contrastBorder').trim(),
+        provenance: style('#provenance'),
+        floorNote: style('#baseline-floor-note'),
+        voteReason: style(`${detailsSelector} .vote-reason`),
+        pair: style(`${detailsSelector} > summary .scores`),
+        card: style('#win-rate'),
+      };
+      probe.remove();
+      return found;
+    }, details);
+    await frame.evaluate(() => window.scrollTo(0, 0));
+    const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    await frame.evaluate(painted);
+    await page.evaluate(painted);
+    const file = path.resolve(repoRoot, out);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await page.screenshot({ path: file });
+    ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
+    return styles;
+  },
+
   async 'read-difference'(_page, ctx, { prompt }) {
     const frame = await panel(ctx, prompt, '#difference');
     return frame.$eval('#difference', (section) => ({
