@@ -5,9 +5,10 @@ import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import { formatUsd } from '../core/eval/cost';
 import type { CostEstimate } from '../core/eval/cost';
 import { formatP } from '../core/eval/gate';
-import { renderJunit } from '../core/eval/junit';
+import { junitPieces } from '../core/eval/junit';
 import { renderMarkdown } from '../core/eval/markdown';
 import { informationalLine } from '../core/eval/report';
+import { evalReportJsonPieces } from '../core/eval/reportJson';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalProgress } from '../core/eval/types';
 import { throttleNote } from '../core/eval/types';
@@ -240,9 +241,10 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
   // The report paths are checked before any money is spent; rendered only once the verdict is in.
   let report: EvalReport | undefined;
   const reports: RequestedReport[] = [
-    { option: '--json', file: values.json, render: () => `${JSON.stringify(report, null, 2)}\n` },
+    // JSON and JUnit grow with the suite: written one example at a time.
+    { option: '--json', file: values.json, render: () => evalReportJsonPieces(report!) },
     { option: '--markdown', file: values.markdown, render: () => renderMarkdown(report!) },
-    { option: '--junit', file: values.junit, render: () => renderJunit(report!) },
+    { option: '--junit', file: values.junit, render: () => junitPieces(report!) },
   ];
   const pathProblem = await reportPathProblem(reports, io.cwd);
   if (pathProblem) {

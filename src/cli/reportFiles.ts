@@ -8,8 +8,8 @@ export interface RequestedReport {
   option: string;
   /** The path as the user gave it; undefined when the option wasn't given. */
   file: string | undefined;
-  /** The report's text, made only when it is written. */
-  render: () => string;
+  /** The report's text, made only when it is written; in pieces for a report that grows with the suite. */
+  render: () => string | Iterable<string>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 /**
@@ -52,21 +52,44 @@ export async function makeDirectories(dir: string, shown: string = dir): Promise
   }
 }
 
+/** Characters gathered before one write when a file is written in pieces. */
+const WRITE_CHARS = 64 * 1024;
+
 /**
  * Writes a report (or any file the user named) at `path`, creating its folder. The user named the
- * path, so a symbolic link there is followed (`--json /dev/stdout` works).
+ * path, so a symbolic link there is followed (`--json /dev/stdout` works). `text` may come in
+ * pieces (a large suite's report, made one example at a time): they are written as they come, so
+ * the whole text is never held at once.
  *
  * @throws OutputFileError with one sentence naming `shown` (the path as the user gave it).
  */
-export async function writeOutputFile(path: string, text: string, shown: string = path): Promise<void> {
+export async function writeOutputFile(path: string, text: string | Iterable<string>, shown: string = path): Promise<void> {
   const absolute = resolve(path);
   const kind = await kindOf(absolute);
   if (kind === 'directory') throw new OutputFileError(`cannot write ${shown}: it is a folder; name a file in it instead`, absolute);
   await makeDirectories(dirname(absolute), shown);
   try {
-    await writeFile(absolute, text, 'utf8');
+    if (typeof text === 'string') await writeFile(absolute, text, 'utf8');
+    else await writePieces(absolute, text);
   } catch (error) {
     throw new OutputFileError(`cannot write ${shown}: ${plainReason(error)}`, absolute);
+  }
+}
+
+async function writePieces(absolute: string, pieces: Iterable<string>): Promise<void> {
+  const file = await open(absolute, 'w');
+  try {
+    let pending = '';
+    for (const piece of pieces) {
+      pending += piece;
+      if (pending.length >= WRITE_CHARS) {
+        await file.write(pending, null, 'utf8');
+        pending = '';
+      }
+    }
+    if (pending !== '') await file.write(pending, null, 'utf8');
+  } finally {
+    await file.close();
   }
 }
 

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { evalReportSchema } from '../shared/evalReport';
 import type { EvalReport } from '../shared/evalReport';
 import { promptVersionOfPath } from '../core/promptLayout';
+import { evalReportJsonPieces } from '../core/eval/reportJson';
+import { writeOutputFile } from '../node/outputFiles';
 import type { ApiSource, RunState } from '../shared/webviewProtocol';
 import { Disposable } from './disposable';
 
@@ -139,8 +141,8 @@ export class EvalResults extends Disposable {
     const key = targetKey(target);
     await mkdir(this.dir, { recursive: true });
     const file = this.reportPath(key);
-    // Written then renamed, so a reader never sees half a report.
-    await writeFile(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`, 'utf8');
+    // Written then renamed, so a reader never sees half a report; one example at a time, as the CLI writes it.
+    await writeOutputFile(`${file}.tmp`, evalReportJsonPieces(report));
     await rename(`${file}.tmp`, file);
     const summary: EvalSummary = {
       target,

@@ -48,6 +48,11 @@ function testcase(example: ExampleResult, suite: string): string {
  * result and the win rates are suite properties, so CI dashboards can show them.
  */
 export function renderJunit(report: EvalReport): string {
+  return [...junitPieces(report)].join('');
+}
+
+/** `renderJunit`'s text in pieces: the head, then one test case at a time (for writing a large suite's report). */
+export function* junitPieces(report: EvalReport): Generator<string> {
   const suite = `prompt-ci.eval.${report.prompt.name}.v${report.prompt.version}`;
   const count = (outcome: ExampleResult['outcome']): number => report.examples.filter((e) => e.outcome === outcome).length;
   const properties: [string, string][] = [
@@ -69,17 +74,15 @@ export function renderJunit(report: EvalReport): string {
     ['cost.cacheHits', String(report.cost.cacheHits)],
     ['cancelled', String(report.cancelled)],
   ];
-  const lines = [
+  const head = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="prompt-ci eval" tests="${report.examples.length}" failures="${count('regressed')}" errors="${count('error')}" skipped="${count('cancelled')}" time="${seconds(report.durationMs)}">`,
     `  <testsuite name="${escapeXml(suite)}" tests="${report.examples.length}" failures="${count('regressed')}" errors="${count('error')}" skipped="${count('cancelled')}" time="${seconds(report.durationMs)}" timestamp="${escapeXml(report.startedAt)}">`,
     '    <properties>',
     ...properties.map(([name, value]) => `      <property name="${escapeXml(name)}" value="${escapeXml(value)}"/>`),
     '    </properties>',
-    ...report.examples.map((e) => testcase(e, suite)),
-    '  </testsuite>',
-    '</testsuites>',
-    '',
   ];
-  return lines.join('\n');
+  yield `${head.join('\n')}\n`;
+  for (const e of report.examples) yield `${testcase(e, suite)}\n`;
+  yield '  </testsuite>\n</testsuites>\n';
 }
