@@ -109,7 +109,7 @@ describe('prompt-ci eval', () => {
     assert.match(out, /McNemar \(paired, 4 examples\)\n {22}baseline correct {2}baseline wrong\n {2}challenger correct {2}/);
     assert.match(out, / {2}p = [\d.e-]+ \(exact binomial, statistic \d+\)/);
     assert.match(out, /pass rate \(threshold 50\.0%, Wilson 95%\)\n {2}challenger {2}[\d.]+% \[[\d.]+%, [\d.]+%\] \(\d\/4\)/);
-    assert.match(out, /latency\n {2}challenger {2}p50 \d+ ms · p95 \d+ ms\n/);
+    assert.match(out, /latency\n {2}challenger {2}p50 [\d,]+ ms · p95 [\d,]+ ms\n/);
     assert.match(out, /cost: 16 API calls, 0 cache hits · [\d,]+ input \+ [\d,]+ output tokens · \$[\d.]+\n/);
     assert.match(out, /reports: out\/report\.json, out\/comment\.md, out\/junit\.xml\n$/);
     assert.match(readFileSync(join(root, 'out/comment.md'), 'utf8'), /^## Prompt CI eval: /);
