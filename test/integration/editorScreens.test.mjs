@@ -122,8 +122,10 @@ describe('Editor screens: a newcomer in the npm start workspace', function () {
     await page.locator('.tabs-container .tab.active[data-resource-name="system.md"]').first().waitFor({ timeout: 30_000 });
     assert.match(fs.readFileSync(path.join(v3, 'metadata.yaml'), 'utf8'), /^version: 3$/m);
     assert.strictEqual(fs.readFileSync(path.join(v3, 'system.md'), 'utf8'), fs.readFileSync(system, 'utf8'));
-    const title = await page.locator('.tabs-container .tab.active').first().getAttribute('title');
-    assert.match(String(title), /summarisation[/\\]v3[/\\]system\.md/);
+    // The active editor is v3's copy: its breadcrumbs name the version's folder.
+    const crumbs = page.locator('.editor-group-container.active .monaco-breadcrumbs').first();
+    await crumbs.filter({ hasText: 'v3' }).waitFor({ timeout: 15_000 });
+    assert.match((await crumbs.innerText()).replace(/\s+/g, ' '), /summarisation.*v3.*system\.md/);
   });
 
   it('lists a test item per prompt version in the Test Explorer and runs one example of v3', async () => {
