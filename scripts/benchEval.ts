@@ -2,13 +2,17 @@
 //  1. 312 examples, both sides, judge repeats 3 (2,496 calls) at a fixed 200 ms per call and
 //     concurrency 8: wall time divided by the lower bound calls / concurrency x latency (target <= 1.10);
 //  2. the same run again, all cached: API calls (target 0) and its time;
-//  3. a 4,800-example suite in a fresh process: peak RSS (target < 300 MB), measured on an esbuild
-//     bundle of this script (as the CLI and dist/api.js ship) and under tsx (which adds its loader).
-// Prints the figures; asserts nothing.
+//  3. memory of large suites, the whole `prompt-ci eval` process (dist/cli.js, so `npm run build`
+//     first) writing its JSON, JUnit and Markdown reports, against the stand-in without added latency:
+//     a 4,800-example suite (judge repeats 3: 38,400 calls), peak RSS (target < 150 MB); and a
+//     50,000-example suite (judge repeats 1), stopped by --max-minutes once the calls have run for a
+//     while: every example is read, planned, kept and written to the reports, the finished ones with
+//     their outputs. Peak RSS from /usr/bin/time.
+// Prints the figures; asserts nothing. `--memory` runs phase 3 alone.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +24,11 @@ const CONCURRENCY = 8;
 const REPEATS = 3;
 const SMALL_SUITE = 312;
 const LARGE_SUITE = 4_800;
+const HUGE_SUITE = 50_000;
+/** Minutes the 50,000-example run makes calls before --max-minutes stops it. */
+const HUGE_SUITE_MINUTES = 4;
+const TIME = '/usr/bin/time';
+const CLI = join(__dirname, '..', 'dist', 'cli.js');
 
 const SENTENCES = [
   'The customer was charged twice for the annual renewal on 1 March.',
@@ -51,7 +60,7 @@ function git(cwd: string, ...args: string[]): void {
   });
 }
 
-function writeVersion(root: string, version: number, system: string, examples: number): void {
+function writeVersion(root: string, version: number, system: string, examples: number, repeats = REPEATS): void {
   const dir = join(root, 'prompts', 'summarisation', `v${version}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'system.md'), system);
@@ -64,17 +73,17 @@ function writeVersion(root: string, version: number, system: string, examples: n
   writeFileSync(join(dir, 'eval.jsonl'), `${lines.join('\n')}\n`);
   writeFileSync(
     join(dir, 'metadata.yaml'),
-    `name: summarisation\nversion: ${version}\nmodel: claude-sonnet-4-6\nmax_output_tokens: 400\neval:\n  threshold_win_rate: 0.5\n  judge: { model: claude-opus-4-7, repeats: ${REPEATS} }\n`,
+    `name: summarisation\nversion: ${version}\nmodel: claude-sonnet-4-6\nmax_output_tokens: 400\neval:\n  threshold_win_rate: 0.5\n  judge: { model: claude-opus-4-7, repeats: ${repeats} }\n`,
   );
 }
 
-function makeRepo(examples: number): string {
+function makeRepo(examples: number, repeats = REPEATS): string {
   const root = mkdtempSync(join(tmpdir(), 'prompt-ci-bench-eval-'));
   git(root, 'init', '-q', '-b', 'main');
-  writeVersion(root, 1, 'Summarise the ticket in one sentence.', examples);
+  writeVersion(root, 1, 'Summarise the ticket in one sentence.', examples, repeats);
   git(root, 'add', '-A');
   git(root, 'commit', '-q', '-m', 'v1');
-  writeVersion(root, 2, 'Summarise the ticket in two sentences.', examples);
+  writeVersion(root, 2, 'Summarise the ticket in two sentences.', examples, repeats);
   return root;
 }
 
@@ -112,23 +121,50 @@ async function timedRun(root: string, url: string): Promise<{ seconds: number; a
   };
 }
 
-/** Phase 3, in its own process so its peak RSS is the eval's alone. */
-async function largeSuiteChild(url: string): Promise<void> {
-  const root = makeRepo(LARGE_SUITE);
-  try {
-    const run = await timedRun(root, url);
-    const maxRssMb = process.resourceUsage().maxRSS / 1024;
-    process.stdout.write(`${JSON.stringify({ ...run, maxRssMb })}\n`);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+interface CliRun {
+  seconds: number;
+  maxRssMb: number | null;
+  finished: number;
+  apiCalls: number;
+  reportMb: number;
 }
 
+/** One whole `prompt-ci eval` process on `root`'s v2, writing the three reports; peak RSS from /usr/bin/time. */
+async function cliEval(root: string, url: string, extra: string[] = []): Promise<CliRun> {
+  const rssFile = join(root, 'rss.txt');
+  const args = [CLI, 'eval', 'prompts/summarisation/v2', '--concurrency', String(CONCURRENCY), '--json', 'out/report.json', '--junit', 'out/junit.xml', '--markdown', 'out/comment.md', ...extra];
+  const timed = existsSync(TIME);
+  const t0 = performance.now();
+  const child = spawn(timed ? TIME : process.execPath, timed ? ['-f', '%M', '-o', rssFile, process.execPath, ...args] : args, {
+    cwd: root,
+    env: { ...process.env, ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0 && code !== 1) throw new Error(`prompt-ci eval exited with ${code}:\n${out.slice(-2000)}`);
+  const report = JSON.parse(readFileSync(join(root, 'out', 'report.json'), 'utf8')) as { examples: { outcome: string }[]; cost: { apiCalls: number } };
+  return {
+    seconds,
+    maxRssMb: timed ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : null,
+    finished: report.examples.filter((e) => e.outcome !== 'cancelled').length,
+    apiCalls: report.cost.apiCalls,
+    reportMb: statSync(join(root, 'out', 'report.json')).size / 1024 / 1024,
+  };
+}
+
+const mb = (x: number | null): string => (x === null ? '– (no /usr/bin/time)' : `${x.toFixed(0)} MB`);
+
 async function main(): Promise<void> {
-  if (process.argv[2] === '--large-suite') {
-    await largeSuiteChild(process.argv[3]);
-    return;
-  }
+  // --memory: phase 3 alone.
+  if (!process.argv.includes('--memory')) await speed();
+  await memory();
+}
+
+async function speed(): Promise<void> {
   const slow = await startStandInProcess(LATENCY_MS);
   const root = makeRepo(SMALL_SUITE);
   try {
@@ -147,33 +183,39 @@ async function main(): Promise<void> {
     slow.child.kill();
     rmSync(root, { recursive: true, force: true });
   }
+}
 
+async function memory(): Promise<void> {
+  if (!existsSync(CLI)) {
+    console.log('eval memory: dist/cli.js is missing; run `npm run build` first');
+    return;
+  }
   const fast = await startStandInProcess(0);
-  const bundleDir = mkdtempSync(join(tmpdir(), 'prompt-ci-bench-bundle-'));
   try {
-    console.log(`eval: ${LARGE_SUITE.toLocaleString('en-US')} examples (${(LARGE_SUITE * 2 * (1 + REPEATS)).toLocaleString('en-US')} calls), stand-in without added latency, concurrency ${CONCURRENCY}`);
-    const bundle = join(bundleDir, 'benchEval.js');
-    // As esbuild.mjs builds dist/: 'module' first for jsonc-parser's UMD main.
-    // Imported here, not at the top: the bundle itself runs where esbuild can't be resolved.
-    const { buildSync } = await import('esbuild');
-    buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], external: ['esbuild'], outfile: bundle, logLevel: 'warning' });
-    for (const [label, args] of [
-      ['bundled', [bundle]],
-      ['under tsx', ['--import', 'tsx', __filename]],
-    ] as const) {
-      const child = spawn(process.execPath, [...args, '--large-suite', fast.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      if (code !== 0) throw new Error(`the large-suite process exited with ${code}`);
-      const large = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { seconds: number; prepareSeconds: number; apiCalls: number; maxRssMb: number };
+    const large = makeRepo(LARGE_SUITE);
+    try {
+      console.log(`eval memory, the whole prompt-ci eval process with its three reports; stand-in without added latency, concurrency ${CONCURRENCY}`);
+      const run = await cliEval(large, fast.url);
       console.log(
-        `  ${label}: ${large.apiCalls.toLocaleString('en-US')} API calls in ${large.seconds.toFixed(1)} s (prepare ${large.prepareSeconds.toFixed(1)} s), peak RSS ${large.maxRssMb.toFixed(0)} MB (target < 300 MB)`,
+        `  ${LARGE_SUITE.toLocaleString('en-US')} examples (${run.apiCalls.toLocaleString('en-US')} API calls, judge repeats ${REPEATS}): peak RSS ${mb(run.maxRssMb)} (target < 150 MB), ` +
+          `${run.seconds.toFixed(1)} s, JSON report ${run.reportMb.toFixed(1)} MB`,
       );
+    } finally {
+      rmSync(large, { recursive: true, force: true });
+    }
+    const huge = makeRepo(HUGE_SUITE, 1);
+    try {
+      const run = await cliEval(huge, fast.url, ['--max-minutes', String(HUGE_SUITE_MINUTES)]);
+      console.log(
+        `  ${HUGE_SUITE.toLocaleString('en-US')} examples (judge repeats 1; stopped by --max-minutes ${HUGE_SUITE_MINUTES} with ${run.finished.toLocaleString('en-US')} finished, ` +
+          `${run.apiCalls.toLocaleString('en-US')} API calls; every example read, planned, kept and reported): peak RSS ${mb(run.maxRssMb)} (no target), ` +
+          `${run.seconds.toFixed(1)} s, JSON report ${run.reportMb.toFixed(1)} MB`,
+      );
+    } finally {
+      rmSync(huge, { recursive: true, force: true });
     }
   } finally {
     fast.child.kill();
-    rmSync(bundleDir, { recursive: true, force: true });
   }
 }
 

@@ -18,6 +18,7 @@ import { PromptFilesError } from '../node/promptFiles';
 import { findRepoRoot, listRepoFiles, toRepoPath } from '../node/repoFiles';
 import { EvalSetupError, prepareEval } from '../node/runEval';
 import type { EvalReport } from '../shared/evalReport';
+import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { reportPathProblem, writeReports } from './reportFiles';
@@ -107,6 +108,7 @@ function driftMarkdown(results: readonly DriftResult[], threshold: number, displ
  * Exit 0 no drift, 1 drift (or a re-run that could not be scored), 2 usage or environment errors.
  */
 export async function runDriftCommand(argv: string[], io: CliIo): Promise<number> {
+  preferSmallHeap();
   const { values, positionals } = parseArgs({
     args: argv,
     options: {

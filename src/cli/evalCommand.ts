@@ -20,6 +20,7 @@ import { PromptFilesError } from '../node/promptFiles';
 import { findRepoRoot } from '../node/repoFiles';
 import { EvalSetupError, prepareEval } from '../node/runEval';
 import type { EvalReport, SideSummary } from '../shared/evalReport';
+import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { ProgressLine } from './progress';
@@ -173,6 +174,7 @@ function baselineLine(b: ResolvedBaseline, show: (dir: string) => string): strin
  * Exit 0 pass, 1 blocked or inconclusive (a cancelled run is inconclusive), 2 usage or setup error.
  */
 export async function runEvalCommand(argv: string[], io: CliIo): Promise<number> {
+  preferSmallHeap();
   let values;
   let positionals;
   let maxMinutes: number | undefined;

@@ -17,6 +17,7 @@ import { findRepoRoot } from '../node/repoFiles';
 import { plainReason } from '../node/outputFiles';
 import { runGate } from '../node/runGate';
 import type { GateEvent, GateRun } from '../node/runGate';
+import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
 import { EXIT_USAGE, UsageError } from './cliIo';
 import { findingsToGithub } from './findingsFormat';
@@ -72,6 +73,7 @@ export function gateJson(run: GateRun): string {
  * 1 when a prompt is blocked or inconclusive or check finds errors, 2 on usage or environment errors.
  */
 export async function runGateCommand(argv: string[], io: CliIo): Promise<number> {
+  preferSmallHeap();
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
