@@ -518,7 +518,7 @@ function differenceSection(report: EvalReport): HTMLElement {
   const range = axisRange(bounds);
   const section = el('section', { class: 'card difference', attrs: { id: 'difference', 'aria-label': 'Difference' } }, el('h2', { text: 'Challenger − baseline, with 95% intervals' }));
   const rows = el('div', { class: 'diff-rows' });
-  if (d.winRate) rows.append(intervalRow(range, 'Win rate', d.winRate, margin, 'Newcombe, paired', { id: 'difference-win-rate' }));
+  if (d.winRate) rows.append(intervalRow(range, 'Pass rate', d.winRate, margin, 'Newcombe, paired', { id: 'difference-win-rate' }));
   if (d.clustered) rows.append(intervalRow(range, 'Clustered', d.clustered, margin, `${d.clustered.clusters} clusters`, { id: 'difference-clustered' }));
   if (shown.length > 0) rows.append(el('div', { class: 'diff-heading muted', text: 'By tag' }));
   for (const slice of shown) rows.append(sliceRow(range, slice, margin));

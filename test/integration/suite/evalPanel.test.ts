@@ -289,6 +289,7 @@ const counts = (report: EvalReport) => ({
     const seen = await browser<{ rows: Row[]; ticks: string[]; power: string | null; score: string | null; markup: number }>('read-difference', { prompt: 'prompts/ticket-summary/v2' });
     const [suite, ...slices] = seen.rows;
     assert.strictEqual(suite.id, 'difference-win-rate');
+    assert.strictEqual(suite.label, 'Pass rate');
     assert.deepStrictEqual([suite.estimate, suite.lower, suite.upper], [w.estimate, w.lower, w.upper]);
     assert.strictEqual(suite.svgNamespace, 'http://www.w3.org/2000/svg');
     // 3 improved, 3 regressed: the estimate sits on zero, inside its band, on one shared axis.
