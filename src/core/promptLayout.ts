@@ -192,7 +192,13 @@ export function discoverPrompts(paths: Iterable<string>, options: DiscoverOption
       }
       continue;
     }
-    if (parts.length === 3) continue; // a file directly under prompts/<name>/ (a README, say)
+    if (parts.length === 3) {
+      // A file directly under prompts/<name>/ (a README, say) is fine, unless it sits where a version directory would be.
+      if (VERSION_DIR_PATTERN.test(versionDir)) {
+        findings.push({ file: path, code: 'layout/not-a-directory', severity: 'error', range: START_OF_FILE, message: `${path} is a file; a prompt version is a directory (${path}/metadata.yaml, system.md, …)` });
+      }
+      continue;
+    }
     if (!VERSION_DIR_PATTERN.test(versionDir)) {
       const dir = `prompts/${name}/${versionDir}`;
       if (!reported.has(dir)) {

@@ -113,9 +113,9 @@ export async function findChangedPrompts(options: FindChangedPromptsOptions): Pr
   const onBaseBranch = head === mergeBase && branch !== '' && branch !== 'HEAD' && (base.ref === branch || base.ref.endsWith(`/${branch}`));
 
   const layout = discoverPrompts(listRepoFiles(root, 'prompts'), { linked: (path) => isLink(join(root, path)) });
-  // A version directory that is a link is present, not removed: evaluating it is refused with its own sentence.
+  // A version directory that is a link, or a file, is present, not removed: evaluating it is refused with its own sentence.
   const linked = layout.findings
-    .filter((f) => f.code === 'file/refused' && versionDirOf(f.file) === f.file)
+    .filter((f) => (f.code === 'file/refused' || f.code === 'layout/not-a-directory') && versionDirOf(f.file) === f.file)
     .map((f) => ({ name: f.file.split('/')[1], version: versionOfDirName(f.file.split('/')[2])!, dir: f.file, files: {}, missing: [] }));
   const versions = [...layout.versions, ...linked];
   const callSiteChanges = await findCallSiteChanges(git, root, mergeBase, changedPaths, options);

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { PROMPT_FILE_NAMES, PROMPT_FILES } from '../core/promptLayout';
 import { normalisePromptText } from '../core/promptText';
@@ -52,6 +53,13 @@ export async function readPromptVersionFromDisk(
 ): Promise<PromptVersionFiles> {
   const texts: Partial<Record<keyof PromptVersionFiles, string>> = {};
   const refused = new Set<string>(); // a linked directory is one refusal, not one per file under it
+  // Messages name files as the repository does when the root is known.
+  const named = (absolute: string): string => {
+    const rel = options.root === undefined ? undefined : relative(options.root, absolute);
+    return rel === undefined || rel === '' || rel.startsWith('..') || isAbsolute(rel) ? absolute : rel.split(sep).join('/');
+  };
+  const stat = await lstat(dir).catch(() => undefined);
+  if (stat?.isFile()) throw new PromptFilesError(`${named(dir)} is a file; a prompt version is a directory`);
   await Promise.all(
     (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]).map(async (field) => {
       const override = options.overrides?.[field];
@@ -60,9 +68,9 @@ export async function readPromptVersionFromDisk(
         return;
       }
       const path = join(dir, PROMPT_FILE_NAMES[field]);
-      const read = await readPromptFile(path, path, options.root);
+      const read = await readPromptFile(path, named(path), options.root);
       if (read.kind === 'refused') refused.add(read.message);
-      else if (read.kind === 'text' && read.invalidUtf8At !== undefined) refused.add(`${path} is not valid UTF-8 (first bad byte at offset ${read.invalidUtf8At})`);
+      else if (read.kind === 'text' && read.invalidUtf8At !== undefined) refused.add(`${named(path)} is not valid UTF-8 (first bad byte at offset ${read.invalidUtf8At})`);
       else if (read.kind === 'text') texts[field] = read.text;
     }),
   );

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { lchownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cliHarness';
@@ -30,7 +30,7 @@ function exampleRepo(home: string): string {
 
 /** Changes the owner of everything under `path` (lchown: links stay links). */
 function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
+  lchownSync(path, uid, gid);
   if (!lstatSync(path).isDirectory()) return;
   for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
 }
