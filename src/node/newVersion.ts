@@ -1,8 +1,9 @@
-import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { planNewVersion } from '../core/newVersion';
 import { PROMPT_NAME_PATTERN, versionNumbersIn } from '../core/promptLayout';
 import type { NewVersionPlan, NewVersionRefusal } from '../core/newVersion';
+import { readPromptFile, symlinkRefusal } from './promptFileRead';
 
 /** A new version could not be made: the target exists, the source is missing or its metadata is unreadable. */
 export class NewVersionError extends Error {
@@ -54,12 +55,17 @@ export async function createNextVersion(root: string, name: string, options: Cre
   const fromVersion = options.fromVersion ?? (existingVersions.length > 0 ? Math.max(...existingVersions) : undefined);
   const fromAbs = join(promptAbs, `v${fromVersion}`);
   let metadataYaml = options.overrides?.['metadata.yaml'];
+  if (fromVersion !== undefined && existingVersions.includes(fromVersion)) {
+    // Links are refused, not copied or read through: a linked file's target would become a regular file of the repository.
+    const fromDir = `prompts/${name}/v${fromVersion}`;
+    const linked = (await readdir(fromAbs, { withFileTypes: true })).filter((e) => e.isSymbolicLink()).map((e) => `${fromDir}/${e.name}`);
+    if (linked.length > 0) throw new NewVersionError(linked.map((path) => symlinkRefusal(path)).join('; '));
+  }
   if (metadataYaml === undefined && fromVersion !== undefined && existingVersions.includes(fromVersion)) {
-    try {
-      metadataYaml = await readFile(join(fromAbs, 'metadata.yaml'), 'utf8');
-    } catch {
-      throw new NewVersionError(`prompts/${name}/v${fromVersion} has no metadata.yaml to copy`);
-    }
+    const read = await readPromptFile(join(fromAbs, 'metadata.yaml'), `prompts/${name}/v${fromVersion}/metadata.yaml`, root);
+    if (read.kind === 'refused') throw new NewVersionError(read.message);
+    if (read.kind === 'missing') throw new NewVersionError(`prompts/${name}/v${fromVersion} has no metadata.yaml to copy`);
+    metadataYaml = read.text;
   }
   const plan: NewVersionPlan | NewVersionRefusal = planNewVersion({ name, fromVersion, existingVersions, metadataYaml: metadataYaml ?? '' });
   if ('refused' in plan) throw new NewVersionError(plan.message);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { sanitizeUntrusted } from '../escaping/untrusted';
 import { validateMetadata } from '../metadata';
 import { parseTemplate } from '../template/template';
 
@@ -90,7 +91,8 @@ export function parseBundle(text: string, source: string): PromptBundle {
     if (seen.has(key)) throw new BundleError(`${source} holds ${key} twice`);
     seen.add(key);
     if (versionDigest(v.files) !== v.sha256) {
-      throw new BundleError(`${source}: the files of ${v.dir} don't match their SHA-256; the bundle was edited or damaged: rebuild it with \`prompt-ci bundle\``);
+      // `dir` is the bundle's own text, untrusted until the digest matched: shown with its control characters made visible.
+      throw new BundleError(`${source}: the files of ${sanitizeUntrusted(v.dir)} don't match their SHA-256; the bundle was edited or damaged: rebuild it with \`prompt-ci bundle\``);
     }
   }
   return parsed.data;

@@ -13,6 +13,9 @@ import { isLink, listRepoFiles } from '../repoFiles';
  * Nothing here runs git: HEAD is read from the `.git` files, so the runtime never spawns a process.
  */
 
+/** The largest bundle file read: prompts are text, and a bundle of every version of a large repository is a few MiB. */
+export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
+
 /** The prompt versions of a repository's working tree (`prompts/<name>/v<N>/`). */
 export function readPromptTree(repoRoot: string): VersionSource[] {
   // Through the one reader: a linked system.md (or version directory) would otherwise be packed into the production bundle.
@@ -101,6 +104,10 @@ export async function loadPrompts(path: string, cwd = process.cwd()): Promise<Lo
     throw new BundleError(`prompts: ${path} does not exist; give a bundle file from \`prompt-ci bundle\` or a prompts/ directory`);
   }
   if (info.isFile()) {
+    // Read whole, so bounded first: a huge file would otherwise fail deep in the string code instead of with a sentence.
+    if (info.size > MAX_BUNDLE_BYTES) {
+      throw new BundleError(`prompts: ${path} is ${info.size} bytes; a prompt bundle over ${MAX_BUNDLE_BYTES} bytes (64 MiB) is refused unread: give the file \`prompt-ci bundle\` wrote`);
+    }
     return { bundle: parseBundle(await readFile(absolute, 'utf8'), path), kind: 'bundle', baseDir: dirname(absolute) };
   }
   const repoRoot = basename(absolute) === 'prompts' ? dirname(absolute) : absolute;
