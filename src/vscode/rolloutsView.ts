@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { discoverPrompts } from '../core/promptLayout';
+import { ReplayError } from '../core/replay';
 import { describeRollouts, formatDuration } from '../core/runtime/rolloutStatus';
 import type { PinStatus, PromptStatus, VersionStatus } from '../core/runtime/rolloutStatus';
 import { ShareError, formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
@@ -459,7 +460,15 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     const picked = args.version !== undefined ? items.find((i) => i.interval.version === args.version) : items.length === 1 || args.confirmed ? items[0] : await vscode.window.showQuickPick(items, { title: `${tenantId.trim()} · ${prompt} around ${when}${overlap}`, matchOnDescription: true });
     if (!picked || !this.repoRoot) return { intervals, atTime, opened: [] };
     const { settings } = readRepoSettings(this.repoRoot);
-    const commit = await inferCommit(this.repoRoot, { promptName: prompt, promptVersion: picked.interval.version, startTime: when }, { git: runGit, baselineRef: settings.baselineRef });
+    const request = { promptName: prompt, promptVersion: picked.interval.version, startTime: when };
+    let commit;
+    try {
+      commit = await inferCommit(this.repoRoot, request, { git: runGit, baselineRef: settings.baselineRef });
+    } catch (error) {
+      if (!(error instanceof ReplayError) || error.code !== 'prompt-not-at-commit') throw error;
+      // Not on the baseline ref: served from a branch (a soak before the merge); the checkout's history holds it.
+      commit = await inferCommit(this.repoRoot, request, { git: runGit, baselineRef: 'HEAD' });
+    }
     const opened = await this.openAtCommit(this.repoRoot, commit.commit, `prompts/${prompt}/v${picked.interval.version}`);
     void vscode.window.showInformationMessage(`${tenantId.trim()} got ${prompt} v${atTime.map((i) => i.version).join(' and v') || picked.interval.version} at ${when}${overlap}; showing v${picked.interval.version} at ${commit.commit.slice(0, 12)}.`);
     return { intervals, atTime, opened: opened.map((u) => u.toString()) };

@@ -205,19 +205,26 @@ try {
 
   // 6. Open a span from the file and replay it: the line of one of v2's requests, then Replay Trace.
   const v2Span = spans(spansFile).find((s) => s.version === 2 && s.reason === 'rollout');
-  // The file is gitignored, so Quick Open doesn't list it: File > Open File… with its path.
-  await command(page, 'File: Open File...');
-  await answer(page, spansFile);
+  // From the Explorer (the file is gitignored, so Quick Open doesn't list it).
+  await page.keyboard.press('Control+Shift+E');
+  const explorer = page.locator('.explorer-folders-view');
+  await explorer.waitFor({ timeout: 15_000 });
+  const spansRow = explorer.locator('.monaco-list-row', { hasText: /^spans\.jsonl$/ }).first();
+  if (!(await spansRow.isVisible())) await explorer.locator('.monaco-list-row', { hasText: /^app$/ }).first().click();
+  await spansRow.click();
   await page.locator('.tabs-container .tab[data-resource-name="spans.jsonl"]').first().waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  await page.locator('.editor-group-container.active .view-lines').first().click();
   await page.keyboard.press('Control+G');
-  await answer(page, String(v2Span.line));
-  await page.keyboard.press('Home');
-  await page.keyboard.press('Shift+End');
+  await answer(page, `:${v2Span.line}`);
+  await page.keyboard.press('Control+L'); // the whole (wrapped) line
   await command(page, 'Prompt CI: Replay Trace…');
-  const replayTab = page.locator('.tabs-container .tab', { hasText: /summarisation/ }).first();
-  await replayTab.waitFor({ timeout: 60_000 });
-  await page.waitForTimeout(2500);
-  const editorText = await page.locator('.editor-group-container.active .view-lines').first().innerText();
+  let editorText = '';
+  for (let i = 0; i < 120 && !/MATCH/.test(editorText); i++) {
+    await page.waitForTimeout(500);
+    editorText = await page.locator('.editor-group-container.active .view-lines').first().innerText().catch(() => '');
+  }
+  await page.waitForTimeout(1500);
   check(/MATCH/.test(editorText) && editorText.includes(v2Span.tenant), `the span of ${v2Span.tenant} (${v2Span.spanId}) replays: ${(/MATCH[^\n]*/.exec(editorText) ?? ['no MATCH line'])[0].slice(0, 100)}`);
   await shot(page, 'demo-replay.png');
 
@@ -235,12 +242,15 @@ try {
     await picker.locator('.monaco-list-row', { hasText: 'v2' }).first().click();
   }
   const answerToast = page.locator('.notifications-toasts .notification-list-item', { hasText: `${onV2.tenant} got summarisation` });
-  await answerToast.first().waitFor({ timeout: 30_000 });
+  await answerToast
+    .first()
+    .waitFor({ timeout: 60_000 })
+    .catch(async (error) => {
+      console.error(`notifications: ${(await page.locator('.notifications-toasts').allInnerTexts()).join(' | ')}`);
+      throw error;
+    });
   const toastText = await answerToast.first().innerText();
   check(/got summarisation v2/.test(toastText), `Which Version answers: ${toastText.split('\n')[0]}`);
-  await page.waitForTimeout(1500);
-  await page.screenshot({ path: path.join(outDir, 'demo-which-version.png'), animations: 'disabled' });
-  console.log(`saved ${path.relative(process.cwd(), path.join(outDir, 'demo-which-version.png'))}`);
 } catch (error) {
   console.error(error);
   failed = true;
