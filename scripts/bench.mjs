@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const benches = ['scripts/benchStartup.ts', 'scripts/benchIndex.ts', 'scripts/benchCheck.ts', 'scripts/benchEval.ts', 'scripts/benchReplay.ts', 'scripts/benchRateLimits.ts', 'scripts/benchRuntime.ts'].filter((f) => existsSync(join(root, f)));
+const benches = ['scripts/benchStartup.ts', 'scripts/benchIndex.ts', 'scripts/benchActivation.mjs', 'scripts/benchCheck.ts', 'scripts/benchEval.ts', 'scripts/benchReplay.ts', 'scripts/benchRateLimits.ts', 'scripts/benchRuntime.ts'].filter((f) => existsSync(join(root, f)));
 const only = process.argv.slice(2);
 let failed = 0;
 for (const bench of benches) {

@@ -132,6 +132,9 @@ export class IndexClient {
     if (!options.workerFile || !existsSync(options.workerFile)) {
       options.log.warn(`the index worker${options.workerFile ? ` (${options.workerFile})` : ''} is missing: indexing runs on the extension host's thread`);
       this.failures = MAX_WORKER_FAILURES;
+    } else {
+      // Started now, so that its start-up and the grammars' loading overlap the caller's own.
+      this.startWorker();
     }
   }
 

@@ -166,6 +166,11 @@ export class IndexService {
     repo.saveTimer.unref?.();
   }
 
+  /** Loads the grammars now, before the first request needs them (the worker does this as it starts). */
+  preload(): void {
+    this.sourceParser().catch(() => undefined);
+  }
+
   private sourceParser(): Promise<SourceParser> {
     if (!this.parser) {
       this.parser = createSourceParser({ wasmDir: this.options.wasmDir });

@@ -8,6 +8,8 @@ const port = parentPort;
 if (!port) throw new Error('indexWorker.js runs as a worker thread of the extension');
 const options = workerData as Omit<IndexServiceOptions, 'log'>;
 const service = new IndexService({ ...options, log: (message) => port.postMessage({ kind: 'log', message }) });
+// The grammars load while the editor is still looking for the workspace's repositories.
+service.preload();
 port.on('message', (message: IndexRequest | { kind: 'dispose' }) => {
   if (message.kind === 'dispose') {
     void service.dispose().finally(() => port.postMessage({ kind: 'disposed' }));

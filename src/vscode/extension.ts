@@ -31,6 +31,14 @@ const beforeDeactivate: (() => Promise<void>)[] = [];
 /** Wires the extension: diagnostics, commands. Called by VS Code on the activation events of package.json. */
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const started = performance.now();
+  let last = started;
+  const took: Record<string, number> = {};
+  /** How long the part of activation since the last mark took (reported with the activation time). */
+  const mark = (part: string): void => {
+    const now = performance.now();
+    took[part] = Math.round((now - last) * 10) / 10;
+    last = now;
+  };
   const log = vscode.window.createOutputChannel('Prompt CI', { log: true });
   context.subscriptions.push(log);
   const wasmDir = vscode.Uri.joinPath(context.extensionUri, 'dist', 'wasm').fsPath;
@@ -47,14 +55,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     log,
   });
   beforeDeactivate.push(() => client.dispose());
+  mark('output and index client');
   const diagnostics = new PromptDiagnostics(log, client);
   context.subscriptions.push(diagnostics, registerEditorHelp(diagnostics));
+  mark('diagnostics and editor help');
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.checkWorkspace.id, () => diagnostics.refreshAll('check requested')),
     vscode.commands.registerCommand(COMMANDS.showOutput.id, () => log.show()),
     // For the tests and the benchmark: how activation and the indexes went; and a restart of the
     // index worker, which then starts from the cache on disk as a reopened workspace does.
-    vscode.commands.registerCommand(INTERNAL_COMMANDS.indexReport, () => ({ activationMs, cacheDir: context.storageUri?.fsPath, builtBy: client.builtBy, reports: diagnostics.reports })),
+    vscode.commands.registerCommand(INTERNAL_COMMANDS.indexReport, () => ({ activationMs, activationParts: took, cacheDir: context.storageUri?.fsPath, builtBy: client.builtBy, reports: diagnostics.reports })),
     vscode.commands.registerCommand(INTERNAL_COMMANDS.restartIndex, async () => {
       await client.stop();
       await diagnostics.refreshAll('index restarted');
@@ -63,11 +73,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
   context.subscriptions.push(new Authoring(log));
+  mark('replay and authoring');
   const evals = registerEval(context, log);
   context.subscriptions.push(evals, new EvalTests(evals));
+  mark('eval and test explorer');
   context.subscriptions.push(new GateView(context, log, sourceParser, evals));
   context.subscriptions.push(new RolloutsView(context, log, (root, commit, dir) => replay.openPromptAtCommit(root, commit, dir)));
   beforeDeactivate.push(() => replay.removeAllWorktrees());
+  mark('gate and rollouts views');
   activationMs = performance.now() - started;
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated in ${activationMs.toFixed(1)} ms (workspace trusted: ${vscode.workspace.isTrusted})`);
   // Indexing a large repository takes seconds: activation doesn't wait for it, the Problems panel fills when it ends.
