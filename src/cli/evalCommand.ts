@@ -37,7 +37,8 @@ const int = (n: number): string => n.toLocaleString('en-US');
 const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 const ms = (x: number | undefined): string => (x === undefined ? '–' : `${int(Math.round(x))} ms`);
 
-function estimateLine(e: CostEstimate): string {
+/** One line of the calls, tokens and dollars a run will spend. */
+export function estimateLine(e: CostEstimate): string {
   const spend = e.calls - e.cachedCalls;
   if (spend === 0) return `${int(e.calls)} calls, all in the cache: no API call, $0.00`;
   const usd =

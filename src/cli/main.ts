@@ -19,6 +19,7 @@ import {
   ROLLBACK_USAGE,
   ROLLOUT_USAGE,
   STATUS_USAGE,
+  SYNTHESIZE_USAGE,
   UNPIN_USAGE,
 } from './usages';
 
@@ -74,6 +75,11 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: HARVEST_USAGE,
     summary: "append a redacted, deduplicated sample of a prompt's production spans to its eval.jsonl, tagged production and needs-review",
     load: async () => (require('./harvestCommand') as typeof import('./harvestCommand')).runHarvestCommand,
+  },
+  synthesize: {
+    usage: SYNTHESIZE_USAGE,
+    summary: "ask a stronger model for new cases exercising an eval report's failures; append the valid ones, tagged synthetic and needs-review",
+    load: async () => (require('./synthesizeCommand') as typeof import('./synthesizeCommand')).runSynthesizeCommand,
   },
   bundle: { usage: BUNDLE_USAGE, summary: 'write the deployable bundle of every prompt version and the commit it was built from', load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runBundleCommand },
   db: { usage: DB_USAGE, summary: "create or upgrade the rollout control plane's schema", load: async () => (require('./rolloutCommands') as typeof import('./rolloutCommands')).runDbCommand },

@@ -20,3 +20,4 @@ export const STATUS_USAGE = 'prompt-ci status [NAME] [--json]';
 export const AUDIT_USAGE = 'prompt-ci audit TENANT NAME (--at ISO_TIME | --from ISO_TIME --to ISO_TIME) [--json]';
 
 export const HARVEST_USAGE = 'prompt-ci harvest SPANS... --prompt PROMPT_DIR [--sample N] [--since ISO] [--tenant ID]... [--seed S] [--dry-run] [--json]';
+export const SYNTHESIZE_USAGE = 'prompt-ci synthesize PROMPT_DIR --from FAILURES [--count N] [--model M] [--example ID]... [--dry-run] [--offline|--no-cache] [--yes] [--json]';

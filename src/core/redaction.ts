@@ -100,14 +100,14 @@ export class ExampleRedactor {
     const sensitiveNames = new Set(this.options.sensitiveVariables ?? []);
     // Register sensitive values first, so their occurrences in other variables and the reference are found too.
     for (const [name, value] of Object.entries(inputs)) {
-      if (!sensitiveNames.has(name) || value === null || value === undefined) continue;
+      if (!sensitiveNames.has(name) || value === null || value === undefined || isPlaceholder(value)) continue;
       const placeholder = this.placeholderFor('sensitive', `${name}\u0000${typeof value === 'string' ? value : JSON.stringify(value)}`, labelOf(name));
       // Every string of a structured value stands for the same value: it shares the value's placeholder.
       for (const text of stringsOf(value)) this.registerSensitive(text, placeholder);
     }
     const out: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(inputs)) {
-      if (sensitiveNames.has(name) && value !== null && value !== undefined) {
+      if (sensitiveNames.has(name) && value !== null && value !== undefined && !isPlaceholder(value)) {
         out[name] = this.placeholderFor('sensitive', `${name}\u0000${typeof value === 'string' ? value : JSON.stringify(value)}`, labelOf(name));
         this.counts.sensitive += 1;
       } else out[name] = this.redactValue(value);
@@ -180,6 +180,11 @@ export class ExampleRedactor {
     }
     return out + text.slice(at);
   }
+}
+
+/** A value that is one placeholder already (text redacted before, e.g. a model's case built from redacted examples). */
+function isPlaceholder(value: unknown): boolean {
+  return typeof value === 'string' && /^<[A-Z0-9_]+_\d+>$/.test(value);
 }
 
 const KIND_LABELS: Record<Exclude<RedactionKind, 'sensitive'>, string> = { email: 'EMAIL', phone: 'PHONE', card: 'CARD', iban: 'IBAN', ip: 'IP' };

@@ -12,7 +12,7 @@ export interface ModelRequest {
 }
 
 /** Why a call is made; the client and cache don't care, progress and logs do. */
-export type CallPurpose = 'task' | 'judge';
+export type CallPurpose = 'task' | 'judge' | 'synthesis';
 
 /** What the runner gets back from one call. */
 export interface ModelReply {

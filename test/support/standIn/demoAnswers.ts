@@ -36,6 +36,16 @@
  * - "at most / no more than / under / up to N words" in the system prompt truncates the
  *   answer to N words.
  *
+ * **Synthesis requests** (`prompt-ci synthesize`): when the last user message holds a
+ * `<synthesis_request>` block with a JSON object `{"variables": [...], "count": N, "examples":
+ * [{"id", "inputs", "reference"}...]}`, the answer is `{"cases": [...]}` with N cases, case i built
+ * from example i mod the number of examples: each string variable of more than three words gets
+ * `Case i+1: ` followed by the example's words in an order a hash of (i, variable) decides, shorter
+ * ones keep the example's value; the reference is the example's with ` (case i+1)` after it; and
+ * `exercises` names the example. With N of 2 or more, two faulty cases follow: one lacking the
+ * last variable, and one repeating the first example's inputs verbatim, so clients exercise their
+ * validation and duplicate checks.
+ *
  * An assistant prefill in the last message is honoured: when the answer starts with it, the
  * answer continues from it.
  */
@@ -59,9 +69,52 @@ export function demoAnswer(body: unknown): string {
   const last = messages[messages.length - 1];
   const prefill = last?.role === 'assistant' ? textOf(last.content) : '';
 
+  const synthesis = synthesisAnswer(lastUser);
+  if (synthesis !== undefined) return synthesis;
   const judged = judgeAnswer(userTexts.join('\n'), system, hashOf(body));
   const text = judged ?? labelAnswer(system, lastUser) ?? extractiveAnswer(system, lastUser);
   return prefill !== '' && text.startsWith(prefill) ? text.slice(prefill.length) : text;
+}
+
+function synthesisAnswer(user: string): string | undefined {
+  const block = lastBlock(user, 'synthesis_request');
+  if (block === undefined) return undefined;
+  let request: { variables?: unknown; count?: unknown; examples?: unknown };
+  try {
+    request = JSON.parse(block) as typeof request;
+  } catch {
+    return JSON.stringify({ cases: [] });
+  }
+  const variables = Array.isArray(request.variables) ? request.variables.filter((v): v is string => typeof v === 'string') : [];
+  const examples = (Array.isArray(request.examples) ? request.examples : []).filter(isRecord);
+  const count = typeof request.count === 'number' ? request.count : 1;
+  if (examples.length === 0) return JSON.stringify({ cases: [] });
+  const cases: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const example = examples[i % examples.length];
+    const inputs = isRecord(example.inputs) ? example.inputs : {};
+    const made: Record<string, unknown> = {};
+    for (const v of variables) {
+      const value = inputs[v];
+      const words = typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : [];
+      made[v] = words.length > 3 ? `Case ${i + 1}: ${reorder(words, `${i}:${v}`).join(' ')}` : (value ?? `value ${i + 1}`);
+    }
+    cases.push({ inputs: made, reference: `${typeof example.reference === 'string' ? example.reference : ''} (case ${i + 1})`, exercises: [example.id] });
+  }
+  if (count >= 2) {
+    const first = isRecord(examples[0].inputs) ? examples[0].inputs : {};
+    cases.push({ inputs: Object.fromEntries(variables.slice(0, -1).map((v) => [v, first[v] ?? 'x'])), reference: 'lacks a variable', exercises: [examples[0].id] });
+    cases.push({ inputs: first, reference: 'repeats the first example', exercises: [examples[0].id] });
+  }
+  return JSON.stringify({ cases });
+}
+
+/** The words in an order the key's hash decides (a deterministic shuffle). */
+function reorder(words: string[], key: string): string[] {
+  return words
+    .map((w, i) => ({ w, k: createHash('sha256').update(`${key}:${i}`).digest().readUInt32BE(0) }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.w);
 }
 
 function hashOf(value: unknown): Buffer {
