@@ -182,6 +182,12 @@ export class IndexClient {
     this.local = undefined;
   }
 
+  /** Stops the worker and starts a new one at once, with nothing in memory (as a reopened workspace starts). */
+  async restart(): Promise<void> {
+    await this.stop();
+    if (this.builtBy === 'worker' && !this.disposed) this.startWorker();
+  }
+
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.stop();

@@ -66,7 +66,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // index worker, which then starts from the cache on disk as a reopened workspace does.
     vscode.commands.registerCommand(INTERNAL_COMMANDS.indexReport, () => ({ activationMs, activationParts: took, cacheDir: context.storageUri?.fsPath, builtBy: client.builtBy, reports: diagnostics.reports })),
     vscode.commands.registerCommand(INTERNAL_COMMANDS.restartIndex, async () => {
-      await client.stop();
+      await client.restart();
       await diagnostics.refreshAll('index restarted');
     }),
   );
