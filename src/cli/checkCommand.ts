@@ -6,11 +6,13 @@ import type { FileFinding } from '../core/finding';
 import { discoverPrompts } from '../core/promptLayout';
 import { checkRepoOnDisk } from '../node/checkRepo';
 import { checkReleasedVersions } from '../node/releasedVersions';
-import { findRepoRoot, listRepoFiles, toRepoPath } from '../node/repoFiles';
+import { listRepoFiles, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
 import { findingsToGithub, findingsToJson, findingsToText } from './findingsFormat';
 import type { FindingsFormat } from './findingsFormat';
+import { CHECK_FORMAT } from './options';
+import { requirePromptRepository } from './promptRepository';
 export { CHECK_USAGE } from './usages';
 
 /**
@@ -20,23 +22,17 @@ export { CHECK_USAGE } from './usages';
 export async function runCheckCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { format: { type: 'string', default: 'text' } },
+    options: { ...CHECK_FORMAT.spec },
     allowPositionals: true,
     strict: true,
   });
-  const format = values.format as FindingsFormat;
-  if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github, not "${format}"`);
+  const format: FindingsFormat = CHECK_FORMAT.read(values);
 
   const targets = (positionals.length ? positionals : ['.']).map((p) => resolve(io.cwd, p));
   const byRoot = new Map<string, string[]>();
   for (const target of targets) {
     if (!existsSync(target)) throw new UsageError(`${relative(io.cwd, target) || target}: no such file or directory`);
-    const root = findRepoRoot(target);
-    if (!root) {
-      throw new UsageError(
-        `${relative(io.cwd, target) || '.'}: no prompt repository here (looked upward for prompt-ci.yaml or a prompts/ directory)`,
-      );
-    }
+    const root = requirePromptRepository(target, relative(io.cwd, target) || '.');
     byRoot.set(root, [...(byRoot.get(root) ?? []), toRepoPath(root, target) ?? '']);
   }
 

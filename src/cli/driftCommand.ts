@@ -12,18 +12,20 @@ import { discoverPrompts, versionDirOf } from '../core/promptLayout';
 import type { PromptVersion } from '../core/promptLayout';
 import { readRepoSettings } from '../node/checkRepo';
 import { appendHistory, readHistory } from '../node/history';
-import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { plainReason } from '../node/outputFiles';
 import { PromptFilesError } from '../node/promptFiles';
-import { findRepoRoot, listRepoFiles, toRepoPath } from '../node/repoFiles';
+import { listRepoFiles, toRepoPath } from '../node/repoFiles';
 import { EvalSetupError, prepareEval } from '../node/runEval';
 import type { EvalReport } from '../shared/evalReport';
 import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, reportCommandError } from './cliIo';
+import { CONCURRENCY, GATE_FORMAT, JSON_REPORT } from './options';
+import { requirePromptRepository } from './promptRepository';
 import { reportPathProblem, writeReports } from './reportFiles';
 import type { RequestedReport } from './reportFiles';
 
+import { DRIFT_USAGE } from './usages';
 export { DRIFT_USAGE } from './usages';
 
 const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -112,23 +114,17 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      concurrency: { type: 'string' },
+      ...CONCURRENCY.spec,
       record: { type: 'boolean', default: false },
-      format: { type: 'string', default: 'text' },
-      json: { type: 'string' },
+      ...GATE_FORMAT.spec,
+      ...JSON_REPORT.spec,
     },
     allowPositionals: true,
     strict: true,
   });
-  if (values.format !== 'text' && values.format !== 'github') throw new UsageError(`--format must be text or github, not "${values.format}"`);
-  if (values.concurrency !== undefined && !/^[1-9][0-9]*$/.test(values.concurrency)) {
-    throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
-  }
-  const root = findRepoRoot(io.cwd);
-  if (!root) {
-    io.stderr('prompt-ci drift: no prompt repository here (looked upward for prompt-ci.yaml or a prompts/ directory)\n');
-    return EXIT_USAGE;
-  }
+  const format = GATE_FORMAT.read(values);
+  const concurrency = CONCURRENCY.read(values);
+  const root = requirePromptRepository(io.cwd);
   const { settings, problems } = readRepoSettings(root);
   if (problems.length > 0) {
     io.stderr(`prompt-ci drift: prompt-ci.yaml is invalid: ${problems.join('; ')}\n`);
@@ -137,7 +133,7 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
   const display = (p: string): string => relative(io.cwd, resolve(root, p)).split(sep).join('/') || '.';
   // The report path is checked before any eval runs; the report is made once the results are in.
   const done: { doc?: unknown } = {};
-  const reports: RequestedReport[] = [{ option: '--json', file: values.json, render: () => `${JSON.stringify(done.doc, null, 2)}\n` }];
+  const reports: RequestedReport[] = [{ option: '--json', file: JSON_REPORT.read(values), render: () => `${JSON.stringify(done.doc, null, 2)}\n` }];
   const pathProblem = await reportPathProblem(reports, io.cwd);
   if (pathProblem) {
     io.stderr(`prompt-ci drift: ${pathProblem}\n`);
@@ -163,7 +159,7 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
           baseline: resolve(root, version.dir),
           noCache: true,
           settings,
-          concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
+          concurrency,
           env: io.env,
           signal: io.signal,
         });
@@ -195,9 +191,7 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
       for (const note of comparison.notes) io.stdout(`  note: ${note}\n`);
     }
   } catch (error) {
-    const known = error instanceof MissingApiKeyError || (error instanceof ModelCallError && error.fatal);
-    io.stderr(`prompt-ci drift: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
-    return EXIT_USAGE;
+    return reportCommandError(io, 'drift', DRIFT_USAGE, error);
   }
 
   const drifted = results.filter((r) => r.comparison?.status === 'drifted');
@@ -207,7 +201,7 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
   );
   if (values.record && results.some((r) => r.recorded)) io.stdout('recorded in .prompt-ci/history.jsonl (commit it)\n');
 
-  if (values.format === 'github') {
+  if (format === 'github') {
     for (const r of results) {
       const c = r.comparison;
       if (!r.error && c?.status !== 'drifted' && c?.status !== 'unscored') continue;

@@ -12,19 +12,16 @@ import { evalReportJsonPieces } from '../core/eval/reportJson';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalProgress } from '../core/eval/types';
 import { throttleNote } from '../core/eval/types';
-import { BaselineError } from '../node/baseline';
 import type { ResolvedBaseline } from '../node/baseline';
-import { GitUnavailableError } from '../node/git';
-import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
-import { PromptFilesError } from '../node/promptFiles';
 import { findRepoRoot } from '../node/repoFiles';
-import { EvalSetupError, prepareEval } from '../node/runEval';
+import { prepareEval } from '../node/runEval';
 import type { EvalReport, SideSummary } from '../shared/evalReport';
 import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, errorKindOf, reportCommandError } from './cliIo';
+import { CACHE_MODE, CONCURRENCY, JSON_REPORT, JUNIT_REPORT, MARKDOWN_REPORT, MAX_MINUTES } from './options';
 import { ProgressLine } from './progress';
-import { parseMaxMinutes, runDeadline } from './runDeadline';
+import { runDeadline } from './runDeadline';
 import { reportPathProblem, writeReports } from './reportFiles';
 import type { RequestedReport } from './reportFiles';
 import { EVAL_USAGE } from './usages';
@@ -178,36 +175,32 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
   preferSmallHeap();
   let values;
   let positionals;
+  let concurrency: number | undefined;
+  let cacheMode: { offline: boolean; noCache: boolean };
   let maxMinutes: number | undefined;
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
       options: {
         baseline: { type: 'string' },
-        concurrency: { type: 'string' },
-        offline: { type: 'boolean', default: false },
-        'no-cache': { type: 'boolean', default: false },
-        'max-minutes': { type: 'string' },
-        json: { type: 'string' },
-        markdown: { type: 'string' },
-        junit: { type: 'string' },
+        ...CONCURRENCY.spec,
+        ...CACHE_MODE.spec,
+        ...MAX_MINUTES.spec,
+        ...JSON_REPORT.spec,
+        ...MARKDOWN_REPORT.spec,
+        ...JUNIT_REPORT.spec,
         yes: { type: 'boolean', short: 'y', default: false },
       },
       allowPositionals: true,
       strict: true,
     }));
+    concurrency = CONCURRENCY.read(values);
+    cacheMode = CACHE_MODE.read(values);
+    maxMinutes = MAX_MINUTES.read(values);
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which prompt version? give its directory' : 'give exactly one prompt directory');
-    if (values.offline && values['no-cache']) throw new UsageError('--offline and --no-cache contradict each other: pick one');
-    if (values.concurrency !== undefined && !/^[1-9][0-9]*$/.test(values.concurrency)) {
-      throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
-    }
-    maxMinutes = parseMaxMinutes(values['max-minutes']);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`prompt-ci eval: ${(error as Error).message}\nusage: ${EVAL_USAGE}\n`);
-      return EXIT_USAGE;
-    }
-    throw error;
+    // Also run by itself (tests, the API), so it prints its own usage errors.
+    return reportCommandError(io, 'eval', EVAL_USAGE, error);
   }
 
   const promptDir = resolve(io.cwd, positionals[0]);
@@ -245,9 +238,9 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
   let report: EvalReport | undefined;
   const reports: RequestedReport[] = [
     // JSON and JUnit grow with the suite: written one example at a time.
-    { option: '--json', file: values.json, render: () => evalReportJsonPieces(report!) },
-    { option: '--markdown', file: values.markdown, render: () => renderMarkdown(report!) },
-    { option: '--junit', file: values.junit, render: () => junitPieces(report!) },
+    { option: '--json', file: JSON_REPORT.read(values), render: () => evalReportJsonPieces(report!) },
+    { option: '--markdown', file: MARKDOWN_REPORT.read(values), render: () => renderMarkdown(report!) },
+    { option: '--junit', file: JUNIT_REPORT.read(values), render: () => junitPieces(report!) },
   ];
   const pathProblem = await reportPathProblem(reports, io.cwd);
   if (pathProblem) {
@@ -261,9 +254,8 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
       repoRoot,
       promptDir,
       baseline,
-      concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
-      offline: values.offline,
-      noCache: values['no-cache'],
+      concurrency,
+      ...cacheMode,
       env: io.env,
       signal: deadline.signal,
       onProgress,
@@ -295,19 +287,12 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     return report.gate.status === 'pass' ? EXIT_OK : EXIT_FAIL;
   } catch (error) {
     progress.end();
-    const known =
-      error instanceof EvalSetupError ||
-      error instanceof BaselineError ||
-      error instanceof GitUnavailableError ||
-      error instanceof PromptFilesError ||
-      error instanceof MissingApiKeyError ||
-      error instanceof ModelCallError;
+    const known = errorKindOf(error) !== undefined;
     if (!known && deadline.signal.aborted) {
       io.stderr(deadline.expired() ? deadline.notice('eval') : 'prompt-ci eval: interrupted before the first call; nothing was sent\n');
       return EXIT_FAIL;
     }
-    io.stderr(`prompt-ci eval: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
-    return EXIT_USAGE;
+    return reportCommandError(io, 'eval', EVAL_USAGE, error);
   } finally {
     deadline.dispose();
   }

@@ -9,23 +9,21 @@ import { countBySeverity } from '../core/finding';
 import { changesLine, formatPromptResultText, gateAnnotations, overallLine, renderGateMarkdown, whyChanged } from '../core/gate/gateReport';
 import type { GateReportInput } from '../core/gate/gateReport';
 import { parsePushedRef } from '../core/gate/changedPrompts';
-import { BaselineError } from '../node/baseline';
-import { GateSetupError } from '../node/changedPrompts';
-import { GitUnavailableError } from '../node/git';
-import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
-import { findRepoRoot } from '../node/repoFiles';
 import { plainReason } from '../node/outputFiles';
 import { runGate } from '../node/runGate';
 import type { GateEvent, GateRun } from '../node/runGate';
 import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
-import { EXIT_USAGE, UsageError } from './cliIo';
+import { EXIT_USAGE, UsageError, reportCommandError } from './cliIo';
 import { findingsToGithub } from './findingsFormat';
+import { CACHE_MODE, CONCURRENCY, GATE_FORMAT, JSON_REPORT, MARKDOWN_REPORT, MAX_MINUTES } from './options';
 import { ProgressLine } from './progress';
-import { parseMaxMinutes, runDeadline } from './runDeadline';
+import { requirePromptRepository } from './promptRepository';
+import { runDeadline } from './runDeadline';
 import { reportPathProblem, writeReports } from './reportFiles';
 import type { RequestedReport } from './reportFiles';
 
+import { GATE_USAGE } from './usages';
 export { GATE_USAGE } from './usages';
 
 /** The `--json` document of a gate run. */
@@ -78,46 +76,38 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
     args: argv,
     options: {
       base: { type: 'string' },
-      format: { type: 'string', default: 'text' },
-      offline: { type: 'boolean', default: false },
-      'no-cache': { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      'max-minutes': { type: 'string' },
-      markdown: { type: 'string' },
-      json: { type: 'string' },
+      ...GATE_FORMAT.spec,
+      ...CACHE_MODE.spec,
+      ...CONCURRENCY.spec,
+      ...MAX_MINUTES.spec,
+      ...MARKDOWN_REPORT.spec,
+      ...JSON_REPORT.spec,
       // From the pre-push hook: the refs the push updates and the remote's commits of them.
       pushing: { type: 'string', multiple: true },
     },
     allowPositionals: true,
     strict: true,
   });
+  const format = GATE_FORMAT.read(values);
+  const cacheMode = CACHE_MODE.read(values);
+  const concurrency = CONCURRENCY.read(values);
+  const maxMinutes = MAX_MINUTES.read(values);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the gate covers the whole repository`);
-  const format = values.format;
-  if (format !== 'text' && format !== 'github') throw new UsageError(`--format must be text or github, not "${format}"`);
-  if (values.offline && values['no-cache']) throw new UsageError('--offline and --no-cache contradict each other: pick one');
-  if (values.concurrency !== undefined && !/^[1-9][0-9]*$/.test(values.concurrency)) {
-    throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
-  }
   if (values.base !== undefined && values.base.trim() === '') throw new UsageError('--base needs a ref');
-  const maxMinutes = parseMaxMinutes(values['max-minutes']);
   const pushed = (values.pushing ?? []).map((value) => {
     const ref = parsePushedRef(value);
     if (!ref) throw new UsageError(`--pushing takes REMOTE_REF=SHA (refs/heads/main=<40 hex digits>), not "${value}"`);
     return ref;
   });
 
-  const repoRoot = findRepoRoot(io.cwd);
-  if (!repoRoot) {
-    io.stderr('prompt-ci gate: no prompt repository here (looked upward for prompt-ci.yaml or a prompts/ directory)\n');
-    return EXIT_USAGE;
-  }
+  const repoRoot = requirePromptRepository(io.cwd);
   const display = (repoPath: string): string => relative(io.cwd, resolve(repoRoot, repoPath)).split(sep).join('/') || '.';
   const github = format === 'github';
   // The report paths are checked before any eval runs; the reports are made once the verdicts are in.
   const verdicts: { input?: GateReportInput; run?: GateRun } = {};
   const reports: RequestedReport[] = [
-    { option: '--markdown', file: values.markdown, render: () => renderGateMarkdown(verdicts.input!) },
-    { option: '--json', file: values.json, render: () => gateJson(verdicts.run!) },
+    { option: '--markdown', file: MARKDOWN_REPORT.read(values), render: () => renderGateMarkdown(verdicts.input!) },
+    { option: '--json', file: JSON_REPORT.read(values), render: () => gateJson(verdicts.run!) },
   ];
   const pathProblem = await reportPathProblem(reports, io.cwd);
   if (pathProblem) {
@@ -183,9 +173,8 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       repoRoot,
       base: values.base,
       pushed,
-      offline: values.offline,
-      noCache: values['no-cache'],
-      concurrency: values.concurrency !== undefined ? Number(values.concurrency) : undefined,
+      ...cacheMode,
+      concurrency,
       env: io.env,
       signal: deadline.signal,
       onEvent,
@@ -193,16 +182,9 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
   } catch (error) {
     endProgress();
     deadline.dispose();
-    const known =
-      error instanceof GateSetupError ||
-      error instanceof BaselineError ||
-      error instanceof GitUnavailableError ||
-      error instanceof MissingApiKeyError ||
-      (error instanceof ModelCallError && error.fatal);
-    const message = known ? (error as Error).message : ((error as Error).stack ?? String(error));
+    const message = (error as Error).message;
     if (github) io.stdout(workflowCommand('error', { title: 'prompt-ci gate' }, message));
-    io.stderr(`prompt-ci gate: ${message}\n`);
-    return EXIT_USAGE;
+    return reportCommandError(io, 'gate', GATE_USAGE, error);
   }
 
   deadline.dispose();

@@ -5,11 +5,11 @@ import { parseArgs } from 'node:util';
 import { CHAIN_SCRIPT_NAME, chainLine, chainScript, isOwnHook, preHookScript } from '../core/gate/hookScript';
 import type { HookScriptOptions } from '../core/gate/hookScript';
 import type { GitRunner } from '../node/git';
-import { GitError, gitTopLevel, runGit } from '../node/git';
+import { gitTopLevel, runGit } from '../node/git';
 import { OutputFileError, makeDirectories, plainReason } from '../node/outputFiles';
-import { findRepoRoot } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { requirePromptRepository } from './promptRepository';
 export { INSTALL_HOOK_USAGE } from './usages';
 
 /** What the command needs besides its io; tests pass their own. */
@@ -76,27 +76,14 @@ export async function runInstallHookCommand(argv: string[], io: CliIo, deps: Ins
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const git = deps.git ?? runGit;
 
-  const repoRoot = findRepoRoot(io.cwd);
-  if (!repoRoot) {
-    io.stderr('prompt-ci install-hook: no prompt repository here (looked upward for prompt-ci.yaml or a prompts/ directory)\n');
-    return EXIT_USAGE;
-  }
+  const repoRoot = requirePromptRepository(io.cwd);
   const topLevel = await gitTopLevel(git, repoRoot);
   if (topLevel === undefined) {
     io.stderr(`prompt-ci install-hook: ${repoRoot} is not in a git repository (run git init first)\n`);
     return EXIT_USAGE;
   }
-  let hooksDir: string;
-  try {
-    // --git-path follows core.hooksPath (relative to the top level, as git runs hooks there) and linked worktrees.
-    hooksDir = resolve(topLevel, (await git(['rev-parse', '--git-path', 'hooks'], { cwd: topLevel })).toString('utf8').trim());
-  } catch (error) {
-    if (error instanceof GitError) {
-      io.stderr(`prompt-ci install-hook: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw error;
-  }
+  // --git-path follows core.hooksPath (relative to the top level, as git runs hooks there) and linked worktrees.
+  const hooksDir = resolve(topLevel, (await git(['rev-parse', '--git-path', 'hooks'], { cwd: topLevel })).toString('utf8').trim());
   const show = (path: string): string => {
     const rel = relative(io.cwd, path);
     return (rel.startsWith('..') ? path : rel).split(sep).join('/');
@@ -148,35 +135,27 @@ export async function runInstallHookCommand(argv: string[], io: CliIo, deps: Ins
     }
   };
 
-  try {
-    if (hook !== undefined && !isOwnHook(hook)) {
-      await write(chainPath, chainScript(options));
-      io.stdout(
-        [
-          `${show(hookPath)} already exists and was not written by prompt-ci: left as it is.`,
-          `The gate is in ${show(chainPath)}; to run it before each push, add this line to ${show(hookPath)}:`,
-          '',
-          `    ${chainLine()}`,
-          '',
-        ].join('\n'),
-      );
-      return EXIT_FAIL;
-    }
-
-    await write(hookPath, preHookScript(options));
+  if (hook !== undefined && !isOwnHook(hook)) {
+    await write(chainPath, chainScript(options));
     io.stdout(
       [
-        `${hook !== undefined ? 'updated' : 'installed'} ${show(hookPath)}: \`git push\` now runs \`prompt-ci gate\`${promptRoot ? ` in ${promptRoot}` : ''} and stops when a changed prompt regresses`,
-        'skip it once with `git push --no-verify`; remove it with `prompt-ci install-hook --uninstall`',
+        `${show(hookPath)} already exists and was not written by prompt-ci: left as it is.`,
+        `The gate is in ${show(chainPath)}; to run it before each push, add this line to ${show(hookPath)}:`,
+        '',
+        `    ${chainLine()}`,
         '',
       ].join('\n'),
     );
-    return EXIT_OK;
-  } catch (error) {
-    if (error instanceof OutputFileError) {
-      io.stderr(`prompt-ci install-hook: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw error;
+    return EXIT_FAIL;
   }
+
+  await write(hookPath, preHookScript(options));
+  io.stdout(
+    [
+      `${hook !== undefined ? 'updated' : 'installed'} ${show(hookPath)}: \`git push\` now runs \`prompt-ci gate\`${promptRoot ? ` in ${promptRoot}` : ''} and stops when a changed prompt regresses`,
+      'skip it once with `git push --no-verify`; remove it with `prompt-ci install-hook --uninstall`',
+      '',
+    ].join('\n'),
+  );
+  return EXIT_OK;
 }

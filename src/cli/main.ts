@@ -1,6 +1,6 @@
 import { sanitizeUntrusted } from '../core/escaping/untrusted';
 import type { CliIo } from './cliIo';
-import { EXIT_USAGE, isUsageError } from './cliIo';
+import { EXIT_USAGE, reportCommandError } from './cliIo';
 import { REDRAW_LINE } from './progress';
 import {
   AUDIT_USAGE,
@@ -136,12 +136,7 @@ export async function main(argv: string[], rawIo: CliIo): Promise<number> {
     const run = await command.load();
     return await run(rest, io);
   } catch (error) {
-    if (isUsageError(error) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`prompt-ci ${name}: ${(error as Error).message}\nusage: ${command.usage}\n`);
-      return EXIT_USAGE;
-    }
-    io.stderr(`prompt-ci ${name}: ${(error as Error).message}\n`);
-    return EXIT_USAGE;
+    return reportCommandError(io, name, command.usage, error);
   }
 }
 

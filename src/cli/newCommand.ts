@@ -2,11 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { versionOfDirName } from '../core/promptLayout';
-import { createNextVersion, NewVersionError } from '../node/newVersion';
+import { createNextVersion } from '../node/newVersion';
 import { findRepoRoot, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
-import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
-import { NEW_USAGE } from './usages';
+import { EXIT_OK, UsageError } from './cliIo';
+import { JSON_OUTPUT } from './options';
 export { NEW_USAGE } from './usages';
 
 /** Where PROMPT_DIR points: a prompt (`prompts/<name>`: copy its highest version) or one version (`prompts/<name>/v<N>`). */
@@ -26,14 +26,10 @@ function promptOf(rel: string): { name: string; version?: number } | undefined {
 export async function runNewCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { ...JSON_OUTPUT.spec },
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    io.stdout(`usage: ${NEW_USAGE}\n  copies prompts/<name>/v<N> (the highest version when PROMPT_DIR is prompts/<name>) to v<N+1> with version bumped; never overwrites\n`);
-    return EXIT_OK;
-  }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'PROMPT_DIR is required' : `unexpected argument "${positionals[1]}"`);
   const arg = positionals[0];
   const abs = resolve(io.cwd, arg);
@@ -44,22 +40,15 @@ export async function runNewCommand(argv: string[], io: CliIo): Promise<number> 
   if (!root || !target) {
     throw new UsageError(`${arg} is not a prompt (prompts/<name>) or prompt version (prompts/<name>/v<N>) directory of a repository`);
   }
-  try {
-    const created = await createNextVersion(root, target.name, { fromVersion: target.version });
-    if (values.json) {
-      io.stdout(`${JSON.stringify({ from: created.fromDir, to: created.toDir, version: created.toVersion, files: created.files })}\n`);
-    } else {
-      io.stdout(
-        `created ${created.toDir} from ${created.fromDir} (version: ${created.toVersion}; ${created.files.join(', ')})\n` +
-          `next: edit ${created.toDir}/system.md, then prompt-ci eval ${created.toDir}\n`,
-      );
-    }
-    return EXIT_OK;
-  } catch (error) {
-    if (error instanceof NewVersionError) {
-      io.stderr(`prompt-ci new: ${error.message}\n`);
-      return EXIT_FAIL;
-    }
-    throw error;
+  // A refusal (the target exists, the metadata is unreadable) is a NewVersionError: exit 1 through the error map.
+  const created = await createNextVersion(root, target.name, { fromVersion: target.version });
+  if (JSON_OUTPUT.read(values)) {
+    io.stdout(`${JSON.stringify({ from: created.fromDir, to: created.toDir, version: created.toVersion, files: created.files })}\n`);
+  } else {
+    io.stdout(
+      `created ${created.toDir} from ${created.fromDir} (version: ${created.toVersion}; ${created.files.join(', ')})\n` +
+        `next: edit ${created.toDir}/system.md, then prompt-ci eval ${created.toDir}\n`,
+    );
   }
+  return EXIT_OK;
 }

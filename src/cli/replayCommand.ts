@@ -5,13 +5,14 @@ import type { ReplayCallOutcome, ReplayInputs, ReplayResult, TextComparison } fr
 import { ReplayError, describeCommitSource, describeVariablesSource, identityLine, parseInputsFile, toAuditMarkdown, toAuditRecord } from '../core/replay';
 import { MAX_SPAN_INPUT_BYTES, SpanError, spanShapeLabel, spanSummary } from '../core/span';
 import type { GitRunner } from '../node/git';
-import { GitError, gitTopLevel, runGit } from '../node/git';
+import { gitTopLevel, runGit } from '../node/git';
 import { resolveModelApi } from '../node/modelApi';
 import { ModelCallError } from '../node/modelClient';
 import { OutputFileError, writeOutputFile } from '../node/outputFiles';
 import { callReplay, replaySpanText } from '../node/replayRunner';
 import type { CliIo } from './cliIo';
-import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { EXIT_OK, EXIT_USAGE, UsageError, errorKindOf, exitCodeOfError, reportCommandError } from './cliIo';
+import { JSON_OUTPUT } from './options';
 import { REPLAY_USAGE } from './usages';
 export { REPLAY_USAGE } from './usages';
 
@@ -40,30 +41,25 @@ export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCo
     io.stderr(`prompt-ci replay: ${message}\n`);
     return EXIT_USAGE;
   };
-  let values: { inputs?: string; json?: boolean; call?: boolean; 'span-id'?: string; audit?: string; help?: boolean };
+  let values: { inputs?: string; json?: boolean; call?: boolean; 'span-id'?: string; audit?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
       options: {
         inputs: { type: 'string' },
-        json: { type: 'boolean' },
+        ...JSON_OUTPUT.spec,
         call: { type: 'boolean' },
         'span-id': { type: 'string' },
         audit: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
       strict: true,
     }));
+    if (positionals.length > 1) throw new UsageError(`one span file at a time (got ${positionals.length})`);
   } catch (error) {
-    return fail(`${(error as Error).message}\nusage: ${REPLAY_USAGE}`);
+    return reportCommandError(io, 'replay', REPLAY_USAGE, error);
   }
-  if (values.help) {
-    io.stdout(`usage: ${REPLAY_USAGE}\n`);
-    return EXIT_OK;
-  }
-  if (positionals.length > 1) return fail(`one span file at a time (got ${positionals.length})\nusage: ${REPLAY_USAGE}`);
 
   try {
     const git = deps.git ?? runGit;
@@ -117,11 +113,11 @@ export async function runReplayCommand(argv: string[], io: CliIo, deps: ReplayCo
     io.stdout(values.json ? `${JSON.stringify(replayJson(result, call), null, 2)}\n` : replayText(result, call));
     return EXIT_OK;
   } catch (error) {
-    if (error instanceof SpanError || error instanceof ReplayError || error instanceof UsageError || error instanceof GitError) {
-      return fail(error.message);
-    }
     if ((error as Error).name === 'AbortError') return fail('interrupted');
-    throw error;
+    // A bad input file or span, git, the repository: the reason alone (a usage error here names a file, not the command's use).
+    if (errorKindOf(error) === undefined) throw error;
+    io.stderr(`prompt-ci replay: ${(error as Error).message}\n`);
+    return exitCodeOfError(error);
   }
 }
 

@@ -6,25 +6,24 @@ import type { ParseArgsConfig } from 'node:util';
 import { lastPassingRun } from '../core/gate/history';
 import type { PromptBundle } from '../core/runtime/bundle';
 import { BundleError, buildBundle } from '../core/runtime/bundle';
-import { ShareError, formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
+import { formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
 import type { PromptRollout, TenantPin } from '../core/runtime/snapshot';
 import { quoteForMessage } from '../core/span';
 import { readRepoSettings } from '../node/checkRepo';
 import type { ControlPlaneLocation } from '../node/controlPlane/connection';
 import { describeLocation, openControlPlane, resolveControlPlane } from '../node/controlPlane/connection';
-import { ControlPlaneError } from '../node/controlPlane/driver';
 import { migrate, schemaVersion } from '../node/controlPlane/migrate';
 import { SCHEMA_VERSION } from '../node/controlPlane/migrations';
 import type { AuditInterval } from '../node/controlPlane/store';
-import { ControlConflictError, ControlInputError, ControlPolicyError, ControlStore } from '../node/controlPlane/store';
+import { ControlPolicyError, ControlStore } from '../node/controlPlane/store';
 import type { GitRunner } from '../node/git';
 import { GitError, isGitAnswer, runGit } from '../node/git';
 import { readHistory } from '../node/history';
 import { findRepoRoot } from '../node/repoFiles';
 import { loadPrompts, readPromptTree } from '../node/runtime/promptSource';
 import type { CliIo } from './cliIo';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
-import { DB_USAGE, BUNDLE_USAGE, ROLLOUT_USAGE, PROMOTE_USAGE, ROLLBACK_USAGE, PIN_USAGE, UNPIN_USAGE, STATUS_USAGE, AUDIT_USAGE } from './usages';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, errorKindOf, exitCodeOfError } from './cliIo';
+import { BUNDLE_FILE, JSON_OUTPUT, REASON } from './options';
 export { DB_USAGE, BUNDLE_USAGE, ROLLOUT_USAGE, PROMOTE_USAGE, ROLLBACK_USAGE, PIN_USAGE, UNPIN_USAGE, STATUS_USAGE, AUDIT_USAGE } from './usages';
 
 /**
@@ -44,16 +43,15 @@ export interface RolloutDeps {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-function parse(argv: string[], usage: string, options: Options, positionals: number | [number, number]) {
-  const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+/** Parses a rollout command's arguments: `options`, and between `min` and `max` positionals (`--help` is main's). */
+function parse(argv: string[], options: Options, positionals: number | [number, number]) {
+  const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const args = parsed.positionals;
-  if (values.help) return { help: true as const, values, args };
   const [min, max] = typeof positionals === 'number' ? [positionals, positionals] : positionals;
   if (args.length < min) throw new UsageError(`missing ${min - args.length === 1 ? 'an argument' : 'arguments'}`);
   if (args.length > max) throw new UsageError(`unexpected argument ${quoteForMessage(args[max])}`);
-  void usage;
-  return { help: false as const, values, args };
+  return { values, args };
 }
 
 /** The repository, its settings and where its control plane is. */
@@ -92,11 +90,9 @@ async function withStore(io: CliIo, command: string, fn: (store: ControlStore, r
     }
     return await fn(new ControlStore(driver), repo);
   } catch (error) {
-    if (error instanceof ControlPolicyError || error instanceof ControlConflictError) return fail(io, command, error.message, EXIT_FAIL);
-    if (error instanceof ControlInputError || error instanceof ShareError || error instanceof ControlPlaneError || error instanceof BundleError || error instanceof UsageError) {
-      return fail(io, command, error.message, EXIT_USAGE);
-    }
-    throw error;
+    // Refusals (policy, a concurrent change) exit 1; bad input and the database exit 2 (cliIo's error map).
+    if (errorKindOf(error) === undefined) throw error;
+    return fail(io, command, (error as Error).message, exitCodeOfError(error));
   } finally {
     await driver.close();
   }
@@ -187,8 +183,7 @@ export function trafficText(prompt: string, rollout: PromptRollout | undefined, 
 
 /** `prompt-ci db migrate`. */
 export async function runDbCommand(argv: string[], io: CliIo): Promise<number> {
-  const parsed = parse(argv, DB_USAGE, {}, 1);
-  if (parsed.help) return help(io, DB_USAGE);
+  const parsed = parse(argv, {}, 1);
   if (parsed.args[0] !== 'migrate') throw new UsageError(`unknown db command ${quoteForMessage(parsed.args[0])}; the one there is: migrate`);
   let repo: RepoContext;
   try {
@@ -211,8 +206,8 @@ export async function runDbCommand(argv: string[], io: CliIo): Promise<number> {
     );
     return EXIT_OK;
   } catch (error) {
-    if (error instanceof ControlPlaneError) return fail(io, 'db migrate', error.message, EXIT_USAGE);
-    throw error;
+    if (errorKindOf(error) === undefined) throw error;
+    return fail(io, 'db migrate', (error as Error).message, exitCodeOfError(error));
   } finally {
     await driver.close();
   }
@@ -220,8 +215,7 @@ export async function runDbCommand(argv: string[], io: CliIo): Promise<number> {
 
 /** `prompt-ci bundle`. */
 export async function runBundleCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, BUNDLE_USAGE, { out: { type: 'string' }, 'allow-dirty': { type: 'boolean' } }, 0);
-  if (parsed.help) return help(io, BUNDLE_USAGE);
+  const parsed = parse(argv, { out: { type: 'string' }, 'allow-dirty': { type: 'boolean' } }, 0);
   const git = deps.git ?? runGit;
   const root = findRepoRoot(io.cwd);
   if (!root || !existsSync(join(root, 'prompts'))) return fail(io, 'bundle', `no prompts/ directory in ${io.cwd} or above it`, EXIT_USAGE);
@@ -259,19 +253,18 @@ export async function runBundleCommand(argv: string[], io: CliIo, deps: RolloutD
 
 /** `prompt-ci rollout NAME VERSION --share PERCENT`. */
 export async function runRolloutCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, ROLLOUT_USAGE, { share: { type: 'string' }, 'exclude-tier': { type: 'string', multiple: true }, reason: { type: 'string' }, bundle: { type: 'string' } }, 2);
-  if (parsed.help) return help(io, ROLLOUT_USAGE);
+  const parsed = parse(argv, { share: { type: 'string' }, 'exclude-tier': { type: 'string', multiple: true }, ...REASON.spec, ...BUNDLE_FILE.spec }, 2);
   const prompt = parseName(parsed.args[0]);
   const version = parseVersion(parsed.args[1]);
   if (parsed.values.share === undefined) throw new UsageError('--share PERCENT is required, e.g. --share 10');
   const basisPoints = percentToBasisPoints(parsed.values.share as string);
   return withStore(io, 'rollout', async (store, repo) => {
-    const known = await knownVersions(io, repo, prompt, parsed.values.bundle as string | undefined);
+    const known = await knownVersions(io, repo, prompt, BUNDLE_FILE.read(parsed.values));
     const actor = await actorOf(io, repo, deps.git ?? runGit);
     const before = await store.readRollout(prompt);
     const change = await store.rollout(
       { prompt, version, basisPoints, excludedTiers: (parsed.values['exclude-tier'] as string[] | undefined) ?? [], knownVersions: known },
-      { actor, reason: parsed.values.reason as string | undefined, expectedRevision: before?.revision ?? 0 },
+      { actor, reason: REASON.read(parsed.values), expectedRevision: before?.revision ?? 0 },
     );
     io.stdout(`${prompt} v${version} now has ${formatBasisPoints(basisPoints)} of the traffic\n${trafficText(prompt, change.after, await store.readPins(prompt), deps.now?.() ?? new Date())}`);
     return EXIT_OK;
@@ -280,16 +273,15 @@ export async function runRolloutCommand(argv: string[], io: CliIo, deps: Rollout
 
 /** `prompt-ci promote NAME VERSION`: 100% after the soak, when its last gate passed. */
 export async function runPromoteCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, PROMOTE_USAGE, { force: { type: 'boolean' }, reason: { type: 'string' }, bundle: { type: 'string' } }, 2);
-  if (parsed.help) return help(io, PROMOTE_USAGE);
+  const parsed = parse(argv, { force: { type: 'boolean' }, ...REASON.spec, ...BUNDLE_FILE.spec }, 2);
   const prompt = parseName(parsed.args[0]);
   const version = parseVersion(parsed.args[1]);
   const force = Boolean(parsed.values.force);
-  const reason = parsed.values.reason as string | undefined;
+  const reason = REASON.read(parsed.values);
   if (force && !reason?.trim()) throw new UsageError('--force needs --reason TEXT: the control log keeps why the policy was overridden');
   const now = deps.now?.() ?? new Date();
   return withStore(io, 'promote', async (store, repo) => {
-    const known = await knownVersions(io, repo, prompt, parsed.values.bundle as string | undefined);
+    const known = await knownVersions(io, repo, prompt, BUNDLE_FILE.read(parsed.values));
     const actor = await actorOf(io, repo, deps.git ?? runGit);
     const before = await store.readRollout(prompt);
     if (!force) {
@@ -316,12 +308,11 @@ export async function runPromoteCommand(argv: string[], io: CliIo, deps: Rollout
 
 /** `prompt-ci rollback NAME`: the kill switch. */
 export async function runRollbackCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, ROLLBACK_USAGE, { reason: { type: 'string' } }, 1);
-  if (parsed.help) return help(io, ROLLBACK_USAGE);
+  const parsed = parse(argv, { ...REASON.spec }, 1);
   const prompt = parseName(parsed.args[0]);
   return withStore(io, 'rollback', async (store, repo) => {
     const actor = await actorOf(io, repo, deps.git ?? runGit);
-    const change = await store.rollback({ prompt }, { actor, reason: parsed.values.reason as string | undefined });
+    const change = await store.rollback({ prompt }, { actor, reason: REASON.read(parsed.values) });
     const reach = repo.location.kind === 'embedded'
       ? 'runtimes on the embedded store poll: they serve it within their poll interval (5 s by default)'
       : 'runtimes listening on prompt_ci_control serve it within about a second; one whose LISTEN connection is down, within its poll interval (5 s by default)';
@@ -332,17 +323,16 @@ export async function runRollbackCommand(argv: string[], io: CliIo, deps: Rollou
 
 /** `prompt-ci pin TENANT NAME VERSION`. */
 export async function runPinCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, PIN_USAGE, { expires: { type: 'string' }, reason: { type: 'string' }, bundle: { type: 'string' } }, 3);
-  if (parsed.help) return help(io, PIN_USAGE);
+  const parsed = parse(argv, { expires: { type: 'string' }, ...REASON.spec, ...BUNDLE_FILE.spec }, 3);
   const [tenantId] = parsed.args;
   const prompt = parseName(parsed.args[1]);
   const version = parseVersion(parsed.args[2]);
   const expiresAt = parsed.values.expires === undefined ? null : parseTime(parsed.values.expires as string, '--expires');
   const now = deps.now?.() ?? new Date();
   return withStore(io, 'pin', async (store, repo) => {
-    const known = await knownVersions(io, repo, prompt, parsed.values.bundle as string | undefined);
+    const known = await knownVersions(io, repo, prompt, BUNDLE_FILE.read(parsed.values));
     const actor = await actorOf(io, repo, deps.git ?? runGit);
-    await store.pin({ tenantId, prompt, version, expiresAt, knownVersions: known, now }, { actor, reason: parsed.values.reason as string | undefined });
+    await store.pin({ tenantId, prompt, version, expiresAt, knownVersions: known, now }, { actor, reason: REASON.read(parsed.values) });
     io.stdout(`pinned tenant ${shown(tenantId)} to ${prompt} v${version} ${expiresAt ? `until ${expiresAt.toISOString()}` : 'until unpinned'}\n${trafficText(prompt, await store.readRollout(prompt), await store.readPins(prompt), now)}`);
     return EXIT_OK;
   });
@@ -350,13 +340,12 @@ export async function runPinCommand(argv: string[], io: CliIo, deps: RolloutDeps
 
 /** `prompt-ci unpin TENANT NAME`. */
 export async function runUnpinCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, UNPIN_USAGE, { reason: { type: 'string' } }, 2);
-  if (parsed.help) return help(io, UNPIN_USAGE);
+  const parsed = parse(argv, { ...REASON.spec }, 2);
   const [tenantId] = parsed.args;
   const prompt = parseName(parsed.args[1]);
   return withStore(io, 'unpin', async (store, repo) => {
     const actor = await actorOf(io, repo, deps.git ?? runGit);
-    const change = await store.unpin({ tenantId, prompt }, { actor, reason: parsed.values.reason as string | undefined });
+    const change = await store.unpin({ tenantId, prompt }, { actor, reason: REASON.read(parsed.values) });
     io.stdout(`unpinned tenant ${shown(tenantId)} from ${prompt} v${change.before?.version}\n${trafficText(prompt, await store.readRollout(prompt), await store.readPins(prompt), deps.now?.() ?? new Date())}`);
     return EXIT_OK;
   });
@@ -364,8 +353,7 @@ export async function runUnpinCommand(argv: string[], io: CliIo, deps: RolloutDe
 
 /** `prompt-ci status [NAME]`. */
 export async function runStatusCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, STATUS_USAGE, { json: { type: 'boolean' } }, [0, 1]);
-  if (parsed.help) return help(io, STATUS_USAGE);
+  const parsed = parse(argv, { ...JSON_OUTPUT.spec }, [0, 1]);
   const only = parsed.args[0] === undefined ? undefined : parseName(parsed.args[0]);
   const now = deps.now?.() ?? new Date();
   return withStore(io, 'status', async (store, repo) => {
@@ -374,7 +362,7 @@ export async function runStatusCommand(argv: string[], io: CliIo, deps: RolloutD
     const inRepo = readPromptTree(repo.root);
     const names = new Set<string>([...rollouts.map((r) => r.prompt), ...pins.map((p) => p.prompt), ...inRepo.map((v) => v.name)]);
     const prompts = [...names].filter((n) => only === undefined || n === only).sort();
-    if (parsed.values.json) {
+    if (JSON_OUTPUT.read(parsed.values)) {
       io.stdout(`${JSON.stringify({
         controlPlane: describeLocation(repo.location),
         prompts: prompts.map((name) => {
@@ -403,8 +391,7 @@ export async function runStatusCommand(argv: string[], io: CliIo, deps: RolloutD
 
 /** `prompt-ci audit TENANT NAME --at T | --from T --to T`. */
 export async function runAuditCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, AUDIT_USAGE, { at: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } }, 2);
-  if (parsed.help) return help(io, AUDIT_USAGE);
+  const parsed = parse(argv, { at: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, ...JSON_OUTPUT.spec }, 2);
   const [tenantId] = parsed.args;
   const prompt = parseName(parsed.args[1]);
   const { at, from, to } = parsed.values as { at?: string; from?: string; to?: string };
@@ -420,7 +407,7 @@ export async function runAuditCommand(argv: string[], io: CliIo, deps: RolloutDe
     const intervals = (await store.auditIntervals(tenantId, prompt, start, end))
       .map((i) => ({ ...i, endedAt: i.endedAt ?? (now.getTime() - i.lastSeenAt.getTime() > idleMs ? i.lastSeenAt : null) }))
       .filter((i) => i.endedAt === null || i.endedAt.getTime() >= start.getTime());
-    if (parsed.values.json) {
+    if (JSON_OUTPUT.read(parsed.values)) {
       io.stdout(`${JSON.stringify({ tenantId, prompt, from: start.toISOString(), to: end.toISOString(), versions: [...new Set(intervals.map((i) => i.version))], intervals: intervals.map(intervalJson) }, null, 2)}\n`);
       return EXIT_OK;
     }
@@ -445,9 +432,4 @@ function intervalText(i: AuditInterval): string {
 
 function intervalJson(i: AuditInterval): Record<string, unknown> {
   return { version: i.version, reason: i.reason, basisPoints: i.basisPoints, startedAt: i.startedAt.toISOString(), endedAt: i.endedAt?.toISOString() ?? null, lastSeenAt: i.lastSeenAt.toISOString() };
-}
-
-function help(io: CliIo, usage: string): number {
-  io.stdout(`usage: ${usage}\n`);
-  return EXIT_OK;
 }

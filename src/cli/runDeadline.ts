@@ -1,5 +1,3 @@
-import { UsageError } from './cliIo';
-
 /**
  * `--max-minutes N` of `eval` and `gate`: a cap on the run's wall time. When it passes, the run is
  * cancelled as Ctrl-C cancels it: the calls in flight are aborted, nothing new starts, and what
@@ -14,16 +12,6 @@ export interface RunDeadline {
   notice(command: string): string;
   /** Clears the timer. */
   dispose(): void;
-}
-
-/** The minutes of `--max-minutes`, or undefined when not given. Fractions are allowed (0.5 is 30 s). */
-export function parseMaxMinutes(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const minutes = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(minutes > 0) || minutes > 7 * 24 * 60) {
-    throw new UsageError(`--max-minutes must be a positive number of minutes (at most a week), not "${value}"`);
-  }
-  return minutes;
 }
 
 /** A signal that aborts with `signal` or after `minutes` (no cap when undefined). */

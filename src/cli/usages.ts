@@ -1,23 +1,44 @@
 // The usage line of every `prompt-ci` subcommand, apart from the commands' code so that `--help`
 // and the command table load none of it (each command's module is loaded only when it runs).
-export const CHECK_USAGE = 'prompt-ci check [PATH...] [--format text|json|github]';
-export const DRIFT_USAGE = 'prompt-ci drift [PROMPT_DIR...] [--concurrency N] [--record] [--format text|github] [--json FILE]';
-export const EVAL_USAGE =
-  'prompt-ci eval <prompt-dir> [--baseline DIR|REF:PATH] [--concurrency N] [--offline|--no-cache] [--max-minutes N] [--json FILE] [--markdown FILE] [--junit FILE] [--yes]';
-export const GATE_USAGE =
-  'prompt-ci gate [--base REF] [--format text|github] [--offline|--no-cache] [--concurrency N] [--max-minutes N] [--markdown FILE] [--json FILE] [--pushing REMOTE_REF=SHA...]';
+// The options several commands share are shown as options.ts defines them.
+import { BUNDLE_FILE, CACHE_MODE, CHECK_FORMAT, CONCURRENCY, GATE_FORMAT, JSON_OUTPUT, JSON_REPORT, JUNIT_REPORT, MARKDOWN_REPORT, MAX_MINUTES, REASON } from './options';
+
+const line = (...parts: string[]): string => parts.join(' ');
+
+export const CHECK_USAGE = line('prompt-ci check [PATH...]', CHECK_FORMAT.usage);
+export const DRIFT_USAGE = line('prompt-ci drift [PROMPT_DIR...]', CONCURRENCY.usage, '[--record]', GATE_FORMAT.usage, JSON_REPORT.usage);
+export const EVAL_USAGE = line(
+  'prompt-ci eval <prompt-dir> [--baseline DIR|REF:PATH]',
+  CONCURRENCY.usage,
+  CACHE_MODE.usage,
+  MAX_MINUTES.usage,
+  JSON_REPORT.usage,
+  MARKDOWN_REPORT.usage,
+  JUNIT_REPORT.usage,
+  '[--yes]',
+);
+export const GATE_USAGE = line(
+  'prompt-ci gate [--base REF]',
+  GATE_FORMAT.usage,
+  CACHE_MODE.usage,
+  CONCURRENCY.usage,
+  MAX_MINUTES.usage,
+  MARKDOWN_REPORT.usage,
+  JSON_REPORT.usage,
+  '[--pushing REMOTE_REF=SHA...]',
+);
 export const INSTALL_HOOK_USAGE = 'prompt-ci install-hook [--uninstall]';
-export const NEW_USAGE = 'prompt-ci new PROMPT_DIR [--json]';
-export const REPLAY_USAGE = 'prompt-ci replay [FILE|-] [--inputs FILE] [--json] [--call] [--span-id ID] [--audit FILE.md|FILE.json]';
+export const NEW_USAGE = line('prompt-ci new PROMPT_DIR', JSON_OUTPUT.usage);
+export const REPLAY_USAGE = line('prompt-ci replay [FILE|-] [--inputs FILE]', JSON_OUTPUT.usage, '[--call] [--span-id ID] [--audit FILE.md|FILE.json]');
 export const DB_USAGE = 'prompt-ci db migrate';
 export const BUNDLE_USAGE = 'prompt-ci bundle [--out FILE] [--allow-dirty]';
-export const ROLLOUT_USAGE = 'prompt-ci rollout NAME VERSION --share PERCENT [--exclude-tier TIER]... [--reason TEXT] [--bundle FILE]';
-export const PROMOTE_USAGE = 'prompt-ci promote NAME VERSION [--force] [--reason TEXT] [--bundle FILE]';
-export const ROLLBACK_USAGE = 'prompt-ci rollback NAME [--reason TEXT]';
-export const PIN_USAGE = 'prompt-ci pin TENANT NAME VERSION [--expires ISO_DATE] [--reason TEXT] [--bundle FILE]';
-export const UNPIN_USAGE = 'prompt-ci unpin TENANT NAME [--reason TEXT]';
-export const STATUS_USAGE = 'prompt-ci status [NAME] [--json]';
-export const AUDIT_USAGE = 'prompt-ci audit TENANT NAME (--at ISO_TIME | --from ISO_TIME --to ISO_TIME) [--json]';
+export const ROLLOUT_USAGE = line('prompt-ci rollout NAME VERSION --share PERCENT [--exclude-tier TIER]...', REASON.usage, BUNDLE_FILE.usage);
+export const PROMOTE_USAGE = line('prompt-ci promote NAME VERSION [--force]', REASON.usage, BUNDLE_FILE.usage);
+export const ROLLBACK_USAGE = line('prompt-ci rollback NAME', REASON.usage);
+export const PIN_USAGE = line('prompt-ci pin TENANT NAME VERSION [--expires ISO_DATE]', REASON.usage, BUNDLE_FILE.usage);
+export const UNPIN_USAGE = line('prompt-ci unpin TENANT NAME', REASON.usage);
+export const STATUS_USAGE = line('prompt-ci status [NAME]', JSON_OUTPUT.usage);
+export const AUDIT_USAGE = line('prompt-ci audit TENANT NAME (--at ISO_TIME | --from ISO_TIME --to ISO_TIME)', JSON_OUTPUT.usage);
 
 export const HARVEST_USAGE = 'prompt-ci harvest SPANS... --prompt PROMPT_DIR [--sample N] [--since ISO] [--tenant ID]... [--seed S] [--dry-run] [--json]';
 export const SYNTHESIZE_USAGE = 'prompt-ci synthesize PROMPT_DIR --from FAILURES [--count N] [--model M] [--example ID]... [--dry-run] [--offline|--no-cache] [--yes] [--json]';

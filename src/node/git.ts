@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 
 /** A git command that failed: the arguments, exit code and git's own stderr. */
 export class GitError extends Error {
+  override name = 'GitError';
   constructor(
     readonly args: readonly string[],
     readonly exitCode: number | null,
@@ -20,6 +21,7 @@ export class GitError extends Error {
  * instead of reporting "not in a git repository".
  */
 export class GitUnavailableError extends GitError {
+  override name = 'GitUnavailableError';
   constructor(
     args: readonly string[],
     readonly reason: 'not-installed' | 'dubious-ownership',
