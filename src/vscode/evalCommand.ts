@@ -25,6 +25,7 @@ import type { EvalStatusSource, EvalSummary, EvalTarget, VerdictSource } from '.
 import { ResultsPanels } from './resultsPanel';
 import { readSettings } from './settings';
 import { EvalStatusBar } from './statusBar';
+import { abortOnCancel } from './cancellation';
 
 /** What starts a run: a prompt version, or a file of one (CodeLens, editor title), or nothing (active editor, else a pick). */
 export interface RunRequest {
@@ -225,7 +226,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
       const prepared = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Eval ${label}: reading the baseline and estimating the cost…`, cancellable: true },
         (_progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
+          const listener = abortOnCancel(token, controller);
           return prepareEval({
             repoRoot: target.repoRoot,
             promptDir: target.promptDir,
@@ -249,7 +250,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
               }
             },
             onCall: (event) => this.logCall(event),
-          });
+          }).finally(() => listener.dispose());
         },
       );
       if (controller.signal.aborted) {
@@ -297,14 +298,14 @@ export class EvalController extends Disposable implements EvalStatusSource {
           cancellable: true,
         },
         (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
+          const listener = abortOnCancel(token, controller);
           let reported = 0;
           reportProgress = (p) => {
             const percent = p.total === 0 ? 100 : (p.done / p.total) * 100;
             progress.report({ message: progressText(p), increment: percent - reported });
             reported = percent;
           };
-          return prepared.run();
+          return prepared.run().finally(() => listener.dispose());
         },
       );
       await this.results.save(target, report, api.source, { source: request.source ?? 'eval', unsavedFiles: overrides.unsaved });

@@ -8,6 +8,7 @@ import { Disposable } from './disposable';
 import type { EvalController } from './evalCommand';
 import { targetKey, targetLabel, targetOfPath } from './evalResults';
 import type { EvalTarget } from './evalResults';
+import { abortOnCancel } from './cancellation';
 
 /** The id of the Test Explorer controller of eval suites. */
 export const EVAL_TEST_CONTROLLER_ID = 'promptCi.evals';
@@ -160,7 +161,7 @@ export class EvalTests extends Disposable {
     const plan = await this.plan(request);
     const run = this.controller.createTestRun(request, onlyTag ? `Eval of tag ${onlyTag}` : 'Eval', true);
     const controller = new AbortController();
-    const cancel = token.onCancellationRequested(() => controller.abort());
+    const cancel = abortOnCancel(token, controller);
     try {
       for (const [, entry] of plan) {
         if (token.isCancellationRequested) break;

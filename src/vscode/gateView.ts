@@ -21,6 +21,7 @@ import type { EvalController } from './evalCommand';
 import type { EvalTarget } from './evalResults';
 import { targetKey } from './evalResults';
 import { readSettings } from './settings';
+import { abortOnCancel } from './cancellation';
 
 /** The id of the gate's tree view (package.json `contributes.views`). */
 export const GATE_VIEW_ID = 'promptCi.gate';
@@ -237,7 +238,7 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
       const run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Prompt CI gate', cancellable: true },
         (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
+          const listener = abortOnCancel(token, controller);
           return runGate({
             repoRoot,
             apiKey: api.apiKey,
@@ -309,7 +310,7 @@ export class GateView extends Disposable implements vscode.TreeDataProvider<Gate
               }
               this.refresh();
             },
-          });
+          }).finally(() => listener.dispose());
         },
       );
       const line = overallLine(run.summary);

@@ -6,6 +6,7 @@ import type { GitRunner } from '../node/git';
 import { isGitAnswer } from '../node/git';
 import { Disposable } from './disposable';
 import { replayMarkdown } from '../core/replayMarkdown';
+import { withCancellation } from './cancellation';
 
 /**
  * The read-only documents of Replay Trace:
@@ -244,16 +245,12 @@ export class GitFileProvider implements vscode.TextDocumentContentProvider {
     if (![...this.knownRoots()].includes(ref.root)) {
       throw new Error(`${ref.root} is not a repository a replay was read from in this window`);
     }
-    const controller = new AbortController();
-    const subscription = token.onCancellationRequested(() => controller.abort());
     try {
-      const bytes = await this.git(['cat-file', 'blob', `${ref.commit}:${ref.path}`], { cwd: ref.root, signal: controller.signal });
+      const bytes = await withCancellation(token, (signal) => this.git(['cat-file', 'blob', `${ref.commit}:${ref.path}`], { cwd: ref.root, signal }));
       return bytes.toString('utf8');
     } catch (error) {
       if (isGitAnswer(error)) throw new Error(`${ref.path} is not in commit ${ref.commit.slice(0, 12)}`);
       throw error;
-    } finally {
-      subscription.dispose();
     }
   }
 }

@@ -18,6 +18,7 @@ import { ReplayWorktrees } from './replayWorktrees';
 import { readSettings } from './settings';
 import type { SpanSourceKind, SpanTextVerdict } from './spanSource';
 import { classifySpanText, sourceLabel } from './spanSource';
+import { withCancellation } from './cancellation';
 
 /**
  * "Prompt CI: Replay Trace…" (DESIGN.md section 5): from a production span to the prompt of the
@@ -538,11 +539,7 @@ export class ReplayTrace extends Disposable {
     try {
       outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Replaying the call to ${request.model}…`, cancellable: true },
-        (_progress, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          return this.call(request, session.result.span.recorded?.output, { api, signal: controller.signal });
-        },
+        (_progress, token) => withCancellation(token, (signal) => this.call(request, session.result.span.recorded?.output, { api, signal })),
       );
     } catch (error) {
       const name = (error as Error).name ?? '';
