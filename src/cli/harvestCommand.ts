@@ -11,6 +11,7 @@ import { HarvestError, SKIP_REASON_TEXT, harvestSpans } from '../node/harvest';
 import { findRepoRoot, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { JSON_OUTPUT } from './options';
 
 /** Examples a harvest adds when `--sample` is not given. */
 export const DEFAULT_HARVEST_SAMPLE = 100;
@@ -32,7 +33,7 @@ export async function runHarvestCommand(argv: string[], io: CliIo): Promise<numb
       tenant: { type: 'string', multiple: true },
       seed: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
+      ...JSON_OUTPUT.spec,
     },
     allowPositionals: true,
     strict: true,

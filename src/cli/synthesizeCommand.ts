@@ -10,6 +10,7 @@ import { CacheMissError } from '../node/responseCache';
 import { prepareSynthesis, readEvalReportFile } from '../node/synthesize';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
+import { CACHE_MODE, JSON_OUTPUT } from './options';
 import { CONFIRM_ABOVE_USD, estimateLine } from './evalCommand';
 import { resolveSuiteTarget } from './harvestCommand';
 
@@ -39,17 +40,16 @@ export async function runSynthesizeCommand(argv: string[], io: CliIo): Promise<n
       model: { type: 'string' },
       example: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', default: false },
-      offline: { type: 'boolean', default: false },
-      'no-cache': { type: 'boolean', default: false },
+      ...CACHE_MODE.spec,
       yes: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
+      ...JSON_OUTPUT.spec,
     },
     allowPositionals: true,
     strict: true,
   });
+  const { offline, noCache } = CACHE_MODE.read(values);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'PROMPT_DIR is required: the prompt version whose eval.jsonl grows' : `unexpected argument "${positionals[1]}"`);
   if (values.from === undefined) throw new UsageError('--from FAILURES is required: the JSON report of prompt-ci eval --json FILE');
-  if (values.offline && values['no-cache']) throw new UsageError('--offline and --no-cache contradict each other');
   const count = values.count === undefined ? DEFAULT_SYNTHESIS_COUNT : Number(values.count);
   if (!Number.isInteger(count) || count < 1 || count > 50) throw new UsageError(`--count must be a whole number from 1 to 50, got "${values.count}"`);
   if (values.model !== undefined && values.model.trim() === '') throw new UsageError('--model must name a model');
@@ -62,7 +62,7 @@ export async function runSynthesizeCommand(argv: string[], io: CliIo): Promise<n
       count,
       ...(values.example ? { onlyExampleIds: values.example } : {}),
       ...(values.model ? { model: values.model } : {}),
-      cacheMode: values.offline ? 'offline' : values['no-cache'] ? 'no-cache' : 'normal',
+      cacheMode: offline ? 'offline' : noCache ? 'no-cache' : 'normal',
       env: io.env,
       signal: io.signal,
     });

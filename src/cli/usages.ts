@@ -40,5 +40,5 @@ export const UNPIN_USAGE = line('prompt-ci unpin TENANT NAME', REASON.usage);
 export const STATUS_USAGE = line('prompt-ci status [NAME]', JSON_OUTPUT.usage);
 export const AUDIT_USAGE = line('prompt-ci audit TENANT NAME (--at ISO_TIME | --from ISO_TIME --to ISO_TIME)', JSON_OUTPUT.usage);
 
-export const HARVEST_USAGE = 'prompt-ci harvest SPANS... --prompt PROMPT_DIR [--sample N] [--since ISO] [--tenant ID]... [--seed S] [--dry-run] [--json]';
-export const SYNTHESIZE_USAGE = 'prompt-ci synthesize PROMPT_DIR --from FAILURES [--count N] [--model M] [--example ID]... [--dry-run] [--offline|--no-cache] [--yes] [--json]';
+export const HARVEST_USAGE = line('prompt-ci harvest SPANS... --prompt PROMPT_DIR [--sample N] [--since ISO] [--tenant ID]... [--seed S] [--dry-run]', JSON_OUTPUT.usage);
+export const SYNTHESIZE_USAGE = line('prompt-ci synthesize PROMPT_DIR --from FAILURES [--count N] [--model M] [--example ID]... [--dry-run]', CACHE_MODE.usage, '[--yes]', JSON_OUTPUT.usage);

@@ -82,8 +82,8 @@ describe('the CLI: shared options and the error-to-exit-code map', () => {
         checked++;
       }
     }
-    // --concurrency (eval, gate, drift), --offline with --no-cache (eval, gate), --max-minutes (eval, gate), --format (check, gate, drift).
-    assert.equal(checked, 10);
+    // --concurrency (eval, gate, drift), --offline with --no-cache (eval, gate, synthesize), --max-minutes (eval, gate), --format (check, gate, drift).
+    assert.equal(checked, 11);
   });
 
   it('says "no prompt repository here" the same way in every command that needs one, exit 2', async () => {
