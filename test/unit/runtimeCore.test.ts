@@ -225,4 +225,34 @@ describe('runtime core: audit intervals', () => {
     tracker.restore(batch);
     assert.equal(tracker.drain().closed.length, 1, 'a failed write is sent again');
   });
+
+  it('keeps tenants, prompts and versions apart, and closes while walking every prompt and version', () => {
+    const tracker = new AuditTracker(60_000);
+    // Interleaved: two prompts, two versions, the same tenant id under each, and a tenant id that is another's prefix.
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1000);
+    tracker.touch('acme', 'classification', 1, 'only-version', null, undefined, 1001);
+    tracker.touch('acme', 'summarisation', 2, 'rollout', 1000, undefined, 1002);
+    tracker.touch('acme-eu', 'summarisation', 1, 'rollout', 9000, 'enterprise', 1003);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1004);
+    assert.equal(tracker.size, 4);
+    assert.deepEqual(
+      tracker.drain().served.map((s) => [s.tenantId, s.prompt, s.version, s.firstAt, s.lastAt]),
+      [['acme', 'summarisation', 1, 1000, 1004], ['acme-eu', 'summarisation', 1, 1003, 1003], ['acme', 'summarisation', 2, 1002, 1002], ['acme', 'classification', 1, 1001, 1001]],
+    );
+    // A pin of acme to v1 of summarisation: acme's v1-by-rollout and v2 intervals close, acme-eu's and classification's stay.
+    const pin: TenantPin = { prompt: 'summarisation', tenantId: 'acme', version: 1, expiresAt: null, reason: 'contract', createdAt: 0, createdBy: 'ops' };
+    const table = new RoutingTable(snapshot([rollout('summarisation', [[1, 9000], [2, 1000]])], [pin]), versions);
+    tracker.reconcile(table, 2000);
+    const batch = tracker.drain();
+    assert.deepEqual(batch.closed.map((c) => [c.tenantId, c.version, c.endedAt]), [['acme', 1, 2000], ['acme', 2, 2000]]);
+    assert.deepEqual(batch.closing, [], 'both were written up to their last request');
+    assert.equal(tracker.size, 2);
+    // The same tenant, version and time under another reason is a new interval; the old one closes at that request.
+    tracker.touch('acme-eu', 'summarisation', 1, 'rollout', 8000, 'enterprise', 2100);
+    const after = tracker.drain();
+    assert.deepEqual(after.closed.map((c) => [c.tenantId, c.version, c.endedAt]), [['acme-eu', 1, 2100]]);
+    assert.deepEqual(after.served.map((s) => [s.tenantId, s.basisPoints, s.firstAt]), [['acme-eu', 8000, 2100]]);
+    tracker.restore(after);
+    assert.deepEqual(tracker.drain().served.map((s) => s.tenantId), ['acme-eu'], 'a failed write of an open interval is sent again');
+  });
 });

@@ -43,9 +43,22 @@ export interface AuditBatch {
   served: ServedRecord[];
 }
 
-/** The intervals of one runtime. */
+/** The open intervals of one version of one prompt, by tenant. */
+type TenantIntervals = Map<string, OpenInterval>;
+
+/**
+ * The intervals of one runtime. Open intervals are held in nested maps, prompt → version → tenant,
+ * so the request path builds no key: the prompt name is the caller's (usually a literal, whose hash
+ * V8 keeps), the version a small integer, and only the tenant id is hashed. A concatenated key cost
+ * an allocation and the hash of a fresh string on every render (issue 17's overhead target).
+ */
 export class AuditTracker {
-  private readonly open = new Map<string, OpenInterval>();
+  private readonly open = new Map<string, Map<number, TenantIntervals>>();
+  private openCount = 0;
+  /** The last (prompt, version) touched and its tenants: consecutive renders mostly share them. */
+  private lastPrompt: string | undefined;
+  private lastVersion = -1;
+  private lastTenants: TenantIntervals | undefined;
   private closing = new Map<string, ServedRecord>();
   private closed = new Map<string, AuditBatch['closed'][number]>();
 
@@ -53,15 +66,36 @@ export class AuditTracker {
 
   /** On the request path: the tenant got `version` of `prompt` for `reason` at `now`. */
   touch(tenantId: string, prompt: string, version: number, reason: SelectionReason, basisPoints: number | null, tier: string | undefined, now: number): void {
-    const key = `${prompt}\u0000${version}\u0000${tenantId}`;
-    const entry = this.open.get(key);
-    if (entry !== undefined && entry.reason === reason && entry.basisPoints === basisPoints) {
-      if (now > entry.lastAt) entry.lastAt = now;
-      entry.tier = tier;
-      return;
+    let tenants = this.lastTenants;
+    if (prompt !== this.lastPrompt || version !== this.lastVersion || tenants === undefined) {
+      tenants = this.tenantsOf(prompt, version);
+      this.lastPrompt = prompt;
+      this.lastVersion = version;
+      this.lastTenants = tenants;
     }
-    if (entry !== undefined) this.close(key, entry, now);
-    this.open.set(key, { tenantId, prompt, version, reason, basisPoints, tier, firstAt: now, lastAt: now, writtenAt: -1 });
+    const entry = tenants.get(tenantId);
+    if (entry !== undefined) {
+      if (entry.reason === reason && entry.basisPoints === basisPoints) {
+        if (now > entry.lastAt) entry.lastAt = now;
+        entry.tier = tier;
+        return;
+      }
+      this.close(tenants, entry, now);
+    }
+    tenants.set(tenantId, { tenantId, prompt, version, reason, basisPoints, tier, firstAt: now, lastAt: now, writtenAt: -1 });
+    this.openCount++;
+  }
+
+  private tenantsOf(prompt: string, version: number): TenantIntervals {
+    let versions = this.open.get(prompt);
+    if (versions === undefined) this.open.set(prompt, (versions = new Map()));
+    let tenants = versions.get(version);
+    if (tenants === undefined) versions.set(version, (tenants = new Map()));
+    return tenants;
+  }
+
+  private *openEntries(): Generator<[TenantIntervals, OpenInterval]> {
+    for (const versions of this.open.values()) for (const tenants of versions.values()) for (const entry of tenants.values()) yield [tenants, entry];
   }
 
   /**
@@ -70,18 +104,22 @@ export class AuditTracker {
    * share; closes idle ones at their last request.
    */
   reconcile(table: RoutingTable, now: number): void {
-    for (const [key, entry] of this.open) {
+    for (const [tenants, entry] of this.openEntries()) {
       if (now - entry.lastAt >= this.idleMs) {
-        this.close(key, entry, entry.lastAt);
+        this.close(tenants, entry, entry.lastAt);
         continue;
       }
       const route = table.routeOf(entry.prompt, entry.tenantId, entry.tier, entry.version, now);
-      if (!route || route.reason !== entry.reason || route.basisPoints !== entry.basisPoints) this.close(key, entry, now);
+      if (!route || route.reason !== entry.reason || route.basisPoints !== entry.basisPoints) this.close(tenants, entry, now);
     }
   }
 
-  private close(key: string, entry: OpenInterval, endedAt: number): void {
-    this.open.delete(key);
+  /** Off the request path: closing is rare, so its maps keep a composite key. */
+  private close(tenants: TenantIntervals, entry: OpenInterval, endedAt: number): void {
+    // Deleting the current entry while iterating a Map is safe: iteration goes on with the next one.
+    tenants.delete(entry.tenantId);
+    this.openCount--;
+    const key = intervalKey(entry);
     if (entry.lastAt !== entry.writtenAt) {
       const earlier = this.closing.get(key);
       this.closing.set(key, { ...record(entry), firstAt: Math.min(entry.firstAt, earlier?.firstAt ?? entry.firstAt) });
@@ -92,7 +130,7 @@ export class AuditTracker {
   /** What changed since the last drain, marked as written; give it back with `restore` when the write failed. */
   drain(): AuditBatch {
     const served: ServedRecord[] = [];
-    for (const entry of this.open.values()) {
+    for (const [, entry] of this.openEntries()) {
       if (entry.lastAt === entry.writtenAt) continue;
       served.push(record(entry));
       entry.writtenAt = entry.lastAt;
@@ -106,30 +144,34 @@ export class AuditTracker {
   /** True when a drain would send something. */
   get pending(): boolean {
     if (this.closing.size || this.closed.size) return true;
-    for (const entry of this.open.values()) if (entry.lastAt !== entry.writtenAt) return true;
+    for (const [, entry] of this.openEntries()) if (entry.lastAt !== entry.writtenAt) return true;
     return false;
   }
 
   /** Puts back a batch the writer could not write, so the next drain sends it again. */
   restore(batch: AuditBatch): void {
     for (const c of batch.closing) {
-      const key = `${c.prompt}\u0000${c.version}\u0000${c.tenantId}`;
+      const key = intervalKey(c);
       if (!this.closing.has(key)) this.closing.set(key, c);
     }
     for (const c of batch.closed) {
-      const key = `${c.prompt}\u0000${c.version}\u0000${c.tenantId}`;
+      const key = intervalKey(c);
       if (!this.closed.has(key)) this.closed.set(key, c);
     }
     for (const s of batch.served) {
-      const entry = this.open.get(`${s.prompt}\u0000${s.version}\u0000${s.tenantId}`);
+      const entry = this.open.get(s.prompt)?.get(s.version)?.get(s.tenantId);
       if (entry && entry.writtenAt === s.lastAt) entry.writtenAt = -1;
     }
   }
 
   /** Open intervals held. */
   get size(): number {
-    return this.open.size;
+    return this.openCount;
   }
+}
+
+function intervalKey(i: { prompt: string; version: number; tenantId: string }): string {
+  return `${i.prompt}\u0000${i.version}\u0000${i.tenantId}`;
 }
 
 function record(entry: OpenInterval): ServedRecord {

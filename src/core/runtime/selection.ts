@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { ControlSnapshot, PromptRollout, TenantPin } from './snapshot';
-import { pinKey } from './snapshot';
 import { FULL_SHARE, apportion } from './shares';
 
 /**
@@ -58,6 +57,8 @@ interface PromptRoute {
   byTier: Map<string, Cumulative | null>;
   /** What a request gets when no share applies. */
   fallback: Selection;
+  /** The prompt's pins by tenant id: keyed by the caller's string itself, whose hash V8 then keeps for the audit's lookup. */
+  pins: Map<string, TenantPin>;
 }
 
 /**
@@ -72,6 +73,12 @@ export class RoutingTable {
     readonly snapshot: ControlSnapshot,
     bundleVersions: ReadonlyMap<string, readonly number[]>,
   ) {
+    const pinsByPrompt = new Map<string, Map<string, TenantPin>>();
+    for (const pin of snapshot.pins.values()) {
+      let pins = pinsByPrompt.get(pin.prompt);
+      if (!pins) pinsByPrompt.set(pin.prompt, (pins = new Map()));
+      pins.set(pin.tenantId, pin);
+    }
     for (const [prompt, list] of bundleVersions) {
       const versions = [...list].sort((a, b) => a - b);
       const rollout = snapshot.rollouts.get(prompt);
@@ -86,7 +93,7 @@ export class RoutingTable {
           this.notes.push({ kind: 'version-not-in-bundle', prompt, version: share.version, source: 'rollout' });
         }
       }
-      const route: PromptRoute = { versions, rollout, rollbackVersion, all: null, byTier: new Map(), fallback: { version: versions[0], reason: 'only-version', basisPoints: null } };
+      const route: PromptRoute = { versions, rollout, rollbackVersion, all: null, byTier: new Map(), fallback: { version: versions[0], reason: 'only-version', basisPoints: null }, pins: pinsByPrompt.get(prompt) ?? new Map() };
       route.all = cumulativeFor(route, undefined);
       const hasShares = (rollout?.shares ?? []).some((s) => s.basisPoints > 0 && inBundle.has(s.version));
       if (hasShares && rollout?.lastFullVersion != null && inBundle.has(rollout.lastFullVersion)) {
@@ -111,7 +118,7 @@ export class RoutingTable {
   select(prompt: string, tenantId: string, stickyKey: string, tier: string | undefined, now: number, onNote?: (note: SelectionNote) => void): Selection {
     const route = this.routes.get(prompt) as PromptRoute;
     if (route.rollbackVersion !== null) return { version: route.rollbackVersion, reason: 'rollback', basisPoints: null };
-    const pin = this.snapshot.pins.get(pinKey(prompt, tenantId));
+    const pin = route.pins.get(tenantId);
     if (pin) {
       const usable = pinUsable(pin, route, now, onNote);
       if (usable) return { version: pin.version, reason: 'pin', basisPoints: null };
@@ -135,7 +142,7 @@ export class RoutingTable {
     const route = this.routes.get(prompt);
     if (!route) return undefined;
     if (route.rollbackVersion !== null) return route.rollbackVersion === version ? { version, reason: 'rollback', basisPoints: null } : undefined;
-    const pin = this.snapshot.pins.get(pinKey(prompt, tenantId));
+    const pin = route.pins.get(tenantId);
     if (pin && pinUsable(pin, route, now)) return pin.version === version ? { version, reason: 'pin', basisPoints: null } : undefined;
     const table = tier === undefined ? route.all : this.tierTable(route, tier);
     if (table === null) return route.fallback.version === version ? route.fallback : undefined;
