@@ -6,7 +6,7 @@
 //   node esbuild.mjs --check-schema   fail if media/metadata.schema.json is stale
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,5 +146,7 @@ if (watch) {
 
 /** The runtime's .d.ts files, from tsc's emitDeclarationOnly over its entry (a test compiles a consumer against them). */
 function runtimeDeclarations() {
+  // Emitted afresh: a declaration file of a module the runtime no longer reaches would still be published.
+  rmSync(join(root, 'dist', 'types'), { recursive: true, force: true });
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.runtime.json'], { cwd: root, stdio: 'inherit' });
 }

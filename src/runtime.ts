@@ -4,7 +4,7 @@
  */
 export { createPromptRuntime } from './node/runtime/promptRuntime';
 export type { PromptRuntime, PromptRuntimeOptions, VersionAtAnswer } from './node/runtime/promptRuntime';
-export type { ControlSyncState } from './node/runtime/controlSync';
+export type { ControlSyncState } from './node/runtime/controlSyncState';
 export type { CreateMessageOptions, MessageResult, MessagesClient } from './node/runtime/messageSpan';
 export { PromptRequestError } from './core/runtime/render';
 export type { RenderRequest, RenderedPrompt, RuntimeMessagesRequest } from './core/runtime/render';
@@ -13,4 +13,4 @@ export type { SelectionReason } from './core/runtime/selection';
 export { rolloutBucket } from './core/runtime/selection';
 export { BundleError } from './core/runtime/bundle';
 export type { PromptBundle, BundleVersion } from './core/runtime/bundle';
-export { ControlPlaneError } from './node/controlPlane/driver';
+export { ControlPlaneError } from './node/controlPlane/controlPlaneError';

@@ -5,7 +5,8 @@ import { sortFindings } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import { discoverPrompts } from '../core/promptLayout';
 import { checkRepoOnDisk } from '../node/checkRepo';
-import { checkReleasedVersions } from '../node/releasedVersions';
+import { checkControlPlanePolicies } from '../node/controlPlanePolicies';
+import { checkReleasedVersions, versionDirsRemovedSinceRelease } from '../node/releasedVersions';
 import { listRepoFiles, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
@@ -19,7 +20,7 @@ export { CHECK_USAGE } from './usages';
  * `prompt-ci check`: validates every prompt version of the repositories holding PATHs (default:
  * the current directory) and prints the findings under those paths. Exit 0 clean, 1 errors.
  */
-export async function runCheckCommand(argv: string[], io: CliIo): Promise<number> {
+export async function runCheckCommand(argv: string[], io: CliIo, env: Record<string, string | undefined> = process.env): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: { ...CHECK_FORMAT.spec },
@@ -37,10 +38,14 @@ export async function runCheckCommand(argv: string[], io: CliIo): Promise<number
   }
 
   const shown: Array<FileFinding & { root: string }> = [];
+  const statusLines: string[] = [];
   let versionCount = 0;
   for (const [root, scopes] of byRoot) {
     const { findings: repoFindings, settings } = await checkRepoOnDisk(root);
-    const findings = [...repoFindings, ...(await checkReleasedVersions(root, settings))];
+    // The control plane's policies (a serving version deleted, pins on retiring models or expiring): checked, or said why not.
+    const controlPlane = await checkControlPlanePolicies({ repoRoot: root, settings, env, removed: await versionDirsRemovedSinceRelease(root, settings) });
+    statusLines.push(controlPlane.status);
+    const findings = [...repoFindings, ...(await checkReleasedVersions(root, settings)), ...controlPlane.findings];
     const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`));
     const touches = (dir: string): boolean => inScope(dir) || scopes.some((s) => s.startsWith(`${dir}/`));
     versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => touches(v.dir)).length;
@@ -56,5 +61,7 @@ export async function runCheckCommand(argv: string[], io: CliIo): Promise<number
   if (format === 'json') io.stdout(findingsToJson(shown.map(({ root: _root, ...f }) => f)));
   else if (format === 'github') io.stdout(findingsToGithub(forDisplay));
   else io.stdout(findingsToText(forDisplay, versionCount));
+  // JSON stays a findings array on stdout; the status line goes to stderr there, so it is never silent.
+  for (const line of statusLines) (format === 'text' ? io.stdout : io.stderr)(`${line}\n`);
   return shown.some((f) => f.severity === 'error') ? EXIT_FAIL : EXIT_OK;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { lastPassingRun } from '../core/gate/history';
+import { promoteDecision } from '../core/gate/promotePolicy';
 import type { PromptBundle } from '../core/runtime/bundle';
 import { BundleError, buildBundle } from '../core/runtime/bundle';
 import { formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
@@ -285,20 +285,9 @@ export async function runPromoteCommand(argv: string[], io: CliIo, deps: Rollout
     const actor = await actorOf(io, repo, deps.git ?? runGit);
     const before = await store.readRollout(prompt);
     if (!force) {
-      const share = before?.shares.find((s) => s.version === version && s.basisPoints > 0);
-      if (!share) {
-        throw new ControlPolicyError(`${prompt} v${version} has no traffic yet, so it has not soaked: roll it out first (\`prompt-ci rollout ${prompt} ${version} --share 5\`), or --force --reason TEXT`);
-      }
-      const soakedMs = now.getTime() - share.since;
-      if (soakedMs < repo.soakHours * 3_600_000) {
-        throw new ControlPolicyError(
-          `${prompt} v${version} has soaked ${age(soakedMs)} of the ${repo.soakHours} h soak (rollout.soakHours in prompt-ci.yaml); promote it after ${new Date(share.since + repo.soakHours * 3_600_000).toISOString()}, or --force --reason TEXT`,
-        );
-      }
       const { records } = await readHistory(repo.root);
-      if (!lastPassingRun(records, prompt, version)) {
-        throw new ControlPolicyError(`the last gate of ${prompt} v${version} did not pass: .prompt-ci/history.jsonl has no passing run of it; run \`prompt-ci gate\`, or --force --reason TEXT`);
-      }
+      const decision = promoteDecision({ prompt, version, rollout: before, history: records, soakHours: repo.soakHours, now: now.getTime() });
+      if (!decision.allowed) throw new ControlPolicyError(`${decision.holds.map((h) => h.message).join('; ')}; or --force --reason TEXT`);
     }
     const change = await store.promote({ prompt, version, knownVersions: known }, { actor, reason, expectedRevision: before?.revision ?? 0 });
     io.stdout(`${prompt} v${version} now has all the traffic${force ? ' (policy overridden with --force)' : ''}\n${trafficText(prompt, change.after, await store.readPins(prompt), now)}`);

@@ -5,7 +5,7 @@ import type { FileFinding } from '../core/finding';
 import { splitNul } from '../core/gitOutput';
 import { releasedVersionFindings } from '../core/gate/releasedVersions';
 import type { VersionTexts } from '../core/gate/releasedVersions';
-import { discoverPrompts, versionDirOf, versionOfDirName } from '../core/promptLayout';
+import { discoverPrompts, promptVersionOfPath, versionDirOf, versionOfDirName } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
@@ -139,4 +139,22 @@ export async function checkReleasedVersions(repoRoot: string, settings: RepoSett
   if (!base) return [];
   const dirs = await versionDirsChangedSince(repoRoot, base.mergeBase, git);
   return dirs.length === 0 ? [] : releasedVersionFindingsOnDisk({ repoRoot, settings, base, dirs, git });
+}
+
+/**
+ * The version directories released at the base `check` compares with (see `findReleaseBase`) that
+ * the working tree no longer has: what the control-plane deletion policy checks. Empty outside git
+ * or without a base ref.
+ */
+export async function versionDirsRemovedSinceRelease(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<{ dir: string; name: string; version: number }[]> {
+  const base = await findReleaseBase(repoRoot, settings, git);
+  if (!base) return [];
+  const onDisk = new Set(discoverPrompts(listRepoFiles(repoRoot, 'prompts')).versions.map((v) => v.dir));
+  const removed: { dir: string; name: string; version: number }[] = [];
+  for (const dir of await versionDirsChangedSince(repoRoot, base.mergeBase, git)) {
+    if (onDisk.has(dir)) continue;
+    const at = promptVersionOfPath(`${dir}/metadata.yaml`);
+    if (at) removed.push({ dir, name: at.name, version: at.version });
+  }
+  return removed;
 }

@@ -1,11 +1,13 @@
 import * as vscode from 'vscode';
 import { discoverPrompts } from '../core/promptLayout';
+import { promoteDecision } from '../core/gate/promotePolicy';
 import { ReplayError } from '../core/replay';
 import { describeRollouts, formatDuration } from '../core/runtime/rolloutStatus';
 import type { PinStatus, PromptStatus, VersionStatus } from '../core/runtime/rolloutStatus';
 import { ShareError, formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
 import type { PromptRollout } from '../core/runtime/snapshot';
 import { readRepoSettings } from '../node/checkRepo';
+import { readHistory } from '../node/history';
 import { ControlPlaneError } from '../node/controlPlane/driver';
 import { openControlSession, resolveActor, watchControlPlane } from '../node/controlPlane/session';
 import type { ControlSession } from '../node/controlPlane/session';
@@ -333,12 +335,12 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     const version = await this.pickVersion(args, prompt, `Promote which version of ${prompt} to 100%?`);
     if (version === undefined) return;
     const { settings } = readRepoSettings(this.repoRoot ?? '');
-    const soakMs = this.statuses.find((s) => s.prompt === prompt)?.versions.find((v) => v.version === version)?.soakMs ?? null;
-    const soakNeeded = settings.rollout.soakHours * 3_600_000;
-    if (!args.confirmed && (soakMs === null || soakMs < soakNeeded)) {
-      const soaked = soakMs === null ? 'has no traffic yet' : `has soaked ${formatDuration(soakMs)}`;
+    const { records } = await readHistory(this.repoRoot ?? '');
+    const rollout = this.rollouts.find((r) => r.prompt === prompt);
+    const decision = promoteDecision({ prompt, version, rollout, history: records, soakHours: settings.rollout.soakHours, now: Date.now() });
+    if (!args.confirmed && !decision.allowed) {
       const choice = await vscode.window.showWarningMessage(
-        `${prompt} v${version} ${soaked}; rollout.soakHours is ${settings.rollout.soakHours} h. Promote it to 100% of ${prompt} anyway?`,
+        `${decision.holds.map((h) => capitalised(h.message)).join('. ')}. Promote ${prompt} v${version} to 100% of ${prompt} anyway?`,
         { modal: true },
         'Promote Anyway',
       );
@@ -534,4 +536,9 @@ function argsOf(value: unknown): RolloutActionArgs {
     reason: typeof row.reason === 'string' ? row.reason : undefined,
     confirmed: row.confirmed === true,
   };
+}
+
+/** A policy sentence at the start of a message. */
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

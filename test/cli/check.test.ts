@@ -91,7 +91,10 @@ describe('prompt-ci check', () => {
   it('exits 0 on a clean repository', () => {
     const run = runCli(['check'], join(repo, 'prompts', 'triage'));
     assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.equal(run.stdout, '0 errors, 0 warnings, 0 notes in 1 prompt version\n');
+    assert.equal(
+      run.stdout,
+      '0 errors, 0 warnings, 0 notes in 1 prompt version\ncontrol plane: not checked: none is configured (PROMPT_CI_DATABASE_URL, controlPlane.url in prompt-ci.yaml) and the repository has no embedded store in .prompt-ci/control, so deletions of serving versions and pins were not checked\n',
+    );
   });
 
   it('exits 0 with only warnings', () => {
@@ -128,7 +131,7 @@ describe('prompt-ci check on the example workspaces', () => {
   it('finds nothing wrong in examples/', () => {
     const run = runCli(['check'], copyFixture('examples'));
     assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /^0 errors, 0 warnings, 0 notes in 3 prompt versions\n$/);
+    assert.match(run.stdout, /^0 errors, 0 warnings, 0 notes in 3 prompt versions\ncontrol plane: not checked: none is configured .+\n$/);
   });
 
   it('finds exactly the mistakes examples/broken/EXPECTED.md lists, at their lines', () => {

@@ -56,6 +56,12 @@ describe('prompt-ci gate: control-plane policies', function () {
       assert.match(run.stdout, /^prompts\/summarisation\/v1\/metadata\.yaml:1:1: error control\/serving-version-deleted: v1 serves 95% of summarisation; deleting it breaks production/m);
       assert.match(run.stdout, /^prompts\/summarisation\/v2\/metadata\.yaml:1:1: warning control\/pin-expiring: the pin of tenant "acme" to summarisation v2 expires in 2 d 23 h/m);
       assert.match(run.stdout, /^prompts\/summarisation\/v1: BLOCKED/m);
+      // check runs the same policies, against the released base (main here).
+      const check = await runCliAsync(['check'], repo, env);
+      assert.equal(check.status, 1, check.stdout + check.stderr);
+      assert.match(check.stdout, /^prompts\/summarisation\/v1\/metadata\.yaml:1:1: error control\/serving-version-deleted: v1 serves 95% of summarisation; deleting it breaks production/m);
+      assert.match(check.stdout, /warning control\/pin-expiring: the pin of tenant "acme" to summarisation v2 expires in 2 d 23 h/);
+      assert.match(check.stdout, /^control plane: checked against the embedded store in .+ \(1 prompt with a rollout, 1 pin\)$/m);
     } finally {
       await driver.close();
       rmSync(join(repo, '.prompt-ci'), { recursive: true, force: true });
@@ -82,11 +88,23 @@ describe('prompt-ci gate: control-plane policies', function () {
       assert.equal(run.status, 1, run.stdout + run.stderr);
       assert.match(run.stdout, /^control plane: checked against .+ \(from PROMPT_CI_DATABASE_URL\)/m);
       assert.match(run.stdout, /error control\/serving-version-deleted: v1 serves 95% of summarisation; deleting it breaks production/);
+      const check = await runCliAsync(['check'], repo, { ...env, PROMPT_CI_DATABASE_URL: url });
+      assert.equal(check.status, 1, check.stdout + check.stderr);
+      assert.match(check.stdout, /error control\/serving-version-deleted: v1 serves 95% of summarisation; deleting it breaks production/);
+      assert.match(check.stdout, /^control plane: checked against .+ \(from PROMPT_CI_DATABASE_URL\)/m);
+      // promote: the soak and the gate's history, both named, by the policy the Rollouts view uses too.
+      const promote = await runCliAsync(['promote', 'summarisation', '2'], repo, { ...env, PROMPT_CI_DATABASE_URL: url, PROMPT_CI_ACTOR: 'ops@example.com' });
+      assert.equal(promote.status, 1, promote.stdout + promote.stderr);
+      assert.match(promote.stderr, /summarisation v2 has soaked [^;]+ of the 24 h soak \(rollout\.soakHours in prompt-ci\.yaml\); it can be promoted after \S+; the gate has not passed summarisation v2: \.prompt-ci\/history\.jsonl has no passing run of it \(run `prompt-ci gate`\); or --force --reason TEXT/);
 
       server.stopServer();
       try {
         const down = await runCliAsync(['gate'], repo, { ...env, PROMPT_CI_DATABASE_URL: url });
         assert.match(down.stdout, /^control plane: not checked: .+/m);
+        const checkDown = await runCliAsync(['check', '--format', 'json'], repo, { ...env, PROMPT_CI_DATABASE_URL: url });
+        assert.ok(Array.isArray(JSON.parse(checkDown.stdout)) || typeof JSON.parse(checkDown.stdout) === 'object', 'stdout stays JSON');
+        assert.match(checkDown.stderr, /^control plane: not checked: .+$/m);
+        assert.doesNotMatch(checkDown.stdout + checkDown.stderr, /control\/serving-version-deleted|\n\s+at /);
         assert.doesNotMatch(down.stdout, /control\/serving-version-deleted/);
         assert.doesNotMatch(down.stdout + down.stderr, /\n\s+at /, 'no stack trace');
       } finally {

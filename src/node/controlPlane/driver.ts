@@ -1,5 +1,9 @@
 import { Client, Pool } from 'pg';
 import type { ClientConfig, PoolClient } from 'pg';
+import { ControlPlaneError } from './controlPlaneError';
+
+// In its own module so that the runtime's declaration files don't import pg's types (a devDependency).
+export { ControlPlaneError };
 
 /**
  * The control plane's database, behind one interface with one set of SQL (DESIGN.md section 7):
@@ -32,17 +36,6 @@ export interface ControlDriver extends SqlRunner {
    */
   listen(channel: string, onNotify: () => void, onLost: (error: Error) => void): Promise<(() => Promise<void>) | undefined>;
   close(): Promise<void>;
-}
-
-/** The control plane could not be reached or used: the message says where and what to do. */
-export class ControlPlaneError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'unreachable' | 'held' | 'schema' | 'config' = 'unreachable',
-  ) {
-    super(message);
-    this.name = 'ControlPlaneError';
-  }
 }
 
 /** A connection string without its password, for messages and logs. */

@@ -6,6 +6,7 @@ import { ControlPlaneError, isConnectionError } from '../controlPlane/driver';
 import { migrate, schemaVersion } from '../controlPlane/migrate';
 import { CONTROL_CHANNEL, SCHEMA_VERSION } from '../controlPlane/migrations';
 import { ControlStore } from '../controlPlane/store';
+import type { ControlSyncState } from './controlSyncState';
 
 /**
  * Keeps a runtime's snapshot of the control plane current (DESIGN.md section 7): reloads on
@@ -14,8 +15,8 @@ import { ControlStore } from '../controlPlane/store';
  * away, reconnects with backoff, and logs one line at each transition.
  */
 
-/** The link's state: `live` (listening and polling), `polling` (no LISTEN), `stale` (no database). */
-export type ControlSyncState = 'connecting' | 'live' | 'polling' | 'stale' | 'closed';
+// In its own module so that the runtime's declaration files reach no driver (nor pg's types).
+export type { ControlSyncState };
 
 /** Options of `ControlSync.start`. */
 export interface ControlSyncOptions {
