@@ -58,10 +58,11 @@ export async function runCheckCommand(argv: string[], io: CliIo, env: Record<str
 
   // Text and annotations name files as the user's terminal (or the workflow's checkout) can open them.
   const forDisplay = shown.map(({ root, ...f }) => ({ ...f, file: relative(io.cwd, resolve(root, f.file)).split(sep).join('/') }));
+  // First, so the summary stays the last line; JSON and annotations keep stdout to themselves, so there it goes to stderr.
+  for (const line of statusLines) (format === 'text' ? io.stdout : io.stderr)(`${line}\n`);
   if (format === 'json') io.stdout(findingsToJson(shown.map(({ root: _root, ...f }) => f)));
   else if (format === 'github') io.stdout(findingsToGithub(forDisplay));
   else io.stdout(findingsToText(forDisplay, versionCount));
-  // JSON stays a findings array on stdout; the status line goes to stderr there, so it is never silent.
-  for (const line of statusLines) (format === 'text' ? io.stdout : io.stderr)(`${line}\n`);
+
   return shown.some((f) => f.severity === 'error') ? EXIT_FAIL : EXIT_OK;
 }

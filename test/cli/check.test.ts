@@ -43,6 +43,7 @@ describe('prompt-ci check', () => {
     const run = runCli(['check'], repo);
     assert.equal(run.status, 1, run.stderr);
     const lines = run.stdout.trim().split('\n');
+    assert.match(lines.shift() ?? '', /^control plane: not checked: none is configured/);
     const summary = lines.pop();
     const found = lines.map((line) => {
       const m = /^(.+?):(\d+):(\d+): (error|warning|information) (\S+): .+$/.exec(line);
@@ -93,7 +94,7 @@ describe('prompt-ci check', () => {
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.equal(
       run.stdout,
-      '0 errors, 0 warnings, 0 notes in 1 prompt version\ncontrol plane: not checked: none is configured (PROMPT_CI_DATABASE_URL, controlPlane.url in prompt-ci.yaml) and the repository has no embedded store in .prompt-ci/control, so deletions of serving versions and pins were not checked\n',
+      'control plane: not checked: none is configured (PROMPT_CI_DATABASE_URL, controlPlane.url in prompt-ci.yaml) and the repository has no embedded store in .prompt-ci/control, so deletions of serving versions and pins were not checked\n0 errors, 0 warnings, 0 notes in 1 prompt version\n',
     );
   });
 
@@ -131,7 +132,7 @@ describe('prompt-ci check on the example workspaces', () => {
   it('finds nothing wrong in examples/', () => {
     const run = runCli(['check'], copyFixture('examples'));
     assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /^0 errors, 0 warnings, 0 notes in 3 prompt versions\ncontrol plane: not checked: none is configured .+\n$/);
+    assert.match(run.stdout, /^control plane: not checked: none is configured .+\n0 errors, 0 warnings, 0 notes in 3 prompt versions\n$/);
   });
 
   it('finds exactly the mistakes examples/broken/EXPECTED.md lists, at their lines', () => {
