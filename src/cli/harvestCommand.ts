@@ -1,22 +1,15 @@
-import { readdirSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { promptVersionDir, promptVersionOfPath, PROMPT_NAME_PATTERN, versionNumbersIn } from '../core/promptLayout';
 import { describeRedactionReport } from '../core/redaction';
 import { MAX_SPAN_INPUT_BYTES } from '../core/span';
 import { NEAR_DUPLICATE_THRESHOLD } from '../core/suiteGrowth';
 import type { HarvestOutcome, SkipReason, SpanExport, SuiteTarget } from '../node/harvest';
-import { HarvestError, SKIP_REASON_TEXT, harvestSpans } from '../node/harvest';
-import { findRepoRoot, toRepoPath } from '../node/repoFiles';
+import { DEFAULT_HARVEST_SAMPLE, DEFAULT_HARVEST_SEED, HarvestError, SKIP_REASON_TEXT, harvestSpans, resolveSuiteTarget as resolveNodeSuiteTarget } from '../node/harvest';
 import type { CliIo } from './cliIo';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { JSON_OUTPUT } from './options';
 
-/** Examples a harvest adds when `--sample` is not given. */
-export const DEFAULT_HARVEST_SAMPLE = 100;
-/** The seed when `--seed` is not given: the draw is reproducible either way. */
-export const DEFAULT_HARVEST_SEED = '0';
 
 /**
  * `prompt-ci harvest SPANS... --prompt PROMPT_DIR`: appends a redacted, deduplicated sample of the
@@ -70,31 +63,14 @@ export async function runHarvestCommand(argv: string[], io: CliIo): Promise<numb
   }
 }
 
-/** The prompt version PROMPT_DIR names: `prompts/<name>/v<N>`, or `prompts/<name>` for its highest version. */
+/** The prompt version PROMPT_DIR names (see `resolveSuiteTarget` in node), as a usage error when it names none. */
 export function resolveSuiteTarget(arg: string, cwd: string): SuiteTarget {
-  const abs = resolve(cwd, arg);
-  let isDir = false;
   try {
-    isDir = statSync(abs).isDirectory();
-  } catch {
-    isDir = false;
+    return resolveNodeSuiteTarget(arg, cwd);
+  } catch (error) {
+    if (error instanceof HarvestError) throw new UsageError(error.message);
+    throw error;
   }
-  if (!isDir) throw new UsageError(`${arg}: no such directory`);
-  const repoRoot = findRepoRoot(abs);
-  const rel = repoRoot === undefined ? undefined : toRepoPath(repoRoot, abs);
-  if (repoRoot === undefined || rel === undefined) throw new UsageError(`${arg} is not inside a git repository`);
-  const version = promptVersionOfPath(rel);
-  if (version && version.root === '') return { repoRoot, name: version.name, version: version.version, dir: version.dir };
-  const parts = rel.split('/');
-  if (parts.length === 2 && parts[0] === 'prompts' && PROMPT_NAME_PATTERN.test(parts[1])) {
-    const versions = versionNumbersIn(readdirSync(abs));
-    if (versions.length > 0) {
-      const highest = versions[versions.length - 1];
-      return { repoRoot, name: parts[1], version: highest, dir: promptVersionDir(parts[1], highest) };
-    }
-    throw new UsageError(`${arg} has no version directories (v1, v2, …)`);
-  }
-  throw new UsageError(`${arg} is not a prompt version directory (prompts/<name>/v<N>) or a prompt (prompts/<name>)`);
 }
 
 async function readSpanExport(path: string, cwd: string): Promise<SpanExport> {

@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseEvalJsonl } from '../core/evalSet';
 import { validateMetadata } from '../core/metadata';
+import { promptVersionDir, promptVersionOfPath, PROMPT_NAME_PATTERN, versionNumbersIn } from '../core/promptLayout';
 import { parseTemplate } from '../core/template/template';
 import type { PromptMetadata } from '../core/metadataSchema';
 import type { PromptSnapshot, ReplayResult } from '../core/replay';
@@ -17,6 +18,7 @@ import { runGit } from './git';
 import { readPromptAtCommit } from './promptAtCommit';
 import { readPromptFile } from './promptFileRead';
 import { inferCommit } from './replayCommit';
+import { findRepoRoot, toRepoPath } from './repoFiles';
 
 /**
  * `prompt-ci harvest` and "Add Spans to Eval Suite…": span exports in, redacted eval lines appended
@@ -97,6 +99,11 @@ export interface HarvestOutcome {
   /** Lines appended (0 with dryRun). */
   written: number;
 }
+
+/** Examples a harvest adds when no sample size is given. */
+export const DEFAULT_HARVEST_SAMPLE = 100;
+/** The seed when none is given: the draw is reproducible either way. */
+export const DEFAULT_HARVEST_SEED = '0';
 
 /** A span export that can't be read at all: names the export; never quotes its content. */
 export class HarvestError extends Error {
@@ -295,6 +302,83 @@ export async function appendSuiteLines(target: SuiteTarget, existingText: string
     await handle.close();
   }
   return lines.length;
+}
+
+/**
+ * The prompt version a directory names: `prompts/<name>/v<N>`, or `prompts/<name>` for its highest
+ * version. `arg` is how the user wrote it (for messages), resolved against `cwd`.
+ */
+export function resolveSuiteTarget(arg: string, cwd: string): SuiteTarget {
+  const abs = resolve(cwd, arg);
+  let isDir = false;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new HarvestError(`${arg}: no such directory`);
+  const repoRoot = findRepoRoot(abs);
+  const rel = repoRoot === undefined ? undefined : toRepoPath(repoRoot, abs);
+  if (repoRoot === undefined || rel === undefined) throw new HarvestError(`${arg} is not inside a git repository`);
+  const version = promptVersionOfPath(rel);
+  if (version && version.root === '') return { repoRoot, name: version.name, version: version.version, dir: version.dir };
+  const parts = rel.split('/');
+  if (parts.length === 2 && parts[0] === 'prompts' && PROMPT_NAME_PATTERN.test(parts[1])) {
+    const versions = promptVersionsOf(repoRoot, parts[1]);
+    if (versions.length > 0) return versions[versions.length - 1];
+    throw new HarvestError(`${arg} has no version directories (v1, v2, …)`);
+  }
+  throw new HarvestError(`${arg} is not a prompt version directory (prompts/<name>/v<N>) or a prompt (prompts/<name>)`);
+}
+
+/** The versions of `prompts/<name>` in the working tree, lowest first (none when the prompt isn't there). */
+export function promptVersionsOf(repoRoot: string, name: string): SuiteTarget[] {
+  if (!PROMPT_NAME_PATTERN.test(name)) return [];
+  let entries: string[];
+  try {
+    entries = readdirSync(join(repoRoot, 'prompts', name));
+  } catch {
+    return [];
+  }
+  return versionNumbersIn(entries).map((version) => ({ repoRoot, name, version, dir: promptVersionDir(name, version) }));
+}
+
+/** What span exports hold before a target is chosen: LLM spans per prompt name, and how many have no usable identity. */
+export interface SpanExportSurvey {
+  /** Prompt name → LLM spans naming it, most spans first. */
+  prompts: { name: string; spans: number }[];
+  /** LLM spans in all. */
+  spans: number;
+  /** LLM spans whose prompt name, version or commit is invalid. */
+  badIdentity: number;
+}
+
+/** Reads the exports (as `harvestSpans` does) and counts their LLM spans by prompt; a file that isn't a span export is a {@link HarvestError}. */
+export function surveySpanExports(exports: readonly SpanExport[]): SpanExportSurvey {
+  const counts = new Map<string, number>();
+  let spans = 0;
+  let badIdentity = 0;
+  for (const e of exports) {
+    let scan;
+    try {
+      scan = readSpans(e.text);
+    } catch (error) {
+      if (error instanceof SpanError) throw new HarvestError(`${e.label}: ${spanErrorWithoutContent(error)}`);
+      throw error;
+    }
+    for (const span of scan.spans.filter(isLlmSpan)) {
+      spans += 1;
+      try {
+        const name = spanInfoOf(span).promptName;
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+      } catch (error) {
+        if (!(error instanceof SpanError)) throw error;
+        badIdentity += 1;
+      }
+    }
+  }
+  const prompts = [...counts].map(([name, n]) => ({ name, spans: n })).sort((a, b) => b.spans - a.spans || a.name.localeCompare(b.name));
+  return { prompts, spans, badIdentity };
 }
 
 /** A span export's error without the quoted content some messages carry (a value from the export could be personal data). */
