@@ -547,6 +547,11 @@ function statisticsFacts(report: EvalReport): HTMLElement {
   const fact = (id: string, title: string, text: string): void => {
     list.append(el('li', { attrs: { id } }, el('strong', { text: `${title}: ` }), text));
   };
+  const info = report.informational;
+  if (info) {
+    const examples = info.count === 1 ? 'example' : 'examples';
+    fact('informational', 'Awaiting review', `${int(info.count)} ${examples} tagged ${info.tag} ran (${info.improved} improved, ${info.regressed} regressed) but are informational: not in the table, the win rates or the verdict until the tag is removed`);
+  }
   if (report.power) fact('power', 'Power', report.power.summary);
   const ni = report.nonInferiority;
   if (ni) {
