@@ -9,6 +9,7 @@ import { registerEditorHelp } from './editorHelp';
 import { registerEval } from './evalCommand';
 import { EvalTests } from './evalTests';
 import { GateView } from './gateView';
+import { HarvestCommand } from './harvestCommand';
 import { PromptDiagnostics } from './promptDiagnostics';
 import { ReplayTrace } from './replayTrace';
 import { RolloutsView } from './rolloutsView';
@@ -72,7 +73,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
-  context.subscriptions.push(new Authoring(log));
+  context.subscriptions.push(new Authoring(log), new HarvestCommand(log));
   mark('replay and authoring');
   const evals = registerEval(context, log);
   context.subscriptions.push(evals, new EvalTests(evals));
