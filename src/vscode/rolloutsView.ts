@@ -155,6 +155,7 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
         // change, so a row that had none (collapsed) opens to show a newly pinned tenant.
         item.id = `version:${row.status.prompt}:${v.version}:${JSON.stringify(v.pins.map((p) => p.tenantId).sort())}`;
         const parts = [`${v.bar} ${v.share}`];
+        if (v.servedByDefault) parts.push('no rollout recorded: served to every request');
         if (v.soakMs !== null) parts.push(`soak ${formatDuration(v.soakMs)}`);
         if (v.excludedTiers.length > 0) parts.push(`excludes ${v.excludedTiers.join(', ')}`);
         if (v.pins.length > 0) parts.push(`${v.pins.length} pinned`);

@@ -124,6 +124,9 @@ describe('rollout status for the Rollouts view', () => {
     assert.equal(other.prompt, 'summarisation');
     assert.equal(status.prompt, 'classification');
     assert.equal(status.noRollout, true);
+    // With no rollout recorded the runtime serves the lowest version, so the view shows it with all the traffic.
+    assert.deepEqual(status.versions.map((v) => [v.version, v.share, v.servedByDefault]), [[1, '100%', true]]);
+    assert.deepEqual(other.versions.map((v) => v.servedByDefault), [false, false, false]);
     assert.deepEqual(
       other.versions.map((v) => [v.version, v.share, v.bar, v.soakMs === null ? null : formatDuration(v.soakMs), v.excludedTiers, v.pins.map((p) => `${p.tenantId}:${p.state}:${p.expiry}`)]),
       [

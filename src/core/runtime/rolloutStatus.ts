@@ -63,6 +63,11 @@ export interface VersionStatus {
   pins: PinStatus[];
   /** The repository has this version directory (a rollout may name one that was deleted). */
   inRepository: boolean;
+  /**
+   * No rollout is recorded and this is the version the runtime serves anyway (the only or lowest
+   * one, DESIGN.md section 7): shown with all the traffic, marked as served by default.
+   */
+  servedByDefault: boolean;
 }
 
 /** One prompt, as shown. */
@@ -97,9 +102,11 @@ export function describeRollouts(input: {
     const repoVersions = input.versions.get(prompt) ?? [];
     const pins = input.pins.filter((p) => p.prompt === prompt);
     const all = [...new Set([...repoVersions, ...(rollout?.shares.map((s) => s.version) ?? []), ...pins.map((p) => p.version)])].sort((a, b) => a - b);
+    const noRollout = !rollout || rollout.shares.length === 0;
+    const defaultVersion = noRollout && repoVersions.length > 0 ? Math.min(...repoVersions) : null;
     const versions = all.map((version): VersionStatus => {
       const share = rollout?.shares.find((s) => s.version === version);
-      const basisPoints = share?.basisPoints ?? 0;
+      const basisPoints = version === defaultVersion ? 10_000 : (share?.basisPoints ?? 0);
       return {
         version,
         basisPoints,
@@ -112,6 +119,7 @@ export function describeRollouts(input: {
           .sort((a, b) => a.tenantId.localeCompare(b.tenantId))
           .map((p) => ({ tenantId: p.tenantId, version: p.version, expiresAt: p.expiresAt, state: pinState(p, input.now), expiry: expiryText(p.expiresAt, input.now), reason: p.reason })),
         inRepository: repoVersions.includes(version),
+        servedByDefault: version === defaultVersion,
       };
     });
     return {
@@ -120,7 +128,7 @@ export function describeRollouts(input: {
       versions,
       rollback: rollout?.rollback ?? null,
       lastFullVersion: rollout?.lastFullVersion ?? null,
-      noRollout: !rollout || rollout.shares.length === 0,
+      noRollout,
     };
   });
 }
