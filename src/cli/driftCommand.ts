@@ -95,7 +95,7 @@ function driftMarkdown(results: readonly DriftResult[], threshold: number, displ
   return [
     `# Prompt CI drift (threshold ${threshold} points)`,
     '',
-    '| Prompt version | Drift | Win rate now | Last passing run | Points | Notes |',
+    '| Prompt version | Drift | Pass rate now | Last passing run | Points | Notes |',
     '|---|---|---:|---:|---:|---|',
     ...rows,
     '',

@@ -128,7 +128,7 @@ function statisticsLines(report: EvalReport): string[] {
   const { difference: d, power, nonInferiority: ni, scoreTest } = report;
   if (d) {
     lines.push('', 'difference (challenger − baseline, 95%)');
-    lines.push(`  win rate    ${d.winRate ? `${pointsInterval(d.winRate)} (Newcombe, paired)` : '–'}`);
+    lines.push(`  pass rate   ${d.winRate ? `${pointsInterval(d.winRate)} (Newcombe, paired)` : '–'}`);
     if (d.clustered) lines.push(`  clustered   ${pointsInterval(d.clustered)} (standard error clustered on ${d.clustered.clusters} clusters)`);
     lines.push(`  mean score  ${d.score ? `${scoreInterval(d.score)} (paired t)` : '–'}`);
   }
@@ -139,7 +139,7 @@ function statisticsLines(report: EvalReport): string[] {
   if (ni) lines.push(`  non-inferiority (margin ${signedPoints(ni.margin).replace('+', '')} points): ${ni.status.toUpperCase()}: ${ni.message}`);
   const { shown, hidden } = slicesToShow(report.slices ?? [], 8);
   if (shown.length > 0) {
-    lines.push('', 'slices (by tag; win rates challenger / baseline, difference with 95% interval)');
+    lines.push('', 'slices (by tag; pass rates challenger / baseline, difference with 95% interval)');
     const width = Math.min(24, Math.max(...shown.map((s) => printable(s.tag).length)));
     for (const s of shown) {
       lines.push(

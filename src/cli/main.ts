@@ -53,7 +53,7 @@ const COMMANDS: Record<string, CliCommand> = {
   },
   drift: {
     usage: DRIFT_USAGE,
-    summary: 're-run each prompt without the cache and flag a win rate that moved from its last passing run',
+    summary: 're-run each prompt without the cache and flag a pass rate that moved from its last passing run',
     load: async () => (require('./driftCommand') as typeof import('./driftCommand')).runDriftCommand,
   },
   'install-hook': {

@@ -141,7 +141,7 @@ describe('prompt-ci eval', () => {
       return x > 0 && p !== '0' ? `+${p}` : p;
     };
     assert.ok(
-      cli.out.includes(`\ndifference (challenger − baseline, 95%)\n  win rate    ${sp(w.estimate)} points [${sp(w.lower)}, ${sp(w.upper)}] (Newcombe, paired)\n`),
+      cli.out.includes(`\ndifference (challenger − baseline, 95%)\n  pass rate   ${sp(w.estimate)} points [${sp(w.lower)}, ${sp(w.upper)}] (Newcombe, paired)\n`),
       cli.out,
     );
     assert.match(cli.out, /\n {2}mean score {2}[+-]?\d\.\d\d \[[+-]?\d\.\d\d, [+-]?\d\.\d\d\] \(paired t\)\n/);

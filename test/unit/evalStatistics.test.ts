@@ -234,7 +234,7 @@ describe('eval report statistics', () => {
     assert.equal(clustered.estimate, -0.2);
     const plainHalfWidth = Math.sqrt(0.2 * 0.8 / 100) * 1.96;
     assert.ok(clustered.upper - clustered.estimate > plainHalfWidth);
-    assert.match(renderMarkdown(report), /Win rate, clustered/);
+    assert.match(renderMarkdown(report), /Pass rate, clustered/);
   });
 
   it('eval.jsonl: cluster is a string or number; anything else is a finding on its line', () => {

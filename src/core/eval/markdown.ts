@@ -35,8 +35,8 @@ function statisticsSection(report: EvalReport): string[] {
   if (d) {
     const cell = (text: string): string => text.replace(/ \[/, ' | ').replace(/\]$/, '').replace(', ', ' to ');
     out.push('### Difference (challenger − baseline)', '', '| | Estimate | 95% interval | Method |', '|---|---:|---:|---|');
-    if (d.winRate) out.push(`| Win rate | ${cell(pointsInterval(d.winRate))} | Newcombe hybrid score, paired |`);
-    if (d.clustered) out.push(`| Win rate, clustered | ${cell(pointsInterval(d.clustered))} | cluster-robust standard error, ${d.clustered.clusters} clusters |`);
+    if (d.winRate) out.push(`| Pass rate | ${cell(pointsInterval(d.winRate))} | Newcombe hybrid score, paired |`);
+    if (d.clustered) out.push(`| Pass rate, clustered | ${cell(pointsInterval(d.clustered))} | cluster-robust standard error, ${d.clustered.clusters} clusters |`);
     if (d.score) out.push(`| Mean judge score | ${cell(scoreInterval(d.score))} | paired t |`);
     out.push('');
   }
@@ -174,9 +174,9 @@ export function renderMarkdown(report: EvalReport): string {
       s.meanScore === null ? '–' : s.meanScore.toFixed(2)
     } | ${ms(s.latencyMs?.p50)} | ${ms(s.latencyMs?.p95)} | ${s.errors} |`;
   out.push(
-    '### Win rates and latency',
+    '### Pass rates and latency',
     '',
-    '| | Win rate | Wilson 95% | Mean score | p50 | p95 | Errors |',
+    '| | Pass rate | Wilson 95% | Mean score | p50 | p95 | Errors |',
     '|---|---:|---:|---:|---:|---:|---:|',
     row('Challenger', challenger),
     row('Baseline', baseline),
