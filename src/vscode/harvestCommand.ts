@@ -7,6 +7,7 @@ import { DEFAULT_HARVEST_SAMPLE, DEFAULT_HARVEST_SEED, HarvestError, SKIP_REASON
 import { findRepoRoot } from '../node/repoFiles';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
+import { REPLAY_SCHEME } from './replayDocuments';
 
 /**
  * "Prompt CI: Add Spans to Eval Suite…": the active editor's selection (or its whole file) as a span
@@ -47,6 +48,9 @@ export class HarvestCommand extends Disposable {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return this.fail('no editor is active: open a span export (OTLP/JSON, Jaeger, Zipkin v2, the console exporter, an attribute map) or select spans in one');
     const document = editor.document;
+    if (document.uri.scheme === REPLAY_SCHEME) {
+      return this.fail('a replay document holds the replayed request, not the span export: run Add Spans to Eval Suite… on the span file (or the selection of the span in it) you replayed');
+    }
     const selected = editor.selections.some((s) => !s.isEmpty);
     const label = selected ? 'the selection' : vscode.workspace.asRelativePath(document.uri, false);
     const text = selected ? editor.selections.filter((s) => !s.isEmpty).map((s) => document.getText(s)).join('\n') : document.getText();
