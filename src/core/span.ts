@@ -275,7 +275,7 @@ export function parseSpan(text: string, options: ParseSpanOptions = {}): ParsedS
       throw new SpanError(
         'span-not-found',
         `no span with id ${quoteForMessage(options.spanId)} in this paste. ` +
-          (llm.length ? `LLM spans in it: ${llm.map(describeSpan).join('; ')}` : 'It has no LLM span.'),
+          (llm.length ? `LLM spans in it: ${listSpans(llm)}` : 'It has no LLM span.'),
       );
     }
     chosen = match;
@@ -284,12 +284,21 @@ export function parseSpan(text: string, options: ParseSpanOptions = {}): ParsedS
   } else if (llm.length > 1) {
     throw new SpanError(
       'several-llm-spans',
-      `this paste holds ${llm.length} LLM spans; choose one by its span id: ${llm.map(describeSpan).join('; ')}`,
+      `this paste holds ${llm.length} LLM spans; choose one by its span id: ${listSpans(llm)}`,
     );
   } else {
     chosen = llm[0];
   }
   return spanInfoOf(chosen);
+}
+
+/** How many spans a message lists before it says how many more there are. */
+const LISTED_SPANS = 10;
+
+/** The first spans of a paste, described, and how many more it holds: a file of 400 spans is not one line of 400 ids. */
+function listSpans(spans: readonly CandidateSpan[]): string {
+  const listed = spans.slice(0, LISTED_SPANS).map(describeSpan).join('; ');
+  return spans.length > LISTED_SPANS ? `${listed}; … and ${spans.length - LISTED_SPANS} more` : listed;
 }
 
 /** The spans of a paste that name a prompt (in any convention), in paste order. Throws `SpanError` when the paste isn't readable. */

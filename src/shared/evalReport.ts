@@ -265,7 +265,7 @@ export const evalReportSchema = z.object({
       ids: z.array(z.string()),
     })
     .optional()
-    .describe('Examples tagged needs-review (harvested or synthesised, not yet reviewed): run and shown, in the slices, but left out of the McNemar table, the win rates and the gate until the tag is removed.'),
+    .describe('Examples tagged needs-review (harvested or synthesised, not yet reviewed): run and shown, in the slices, but left out of the McNemar table, the pass rates and the gate until the tag is removed.'),
   examples: z.array(exampleResultSchema),
 });
 /** The eval report as JSON data. */

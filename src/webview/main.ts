@@ -550,7 +550,7 @@ function statisticsFacts(report: EvalReport): HTMLElement {
   const info = report.informational;
   if (info) {
     const examples = info.count === 1 ? 'example' : 'examples';
-    fact('informational', 'Awaiting review', `${int(info.count)} ${examples} tagged ${info.tag} ran (${info.improved} improved, ${info.regressed} regressed) but are informational: not in the table, the win rates or the verdict until the tag is removed`);
+    fact('informational', 'Awaiting review', `${int(info.count)} ${examples} tagged ${info.tag} ran (${info.improved} improved, ${info.regressed} regressed) but are informational: not in the table, the pass rates or the verdict until the tag is removed`);
   }
   if (report.power) fact('power', 'Power', report.power.summary);
   const ni = report.nonInferiority;

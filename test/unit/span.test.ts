@@ -256,6 +256,14 @@ describe('parseSpan: several spans', () => {
     assert.match(message, /prompt "summarisation" v2; span 2222222222222222, name "chat", prompt "classification" v2$/);
   });
 
+  it('lists the first ten spans of a large paste and says how many more it holds', () => {
+    const tags = (n: number) => ({ traceId: 'aa'.repeat(16), id: n.toString(16).padStart(16, '0'), name: 'chat', tags: { 'prompt.name': 'summarisation', 'prompt.version': '2', 'prompt.commit_sha': SHA.c } });
+    const message = spanError(() => parseSpan(JSON.stringify(Array.from({ length: 430 }, (_, i) => tags(i + 1)))), 'several-llm-spans');
+    assert.match(message, /^this paste holds 430 LLM spans; /);
+    assert.equal(message.match(/span [0-9a-f]{16}/g)?.length, 10);
+    assert.match(message, /span 000000000000000a, name "chat", prompt "summarisation" v2; … and 420 more$/);
+  });
+
   it('takes the span chosen by id, whatever its case', () => {
     const text = fixture('several-llm-spans.json');
     assert.equal(parseSpan(text, { spanId: 'D4E5F6A7B8C9D0E1' }).promptName, 'classification');

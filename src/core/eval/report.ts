@@ -222,5 +222,5 @@ export function adjustForMultiplePrompts(reports: readonly EvalReport[], setting
 /** One sentence on the examples awaiting review: how many, how they came out, and that they don't count yet. */
 export function informationalLine(info: NonNullable<EvalReport['informational']>): string {
   const plural = info.count === 1 ? 'example is' : 'examples are';
-  return `informational: ${info.count} ${plural} tagged needs-review (${info.improved} improved, ${info.regressed} regressed) and left out of the table, the win rates and the verdict; remove the tag once reviewed`;
+  return `informational: ${info.count} ${plural} tagged needs-review (${info.improved} improved, ${info.regressed} regressed) and left out of the table, the pass rates and the verdict; remove the tag once reviewed`;
 }
