@@ -22,7 +22,8 @@ export interface ReleaseBase {
   mergeBase: string;
 }
 
-const FILES: ReadonlyArray<keyof VersionTexts> = ['system.md', 'user.template.md', 'metadata.yaml', 'eval.jsonl'];
+/** The files of a version the released-version check compares. */
+export const RELEASED_VERSION_FILES: ReadonlyArray<keyof VersionTexts> = ['system.md', 'user.template.md', 'metadata.yaml', 'eval.jsonl'];
 
 /** What `releasedVersionFindingsOnDisk` needs. */
 export interface ReleasedVersionsOptions {
@@ -54,24 +55,10 @@ export async function releasedVersionFindingsOnDisk(options: ReleasedVersionsOpt
   const findings: FileFinding[] = [];
   for (const dir of [...new Set(options.dirs)].sort()) {
     if (!present.has(dir)) continue;
-    const at = async (rev: string): Promise<VersionTexts | undefined> => {
-      const texts: VersionTexts = {};
-      let any = false;
-      for (const file of FILES) {
-        // `./` resolves against the working directory: the repository root, which may be below git's top level.
-        const text = await showFileAt(git, repoRoot, rev, `./${dir}/${file}`);
-        if (text !== undefined) {
-          texts[file] = text;
-          any = true;
-        }
-      }
-      return any ? texts : undefined;
-    };
-    if ((await at(base.baseCommit)) === undefined) continue;
-    const released = (await at(base.mergeBase)) ?? (await at(base.baseCommit));
+    const released = await releasedTextsOf(repoRoot, base, dir, git);
     if (!released) continue;
     const current: VersionTexts = {};
-    for (const file of FILES) {
+    for (const file of RELEASED_VERSION_FILES) {
       const path = `${dir}/${file}`;
       const text = options.overlay?.(path) ?? (await readFile(join(repoRoot, path), 'utf8').catch(() => undefined));
       if (text !== undefined) current[file] = text;
@@ -91,6 +78,31 @@ export async function releasedVersionFindingsOnDisk(options: ReleasedVersionsOpt
     );
   }
   return findings;
+}
+
+/** The files of `dir` at `rev`; undefined when it has none of them there. */
+async function versionTextsAt(git: GitRunner, repoRoot: string, rev: string, dir: string): Promise<VersionTexts | undefined> {
+  const texts: VersionTexts = {};
+  let any = false;
+  for (const file of RELEASED_VERSION_FILES) {
+    // `./` resolves against the working directory: the repository root, which may be below git's top level.
+    const text = await showFileAt(git, repoRoot, rev, `./${dir}/${file}`);
+    if (text !== undefined) {
+      texts[file] = text;
+      any = true;
+    }
+  }
+  return any ? texts : undefined;
+}
+
+/**
+ * What the released-version findings compare `dir` with: its files at the merge-base (or, when
+ * this branch started before it was released, on the base ref); undefined when `dir` is not on
+ * the base ref (not released).
+ */
+export async function releasedTextsOf(repoRoot: string, base: ReleaseBase, dir: string, git: GitRunner = runGit): Promise<VersionTexts | undefined> {
+  if ((await versionTextsAt(git, repoRoot, base.baseCommit, dir)) === undefined) return undefined;
+  return (await versionTextsAt(git, repoRoot, base.mergeBase, dir)) ?? (await versionTextsAt(git, repoRoot, base.baseCommit, dir));
 }
 
 /**

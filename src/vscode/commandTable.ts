@@ -18,6 +18,7 @@ export const COMMANDS = {
   replaySaveAudit: { id: 'promptCi.replaySaveAudit', title: 'Save Replay Audit Record…' },
   replayOpenWorktree: { id: 'promptCi.replayOpenWorktree', title: 'Open Replayed Commit as Worktree' },
   replayRemoveWorktrees: { id: 'promptCi.replayRemoveWorktrees', title: 'Remove Replay Worktrees' },
+  moveEditToNewVersion: { id: 'promptCi.moveEditToNewVersion', title: 'Move This Edit into a New Version' },
   newPromptVersion: { id: 'promptCi.newPromptVersion', title: 'New Prompt Version' },
   compareWithPrevious: { id: 'promptCi.compareWithPrevious', title: 'Compare with Previous Version' },
   compareWithProduction: { id: 'promptCi.compareWithProduction', title: 'Compare with Production' },

@@ -11,6 +11,7 @@ import { EvalTests } from './evalTests';
 import { GateView } from './gateView';
 import { HarvestCommand } from './harvestCommand';
 import { PromptDiagnostics } from './promptDiagnostics';
+import { ReleaseDiagnostics } from './releaseDiagnostics';
 import { ReplayTrace } from './replayTrace';
 import { RolloutsView } from './rolloutsView';
 
@@ -73,7 +74,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
-  context.subscriptions.push(new Authoring(log), new HarvestCommand(log));
+  const releases = new ReleaseDiagnostics(log);
+  context.subscriptions.push(new Authoring(log), new HarvestCommand(log), releases);
   mark('replay and authoring');
   const evals = registerEval(context, log);
   context.subscriptions.push(evals, new EvalTests(evals));
@@ -86,6 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   log.info(`Prompt CI ${context.extension.packageJSON.version as string} activated in ${activationMs.toFixed(1)} ms (workspace trusted: ${vscode.workspace.isTrusted})`);
   // Indexing a large repository takes seconds: activation doesn't wait for it, the Problems panel fills when it ends.
   diagnostics.refreshAll('start-up').catch((error: unknown) => log.error(`start-up check failed: ${(error as Error).stack ?? String(error)}`));
+  releases.checkAll().catch((error: unknown) => log.error(`start-up check of released versions failed: ${(error as Error).stack ?? String(error)}`));
 }
 
 /** Waits for the clean-ups that can't run in a synchronous dispose (replay worktrees); `context.subscriptions` go with VS Code's disposal. */
