@@ -36,6 +36,8 @@ export interface NewVersionInput {
   existingVersions: readonly number[];
   /** The source version's metadata.yaml text. */
   metadataYaml: string;
+  /** The new version is one above the highest, not one above the source (an edit of an older version moved out of it). */
+  afterHighest?: boolean;
 }
 
 /** Plans vN → v(N+1); refuses when v(N+1) exists, so nothing is ever overwritten. */
@@ -50,7 +52,7 @@ export function planNewVersion(input: NewVersionInput): NewVersionPlan | NewVers
   if (!versions.includes(from)) {
     return { refused: true, message: `prompts/${input.name}/v${from} does not exist; the versions are ${versions.map((v) => `v${v}`).join(', ')}` };
   }
-  const to = from + 1;
+  const to = input.afterHighest ? highest + 1 : from + 1;
   if (versions.includes(to)) {
     return {
       refused: true,

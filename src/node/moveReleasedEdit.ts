@@ -65,7 +65,7 @@ export async function planMoveEdit(repoRoot: string, settings: RepoSettings, dir
 export async function moveEditToNewVersion(repoRoot: string, plan: MoveEditPlan): Promise<CreatedVersion> {
   let created: CreatedVersion;
   try {
-    created = await createNextVersion(repoRoot, plan.name, { fromVersion: plan.version, overrides: plan.edited });
+    created = await createNextVersion(repoRoot, plan.name, { fromVersion: plan.version, overrides: plan.edited, afterHighest: true });
   } catch (error) {
     if (error instanceof NewVersionError) throw new MoveEditError(error.message);
     throw error;

@@ -31,6 +31,8 @@ export interface CreateVersionOptions {
    * is bumped like the source's.
    */
   overrides?: Readonly<Record<string, string>>;
+  /** Number the new version one above the prompt's highest, whichever version it copies. */
+  afterHighest?: boolean;
 }
 
 async function versionsOf(promptAbs: string): Promise<number[]> {
@@ -67,7 +69,7 @@ export async function createNextVersion(root: string, name: string, options: Cre
     if (read.kind === 'missing') throw new NewVersionError(`prompts/${name}/v${fromVersion} has no metadata.yaml to copy`);
     metadataYaml = read.text;
   }
-  const plan: NewVersionPlan | NewVersionRefusal = planNewVersion({ name, fromVersion, existingVersions, metadataYaml: metadataYaml ?? '' });
+  const plan: NewVersionPlan | NewVersionRefusal = planNewVersion({ name, fromVersion, existingVersions, metadataYaml: metadataYaml ?? '', afterHighest: options.afterHighest });
   if ('refused' in plan) throw new NewVersionError(plan.message);
 
   const toAbs = join(promptAbs, `v${plan.toVersion}`);
