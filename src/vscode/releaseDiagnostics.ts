@@ -39,6 +39,8 @@ export class ReleaseDiagnostics extends Disposable {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** The files each repository last published to. */
   private readonly published = new Map<string, Set<string>>();
+  /** The latest check started of each repository: an older one that ends later publishes nothing. */
+  private readonly generation = new Map<string, number>();
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     super();
@@ -73,6 +75,8 @@ export class ReleaseDiagnostics extends Disposable {
   /** Checks the repository at `root` now and publishes its release findings. */
   async check(root: string): Promise<void> {
     if (!vscode.workspace.isTrusted) return;
+    const generation = (this.generation.get(root) ?? 0) + 1;
+    this.generation.set(root, generation);
     let findings;
     try {
       findings = await checkReleasedVersions(root, readRepoSettings(root).settings);
@@ -80,7 +84,7 @@ export class ReleaseDiagnostics extends Disposable {
       this.log.error(`released versions of ${root} were not checked: ${(error as Error).message}`);
       return;
     }
-    if (this.isDisposed) return;
+    if (this.isDisposed || this.generation.get(root) !== generation) return;
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const finding of findings) {
       const file = join(root, finding.file);
