@@ -1,7 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VersionTexts } from '../core/gate/releasedVersions';
-import { versionOfDirName } from '../core/promptLayout';
+import { versionNumbersIn, versionOfDirName } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
 import type { GitRunner } from './git';
 import { runGit } from './git';
@@ -23,6 +23,8 @@ export interface MoveEditPlan {
   dir: string;
   name: string;
   version: number;
+  /** The version the edit goes to: one above the prompt's highest. */
+  toVersion: number;
   /** The ref the version is released on. */
   baseRef: string;
   /** The edited files (differing from the released text), by file name, with the working tree's text. */
@@ -53,7 +55,9 @@ export async function planMoveEdit(repoRoot: string, settings: RepoSettings, dir
     released[file] = before;
   }
   if (Object.keys(edited).length === 0) throw new MoveEditError(`${dir} holds no edit of its released files (${RELEASED_VERSION_FILES.join(', ')}): nothing to move`);
-  return { dir, name, version, baseRef: base.baseRef, edited, released };
+  const dirs = (await readdir(join(repoRoot, 'prompts', name), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  const toVersion = Math.max(version, ...versionNumbersIn(dirs)) + 1;
+  return { dir, name, version, toVersion, baseRef: base.baseRef, edited, released };
 }
 
 /**

@@ -151,8 +151,8 @@ export class ReleaseDiagnostics extends Disposable {
   private async moveDir(root: string, dir: string, confirmed: boolean): Promise<MoveEditOutcome> {
     const plan = await planMoveEdit(root, readRepoSettings(root).settings, dir);
     const files = Object.keys(plan.edited);
-    const message = `Move the edit of ${plan.name} v${plan.version} into a new version?`;
-    const detail = `The edited ${files.join(', ')} go to a new version after the highest of ${plan.name}; v${plan.version} (released on ${plan.baseRef}) gets its released text back. Git's index and HEAD are not touched.`;
+    const message = `Move the edit of ${plan.name} v${plan.version} into a new version, v${plan.toVersion}?`;
+    const detail = `The edited ${files.join(', ')} go to the new v${plan.toVersion}; v${plan.version} (released on ${plan.baseRef}) gets its released text back. Git's index and HEAD are not touched.`;
     if (!confirmed) {
       const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, MOVE_BUTTON);
       if (answer !== MOVE_BUTTON) return { status: 'cancelled' };

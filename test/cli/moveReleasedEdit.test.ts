@@ -50,6 +50,7 @@ describe('move an edit of a released version into a new version', () => {
 
     const plan = await planMoveEdit(repo, defaultRepoSettings(), 'prompts/tickets/v1');
     assert.deepEqual(Object.keys(plan.edited).sort(), ['eval.jsonl', 'metadata.yaml', 'system.md']);
+    assert.equal(plan.toVersion, 3);
     const created = await moveEditToNewVersion(repo, plan);
     assert.equal(created.toDir, 'prompts/tickets/v3');
     assert.equal(readFileSync(join(repo, 'prompts/tickets/v3/system.md'), 'utf8'), 'System of v1, edited.\n');

@@ -92,7 +92,7 @@ describe('Move This Edit into a New Version', function () {
     assert.strictEqual(outcome.from, `prompts/${NAME}/v1`);
     assert.strictEqual(outcome.to, `prompts/${NAME}/v2`);
     assert.deepStrictEqual(outcome.moved, ['system.md']);
-    assert.strictEqual(outcome.confirmation.message, `Move the edit of ${NAME} v1 into a new version?`);
+    assert.strictEqual(outcome.confirmation.message, `Move the edit of ${NAME} v1 into a new version, v2?`);
     assert.match(outcome.confirmation.detail, /v1 \(released on main\) gets its released text back/);
 
     assert.strictEqual(fs.readFileSync(file('v2/system.md'), 'utf8'), EDITED);
