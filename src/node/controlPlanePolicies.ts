@@ -7,10 +7,8 @@ import type { VersionModel } from '../core/gate/controlPlanePolicies';
 import { MAX_ALIAS_COUNT, metadataNodeRange } from '../core/metadata';
 import { discoverPrompts } from '../core/promptLayout';
 import type { RepoSettings } from '../core/repoSettings';
-import { resolveControlPlane } from './controlPlane/connection';
-import { ControlPlaneError } from './controlPlane/driver';
-import { embeddedPaths } from './controlPlane/embedded';
-import { openControlSession } from './controlPlane/session';
+import { ControlPlaneError } from './controlPlane/controlPlaneError';
+import { EMBEDDED_DIR, embeddedPaths } from './controlPlane/embeddedLayout';
 import { listRepoFiles } from './repoFiles';
 
 /** What the control-plane policies found, and whether they could be checked at all (said either way). */
@@ -44,6 +42,14 @@ function versionModels(repoRoot: string): Map<string, VersionModel> {
   return out;
 }
 
+/** What `check` says when there is no control plane to read. */
+const NOT_CONFIGURED: ControlPlaneCheck = {
+  checked: false,
+  status:
+    'control plane: not checked: none is configured (PROMPT_CI_DATABASE_URL, controlPlane.url in prompt-ci.yaml) and the repository has no embedded store in .prompt-ci/control, so deletions of serving versions and pins were not checked',
+  findings: [],
+};
+
 /**
  * Checks the control-plane policies of the gate (see `controlPlaneFindings`) against the
  * repository's control plane, by the CLI's connection rules. When none is configured (no URL and no
@@ -57,6 +63,13 @@ export async function checkControlPlanePolicies(input: {
   removed: readonly { dir: string; name: string; version: number }[];
   now?: number;
 }): Promise<ControlPlaneCheck> {
+  const configured = Boolean(input.env.PROMPT_CI_DATABASE_URL?.trim() || input.settings.controlPlane.url?.trim());
+  if (!configured && !existsSync(embeddedPaths(join(input.repoRoot, EMBEDDED_DIR)).data)) return NOT_CONFIGURED;
+  // The drivers (pg, PGlite) load only when there is a control plane to read, so `check` starts light.
+  /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- typed, lazy requires */
+  const { resolveControlPlane } = require('./controlPlane/connection') as typeof import('./controlPlane/connection');
+  const { openControlSession } = require('./controlPlane/session') as typeof import('./controlPlane/session');
+  /* eslint-enable @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports */
   let location;
   try {
     location = resolveControlPlane({ env: input.env, settingsUrl: input.settings.controlPlane.url, repoRoot: input.repoRoot });
@@ -64,14 +77,7 @@ export async function checkControlPlanePolicies(input: {
     if (!(error instanceof ControlPlaneError)) throw error;
     return { checked: false, status: `control plane: not checked: ${error.message}`, findings: [] };
   }
-  if (location.kind === 'embedded' && !existsSync(embeddedPaths(location.dir).data)) {
-    return {
-      checked: false,
-      status:
-        'control plane: not checked: none is configured (PROMPT_CI_DATABASE_URL, controlPlane.url in prompt-ci.yaml) and the repository has no embedded store in .prompt-ci/control, so deletions of serving versions and pins were not checked',
-      findings: [],
-    };
-  }
+  if (location.kind === 'embedded' && !existsSync(embeddedPaths(location.dir).data)) return NOT_CONFIGURED;
   let session;
   try {
     session = await openControlSession({ repoRoot: input.repoRoot, env: input.env, settingsUrl: input.settings.controlPlane.url, connectTimeoutMs: 3000 });

@@ -156,10 +156,17 @@ export async function checkReleasedVersions(repoRoot: string, settings: RepoSett
 /**
  * The version directories released at the base `check` compares with (see `findReleaseBase`) that
  * the working tree no longer has: what the control-plane deletion policy checks. Empty outside git
- * or without a base ref.
+ * or without a base ref, and when git is missing or refuses the repository.
  */
 export async function versionDirsRemovedSinceRelease(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<{ dir: string; name: string; version: number }[]> {
-  const base = await findReleaseBase(repoRoot, settings, git);
+  let base: ReleaseBase | undefined;
+  try {
+    base = await findReleaseBase(repoRoot, settings, git);
+  } catch (error) {
+    // Without git nothing can be compared; checkReleasedVersions' git/unavailable warning says so once.
+    if (!(error instanceof GitUnavailableError)) throw error;
+    return [];
+  }
   if (!base) return [];
   const onDisk = new Set(discoverPrompts(listRepoFiles(repoRoot, 'prompts')).versions.map((v) => v.dir));
   const removed: { dir: string; name: string; version: number }[] = [];

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ControlDriver } from './driver';
 import { ControlPlaneError, connectPostgres, describeUrl } from './driver';
 import type { EmbeddedOptions } from './embedded';
+import { EMBEDDED_DIR } from './embeddedLayout';
 import { openEmbedded } from './embedded';
 
 /**
@@ -11,7 +12,7 @@ import { openEmbedded } from './embedded';
  */
 
 /** The embedded store's folder, relative to the repository root. */
-export const EMBEDDED_DIR = join('.prompt-ci', 'control');
+export { EMBEDDED_DIR };
 
 /** Where the control plane is, and which rule chose it. */
 export type ControlPlaneLocation =

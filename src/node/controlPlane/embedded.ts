@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { makeIgnoredDirectory } from '../outputFiles';
 import type { ControlDriver } from './driver';
 import { ControlPlaneError, connectPostgres } from './driver';
+import { SOCKET_PORT, embeddedPaths } from './embeddedLayout';
 
 /**
  * The embedded control plane: PGlite, file-backed under `.prompt-ci/control/` (DESIGN.md section 7).
@@ -14,13 +14,8 @@ import { ControlPlaneError, connectPostgres } from './driver';
  * holds it.
  */
 
-/** The socket's port number: `pg` reaches `<dir>/.s.PGSQL.<port>` when `host` is the folder. */
-const SOCKET_PORT = 5432;
-
-/** Files of the embedded store, inside its folder. */
-export function embeddedPaths(dir: string): { data: string; socket: string; holder: string } {
-  return { data: join(dir, 'data'), socket: join(dir, `.s.PGSQL.${SOCKET_PORT}`), holder: join(dir, 'holder.json') };
-}
+// `pg` reaches `<dir>/.s.PGSQL.<port>` when `host` is the folder.
+export { embeddedPaths };
 
 /** What `holder.json` records about the process serving the store. */
 export interface EmbeddedHolder {
