@@ -60,13 +60,7 @@ export interface SuiteLine {
 }
 
 /** A production span ready to become an example: its variables recovered, nothing redacted yet. */
-export interface HarvestCandidate {
-  traceId: string | null;
-  spanId: string | null;
-  version: number;
-  commit: string | null;
-  time: string | null;
-  tenant: string | null;
+export interface HarvestCandidate extends Omit<ProductionSource, 'kind'> {
   /** The template variables, as recovered from the span. */
   inputs: Record<string, unknown>;
   /** The output the span recorded: the example's reference, for review. */
