@@ -155,7 +155,7 @@ async function propagation(url: string, bundle: string, repo: string, env: NodeJ
     const delays: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const rolledOut = all((line) => line.startsWith('rollout '));
-      cliRun('rollout', 'summarisation', '2', '--share', '10', '--reason', `round ${round}`);
+      cliRun('rollout', 'summarisation', '2', '--share', '10', '--force', '--reason', `round ${round}`);
       await rolledOut;
       const rolledBack = all((line) => line.startsWith('rollback '));
       const r = cliRun('rollback', 'summarisation', '--reason', `round ${round}`);
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PROMPT_CI_DATABASE_URL: pg.url, PROMPT_CI_ACTOR: 'bench@example.com' };
   const bundle = join(repo.root, 'prompt-bundle.json');
   try {
-    for (const args of [['bundle', '--out', bundle], ['db', 'migrate'], ['rollout', 'summarisation', '2', '--share', '5', '--reason', 'bench']]) {
+    for (const args of [['bundle', '--out', bundle], ['db', 'migrate'], ['rollout', 'summarisation', '2', '--share', '5', '--force', '--reason', 'bench']]) {
       const r = spawnSync(process.execPath, [cli, ...args], { cwd: repo.root, env, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`prompt-ci ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     }

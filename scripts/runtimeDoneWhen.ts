@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   try {
     run('bundle', '--out', 'prompt-bundle.json');
     run('db', 'migrate');
-    run('rollout', 'summarisation', '2', '--share', '10', '--reason', 'soak v2');
+    run('rollout', 'summarisation', '2', '--share', '10', '--force', '--reason', 'soak v2');
     const exporter = new InMemorySpanExporter();
     const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
     const runtime = await createPromptRuntime({

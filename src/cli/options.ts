@@ -116,6 +116,17 @@ export const REASON = sharedOption({
   read: (values): string | undefined => values.reason as string | undefined,
 });
 
+/** `--force`: go ahead although a policy refuses; it needs `--reason`, which the control log keeps. */
+export const FORCE = sharedOption({
+  spec: { force: { type: 'boolean', default: false } },
+  usage: '[--force]',
+  read: (values): boolean => {
+    const force = values.force === true;
+    if (force && !(typeof values.reason === 'string' && values.reason.trim())) throw new UsageError('--force needs --reason TEXT: the control log keeps why the policy was overridden');
+    return force;
+  },
+});
+
 /** `--bundle FILE`: the versions a change may name come from this bundle instead of prompts/. */
 export const BUNDLE_FILE = sharedOption({
   spec: { bundle: { type: 'string' } },
@@ -124,4 +135,4 @@ export const BUNDLE_FILE = sharedOption({
 });
 
 /** Every shared option, for the tests that check each command shows and checks them alike. */
-export const SHARED_OPTIONS = { CHECK_FORMAT, GATE_FORMAT, CONCURRENCY, CACHE_MODE, MAX_MINUTES, JSON_REPORT, MARKDOWN_REPORT, JUNIT_REPORT, JSON_OUTPUT, REASON, BUNDLE_FILE } as const;
+export const SHARED_OPTIONS = { CHECK_FORMAT, GATE_FORMAT, CONCURRENCY, CACHE_MODE, MAX_MINUTES, JSON_REPORT, MARKDOWN_REPORT, JUNIT_REPORT, JSON_OUTPUT, REASON, FORCE, BUNDLE_FILE } as const;

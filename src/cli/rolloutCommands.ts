@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { promoteDecision } from '../core/gate/promotePolicy';
+import { promoteDecision, rolloutDecision } from '../core/gate/promotePolicy';
 import type { PromptBundle } from '../core/runtime/bundle';
 import { BundleError, buildBundle } from '../core/runtime/bundle';
 import { formatBasisPoints, percentToBasisPoints } from '../core/runtime/shares';
@@ -23,7 +23,7 @@ import { findRepoRoot } from '../node/repoFiles';
 import { loadPrompts, readPromptTree } from '../node/runtime/promptSource';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, errorKindOf, exitCodeOfError } from './cliIo';
-import { BUNDLE_FILE, JSON_OUTPUT, REASON } from './options';
+import { BUNDLE_FILE, FORCE, JSON_OUTPUT, REASON } from './options';
 export { DB_USAGE, BUNDLE_USAGE, ROLLOUT_USAGE, PROMOTE_USAGE, ROLLBACK_USAGE, PIN_USAGE, UNPIN_USAGE, STATUS_USAGE, AUDIT_USAGE } from './usages';
 
 /**
@@ -251,34 +251,40 @@ export async function runBundleCommand(argv: string[], io: CliIo, deps: RolloutD
   return EXIT_OK;
 }
 
-/** `prompt-ci rollout NAME VERSION --share PERCENT`. */
+/** `prompt-ci rollout NAME VERSION --share PERCENT`: refuses a version the gate has not passed, unless `--force --reason`. */
 export async function runRolloutCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, { share: { type: 'string' }, 'exclude-tier': { type: 'string', multiple: true }, ...REASON.spec, ...BUNDLE_FILE.spec }, 2);
+  const parsed = parse(argv, { share: { type: 'string' }, 'exclude-tier': { type: 'string', multiple: true }, ...FORCE.spec, ...REASON.spec, ...BUNDLE_FILE.spec }, 2);
   const prompt = parseName(parsed.args[0]);
   const version = parseVersion(parsed.args[1]);
   if (parsed.values.share === undefined) throw new UsageError('--share PERCENT is required, e.g. --share 10');
   const basisPoints = percentToBasisPoints(parsed.values.share as string);
+  const reason = REASON.read(parsed.values);
+  const force = FORCE.read(parsed.values);
   return withStore(io, 'rollout', async (store, repo) => {
     const known = await knownVersions(io, repo, prompt, BUNDLE_FILE.read(parsed.values));
     const actor = await actorOf(io, repo, deps.git ?? runGit);
     const before = await store.readRollout(prompt);
+    if (!force) {
+      const { records } = await readHistory(repo.root);
+      const decision = rolloutDecision({ prompt, version, basisPoints, rollout: before, knownVersions: known, history: records });
+      if (!decision.allowed) throw new ControlPolicyError(`${decision.holds.map((h) => h.message).join('; ')}; or --force --reason TEXT`);
+    }
     const change = await store.rollout(
       { prompt, version, basisPoints, excludedTiers: (parsed.values['exclude-tier'] as string[] | undefined) ?? [], knownVersions: known },
-      { actor, reason: REASON.read(parsed.values), expectedRevision: before?.revision ?? 0 },
+      { actor, reason, expectedRevision: before?.revision ?? 0 },
     );
-    io.stdout(`${prompt} v${version} now has ${formatBasisPoints(basisPoints)} of the traffic\n${trafficText(prompt, change.after, await store.readPins(prompt), deps.now?.() ?? new Date())}`);
+    io.stdout(`${prompt} v${version} now has ${formatBasisPoints(basisPoints)} of the traffic${force ? ' (policy overridden with --force)' : ''}\n${trafficText(prompt, change.after, await store.readPins(prompt), deps.now?.() ?? new Date())}`);
     return EXIT_OK;
   });
 }
 
 /** `prompt-ci promote NAME VERSION`: 100% after the soak, when its last gate passed. */
 export async function runPromoteCommand(argv: string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
-  const parsed = parse(argv, { force: { type: 'boolean' }, ...REASON.spec, ...BUNDLE_FILE.spec }, 2);
+  const parsed = parse(argv, { ...FORCE.spec, ...REASON.spec, ...BUNDLE_FILE.spec }, 2);
   const prompt = parseName(parsed.args[0]);
   const version = parseVersion(parsed.args[1]);
-  const force = Boolean(parsed.values.force);
   const reason = REASON.read(parsed.values);
-  if (force && !reason?.trim()) throw new UsageError('--force needs --reason TEXT: the control log keeps why the policy was overridden');
+  const force = FORCE.read(parsed.values);
   const now = deps.now?.() ?? new Date();
   return withStore(io, 'promote', async (store, repo) => {
     const known = await knownVersions(io, repo, prompt, BUNDLE_FILE.read(parsed.values));

@@ -1,7 +1,7 @@
 // The usage line of every `prompt-ci` subcommand, apart from the commands' code so that `--help`
 // and the command table load none of it (each command's module is loaded only when it runs).
 // The options several commands share are shown as options.ts defines them.
-import { BUNDLE_FILE, CACHE_MODE, CHECK_FORMAT, CONCURRENCY, GATE_FORMAT, JSON_OUTPUT, JSON_REPORT, JUNIT_REPORT, MARKDOWN_REPORT, MAX_MINUTES, REASON } from './options';
+import { BUNDLE_FILE, CACHE_MODE, CHECK_FORMAT, CONCURRENCY, GATE_FORMAT, FORCE, JSON_OUTPUT, JSON_REPORT, JUNIT_REPORT, MARKDOWN_REPORT, MAX_MINUTES, REASON } from './options';
 
 const line = (...parts: string[]): string => parts.join(' ');
 
@@ -32,8 +32,8 @@ export const NEW_USAGE = line('prompt-ci new PROMPT_DIR', JSON_OUTPUT.usage);
 export const REPLAY_USAGE = line('prompt-ci replay [FILE|-] [--inputs FILE]', JSON_OUTPUT.usage, '[--call] [--span-id ID] [--audit FILE.md|FILE.json]');
 export const DB_USAGE = 'prompt-ci db migrate';
 export const BUNDLE_USAGE = 'prompt-ci bundle [--out FILE] [--allow-dirty]';
-export const ROLLOUT_USAGE = line('prompt-ci rollout NAME VERSION --share PERCENT [--exclude-tier TIER]...', REASON.usage, BUNDLE_FILE.usage);
-export const PROMOTE_USAGE = line('prompt-ci promote NAME VERSION [--force]', REASON.usage, BUNDLE_FILE.usage);
+export const ROLLOUT_USAGE = line('prompt-ci rollout NAME VERSION --share PERCENT [--exclude-tier TIER]...', FORCE.usage, REASON.usage, BUNDLE_FILE.usage);
+export const PROMOTE_USAGE = line('prompt-ci promote NAME VERSION', FORCE.usage, REASON.usage, BUNDLE_FILE.usage);
 export const ROLLBACK_USAGE = line('prompt-ci rollback NAME', REASON.usage);
 export const PIN_USAGE = line('prompt-ci pin TENANT NAME VERSION [--expires ISO_DATE]', REASON.usage, BUNDLE_FILE.usage);
 export const UNPIN_USAGE = line('prompt-ci unpin TENANT NAME', REASON.usage);

@@ -114,7 +114,7 @@ describe('the demo: examples/app traffic through the built runtime', function ()
     const production = await roundWhere('every tenant gets v1', (r) => r.every((s) => s.version === 1));
     assert.ok(production.every((s) => s.reason === 'rollout' && s.sharePercent === 100));
 
-    await cli('rollout', 'summarisation', '2', '--share', '10', '--reason', 'soak v2');
+    await cli('rollout', 'summarisation', '2', '--share', '10', '--force', '--reason', 'soak v2');
     const rolledOut = await roundWhere('v2 has its 10%', (r) => r.some((s) => s.version === 2));
     const onV2 = rolledOut.filter((s) => s.version === 2).map((s) => s.tenantId);
     // 10% of 200 tenants, within three standard deviations of the binomial (20 ± 12.7).

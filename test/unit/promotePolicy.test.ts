@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { HistoryRecord } from '../../src/core/gate/history';
-import { promoteDecision } from '../../src/core/gate/promotePolicy';
+import { promoteDecision, rolloutDecision } from '../../src/core/gate/promotePolicy';
 import type { PromptRollout } from '../../src/core/runtime/snapshot';
 
 const HOUR = 3_600_000;
@@ -50,5 +50,21 @@ describe('promote policy (shared by prompt-ci promote and the Rollouts view)', (
     const at = (soakedMs: number) => promoteDecision({ prompt: 'summarisation', version: 2, rollout: rollout(now - soakedMs), history: [passed('summarisation', 2)], soakHours: 24, now }).allowed;
     assert.equal(at(24 * HOUR - 1), false);
     assert.equal(at(24 * HOUR), true);
+  });
+
+  it('holds a rollout of a version the gate has not passed, and never one of the version production serves or a share of 0', () => {
+    const decide = (version: number, basisPoints: number, r: PromptRollout | undefined, history: HistoryRecord[]) =>
+      rolloutDecision({ prompt: 'summarisation', version, basisPoints, rollout: r, knownVersions: [1, 2, 3], history });
+    const held = decide(2, 1000, rollout(now - HOUR), [passed('summarisation', 1), passed('classification', 2)]);
+    assert.equal(held.allowed, false);
+    assert.deepEqual(held.holds.map((h) => h.message), ['the gate has not passed summarisation v2: .prompt-ci/history.jsonl has no passing run of it (run `prompt-ci gate`)']);
+    assert.deepEqual(decide(2, 1000, rollout(now - HOUR), [passed('summarisation', 2)]), { allowed: true, holds: [] });
+    // v1 is production (the last with all the traffic); with no rollout recorded the lowest version serves.
+    assert.equal(decide(1, 10_000, rollout(now - HOUR), []).allowed, true);
+    assert.equal(decide(1, 10_000, undefined, []).allowed, true);
+    assert.equal(decide(3, 1000, undefined, []).allowed, false);
+    assert.equal(decide(2, 0, rollout(now - HOUR), []).allowed, true);
+    // A version promoted anyway is production afterwards: returning traffic to it is not held.
+    assert.equal(decide(2, 10_000, { ...rollout(now - HOUR), lastFullVersion: 2 }, []).allowed, true);
   });
 });

@@ -86,6 +86,15 @@ export function apportion(total: number, weights: ReadonlyMap<number, number>): 
 }
 
 /**
+ * The version production serves when a rollout starts: the last one to have all the traffic, else
+ * (none had it yet) the lowest version known, which the runtime serves with no rollout recorded
+ * (DESIGN.md section 7, rule 4). Undefined when no version is known.
+ */
+export function productionVersion(rollout: { lastFullVersion: number | null } | undefined, knownVersions: readonly number[]): number | undefined {
+  return rollout?.lastFullVersion ?? (knownVersions.length > 0 ? Math.min(...knownVersions) : undefined);
+}
+
+/**
  * The shares after `prompt-ci rollout NAME VERSION --share S`: VERSION gets S, and the rest stays
  * with the version or versions that had it, in proportion. `current` is the prompt's shares now
  * (empty when none was recorded); `defaultVersion` is the version that has the traffic when none

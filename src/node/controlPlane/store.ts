@@ -1,6 +1,6 @@
 import type { ControlSnapshot, PromptRollout, RolloutShare, TenantPin } from '../../core/runtime/snapshot';
 import { pinKey } from '../../core/runtime/snapshot';
-import { FULL_SHARE, ShareError, formatBasisPoints, sharesAfterRollout, validateShares } from '../../core/runtime/shares';
+import { FULL_SHARE, ShareError, formatBasisPoints, productionVersion, sharesAfterRollout, validateShares } from '../../core/runtime/shares';
 import { isWellFormedText } from '../../core/runtime/text';
 import type { ControlDriver, SqlRunner } from './driver';
 
@@ -190,10 +190,9 @@ export class ControlStore {
       throw new ControlInputError(`share ${input.basisPoints} basis points of ${input.prompt} v${input.version} is not a whole number from 0 to 10000`);
     }
     const tiers = checkTiers(input.excludedTiers ?? []);
-    const known = [...input.knownVersions].sort((a, b) => a - b);
     return this.changeRollout(input.prompt, author, 'rollout', input.version, (before) => {
       const current = new Map((before?.shares ?? []).map((s) => [s.version, s.basisPoints]));
-      const defaultVersion = before?.lastFullVersion ?? known[0];
+      const defaultVersion = productionVersion(before, input.knownVersions);
       const next = wrapShare(() => sharesAfterRollout(input.prompt, current, input.version, input.basisPoints, defaultVersion));
       const excluded = new Map((before?.shares ?? []).map((s) => [s.version, s.excludedTiers]));
       excluded.set(input.version, tiers);
