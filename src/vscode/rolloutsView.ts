@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { discoverPrompts } from '../core/promptLayout';
-import { promoteDecision } from '../core/gate/promotePolicy';
+import { promoteDecision, rolloutDecision } from '../core/gate/promotePolicy';
+import type { PromoteHold } from '../core/gate/promotePolicy';
 import { ReplayError } from '../core/replay';
 import { describeRollouts, formatDuration } from '../core/runtime/rolloutStatus';
 import type { PinStatus, PromptStatus, VersionStatus } from '../core/runtime/rolloutStatus';
@@ -34,8 +35,9 @@ type RolloutRow =
 
 /**
  * Arguments the view's actions take from a row, or, for scripts and tests, as a plain object: what
- * is given is not asked for. `confirmed` skips the modal confirmation of a rollback or a promote
- * before the soak (only ever passed programmatically).
+ * is given is not asked for. `confirmed` skips the modal confirmation of a rollback, of a promote
+ * the policy holds, or of a rollout of a version the gate has not passed (only ever passed
+ * programmatically; the action then resolves with the text the modal would have shown).
  */
 export interface RolloutActionArgs {
   prompt?: string;
@@ -85,12 +87,13 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     super();
     this.view = this._register(vscode.window.createTreeView(ROLLOUTS_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }));
     this._register(this.view.onDidChangeVisibility((e) => e.visible && void this.ensureConnected()));
-    // Every action resolves with what the view shows afterwards (for scripts and tests), or undefined when it failed.
-    const register = (id: string, run: (args?: unknown) => Promise<unknown>): void => {
+    // Every action resolves with what the view shows afterwards (for scripts and tests), with the
+    // text of the confirmation it asked (or skipped, given `confirmed`), or undefined when it failed.
+    const register = (id: string, run: (args?: unknown) => Promise<{ confirmation?: string } | void>): void => {
       this._register(
         vscode.commands.registerCommand(id, (args?: unknown) =>
           run(args).then(
-            () => this.current,
+            (done) => ({ ...this.current, ...(done?.confirmation !== undefined ? { confirmation: done.confirmation } : {}) }),
             (error: unknown) => this.fail(error),
           ),
         ),
@@ -293,7 +296,7 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     return this.repoVersions().get(prompt) ?? [];
   }
 
-  private async startRollout(args: RolloutActionArgs): Promise<void> {
+  private async startRollout(args: RolloutActionArgs): Promise<{ confirmation?: string } | void> {
     const session = await this.requireSession();
     const prompt = await this.pickPrompt(args);
     if (!prompt) return;
@@ -315,6 +318,14 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
         },
       }));
     if (share === undefined) return;
+    const basisPoints = percentToBasisPoints(share.trim());
+    const { records } = await readHistory(this.repoRoot ?? '');
+    const decision = rolloutDecision({ prompt, version, basisPoints, rollout: this.rollouts.find((r) => r.prompt === prompt), knownVersions: this.knownVersions(prompt), history: records });
+    const confirmation = decision.allowed ? undefined : rolloutConfirmation(prompt, version, formatBasisPoints(basisPoints), decision.holds);
+    if (confirmation !== undefined && !args.confirmed) {
+      const choice = await vscode.window.showWarningMessage(confirmation, { modal: true }, ROLL_OUT_ANYWAY);
+      if (choice !== ROLL_OUT_ANYWAY) return { confirmation };
+    }
     const tiersText =
       args.excludedTiers?.join(',') ??
       (args.share === undefined ? await vscode.window.showInputBox({ title: 'Excluded tiers (optional)', prompt: 'Comma-separated tiers that keep the previous version during the soak, e.g. enterprise' }) : '');
@@ -322,14 +333,15 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     const author = await this.author(args, prompt, args.share === undefined);
     if (!author) return;
     const change = await session.store.rollout(
-      { prompt, version, basisPoints: percentToBasisPoints(share.trim()), excludedTiers: tiersText.split(',').map((t) => t.trim()).filter(Boolean), knownVersions: this.knownVersions(prompt) },
+      { prompt, version, basisPoints, excludedTiers: tiersText.split(',').map((t) => t.trim()).filter(Boolean), knownVersions: this.knownVersions(prompt) },
       author,
     );
     await this.load();
     void vscode.window.showInformationMessage(`${prompt}: ${trafficLine(change.after)}`);
+    return { confirmation };
   }
 
-  private async promote(args: RolloutActionArgs): Promise<void> {
+  private async promote(args: RolloutActionArgs): Promise<{ confirmation?: string } | void> {
     const session = await this.requireSession();
     const prompt = await this.pickPrompt(args);
     if (!prompt) return;
@@ -339,19 +351,17 @@ export class RolloutsView extends Disposable implements vscode.TreeDataProvider<
     const { records } = await readHistory(this.repoRoot ?? '');
     const rollout = this.rollouts.find((r) => r.prompt === prompt);
     const decision = promoteDecision({ prompt, version, rollout, history: records, soakHours: settings.rollout.soakHours, now: Date.now() });
-    if (!args.confirmed && !decision.allowed) {
-      const choice = await vscode.window.showWarningMessage(
-        `${decision.holds.map((h) => capitalised(h.message)).join('. ')}. Promote ${prompt} v${version} to 100% of ${prompt} anyway?`,
-        { modal: true },
-        'Promote Anyway',
-      );
-      if (choice !== 'Promote Anyway') return;
+    const confirmation = decision.allowed ? undefined : promoteConfirmation(prompt, version, decision.holds);
+    if (confirmation !== undefined && !args.confirmed) {
+      const choice = await vscode.window.showWarningMessage(confirmation, { modal: true }, PROMOTE_ANYWAY);
+      if (choice !== PROMOTE_ANYWAY) return { confirmation };
     }
     const author = await this.author(args, prompt, !args.confirmed);
-    if (!author) return;
+    if (!author) return { confirmation };
     const change = await session.store.promote({ prompt, version, knownVersions: this.knownVersions(prompt) }, author);
     await this.load();
     void vscode.window.showInformationMessage(`${prompt}: ${trafficLine(change.after)}`);
+    return { confirmation };
   }
 
   private async rollback(args: RolloutActionArgs): Promise<void> {
@@ -540,6 +550,19 @@ function argsOf(value: unknown): RolloutActionArgs {
 }
 
 /** A policy sentence at the start of a message. */
+const ROLL_OUT_ANYWAY = 'Roll Out Anyway';
+const PROMOTE_ANYWAY = 'Promote Anyway';
+
+/** The modal's text before a rollout the policy holds (the gate has not passed the version): every hold, then the question. */
+export function rolloutConfirmation(prompt: string, version: number, share: string, holds: readonly PromoteHold[]): string {
+  return `${holds.map((h) => capitalised(h.message)).join('. ')}. Roll out ${prompt} v${version} to ${share} of ${prompt} anyway?`;
+}
+
+/** The modal's text before a promote the policy holds: every hold (traffic, soak, gate), then the question. */
+export function promoteConfirmation(prompt: string, version: number, holds: readonly PromoteHold[]): string {
+  return `${holds.map((h) => capitalised(h.message)).join('. ')}. Promote ${prompt} v${version} to 100% of ${prompt} anyway?`;
+}
+
 function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

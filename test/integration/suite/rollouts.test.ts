@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -14,7 +15,7 @@ import { screenshotNow } from './index';
  * fixture has only v1) and removed after it.
  */
 
-type ViewState = { statuses: PromptStatus[]; connected: boolean; description: string | undefined };
+type ViewState = { statuses: PromptStatus[]; connected: boolean; description: string | undefined; confirmation?: string };
 
 const root = (): string => {
   const folder = vscode.workspace.workspaceFolders?.[0];
@@ -48,10 +49,21 @@ async function screenshotView(title: string): Promise<void> {
 
 /** The whole loop of the view: start, change, pin, see a change made elsewhere, roll back, unpin. */
 async function exerciseRollouts(label: string): Promise<void> {
+  // v1 serves with no rollout recorded: giving it all the traffic asks nothing.
   let state = await run('promptCi.rollouts.start', { prompt: 'demo', version: 1, share: '100', reason: 'baseline' });
   assert.strictEqual(shares(state), 'v1 100% · v2 0%');
-  state = await run('promptCi.rollouts.start', { prompt: 'demo', version: 2, share: '10', excludedTiers: ['enterprise'], reason: 'soak v2' });
+  assert.strictEqual(state.confirmation, undefined, 'no confirmation for the version production serves');
+  // The gate has not passed v2 (no line of it in history.jsonl): the rollout asks first. Under test
+  // VS Code refuses the modal, so the action fails and nothing changes.
+  const asked = await vscode.commands.executeCommand('promptCi.rollouts.start', { prompt: 'demo', version: 2, share: '10', excludedTiers: ['enterprise'], reason: 'soak v2' });
+  assert.strictEqual(asked, undefined, 'the rollout waited for the modal');
+  assert.strictEqual(shares(await run('promptCi.rollouts.refresh', { reconnect: false })), 'v1 100% · v2 0%', 'nothing rolled out without the confirmation');
+  state = await run('promptCi.rollouts.start', { prompt: 'demo', version: 2, share: '10', excludedTiers: ['enterprise'], reason: 'soak v2', confirmed: true });
   assert.strictEqual(shares(state), 'v1 90% · v2 10%');
+  assert.strictEqual(
+    state.confirmation,
+    'The gate has not passed demo v2: .prompt-ci/history.jsonl has no passing run of it (run `prompt-ci gate`). Roll out demo v2 to 10% of demo anyway?',
+  );
   const v2 = demo(state).versions[1];
   assert.deepStrictEqual(v2.excludedTiers, ['enterprise']);
   assert.ok(v2.soakMs !== null && v2.soakMs >= 0, 'v2 is soaking');
@@ -86,6 +98,16 @@ async function exerciseRollouts(label: string): Promise<void> {
 
   state = await run('promptCi.rollouts.unpin', { prompt: 'demo', tenantId: 'acme' });
   assert.deepStrictEqual(demo(state).versions.flatMap((v) => v.pins), []);
+
+  // Promote v2, which has no traffic since the rollback and no passing gate: the modal lists both holds.
+  state = await run('promptCi.rollouts.promote', { prompt: 'demo', version: 2, reason: 'promoted anyway', confirmed: true });
+  assert.strictEqual(shares(state), 'v1 0% · v2 100%');
+  assert.strictEqual(
+    state.confirmation,
+    'Demo v2 has no traffic yet, so it has not soaked: roll it out first (`prompt-ci rollout demo 2 --share 5`). ' +
+      'The gate has not passed demo v2: .prompt-ci/history.jsonl has no passing run of it (run `prompt-ci gate`). ' +
+      'Promote demo v2 to 100% of demo anyway?',
+  );
 }
 
 describe('Rollouts view', function () {
@@ -144,6 +166,47 @@ describe('Rollouts view', function () {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'prompt-ci-git' && d.uri.path.endsWith('prompts/demo/v1/system.md'));
     assert.ok(doc, 'the system prompt of v1 at its commit is open');
     assert.strictEqual(doc.getText(), fs.readFileSync(path.join(root(), 'prompts', 'demo', 'v1', 'system.md'), 'utf8'));
+  });
+
+  it('finds a version served from a branch (not on main) in the checkout\'s history', async () => {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root(), encoding: 'utf8', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } }).trim();
+    const v3 = path.join(root(), 'prompts', 'demo', 'v3');
+    const branch = git('rev-parse', '--abbrev-ref', 'HEAD');
+    fs.cpSync(path.join(root(), 'prompts', 'demo', 'v1'), v3, { recursive: true });
+    fs.writeFileSync(path.join(v3, 'metadata.yaml'), fs.readFileSync(path.join(v3, 'metadata.yaml'), 'utf8').replace(/^version: 1$/m, 'version: 3'));
+    fs.writeFileSync(path.join(v3, 'system.md'), 'You answer as demo v3, soaking on its branch.\n');
+    git('checkout', '--quiet', '-b', 'soak-v3');
+    try {
+      git('add', '--', 'prompts/demo/v3');
+      git('-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '--no-verify', '-m', 'demo v3');
+      const commit = git('rev-parse', 'HEAD');
+      assert.strictEqual(git('ls-tree', '--name-only', branch, 'prompts/demo/'), 'prompts/demo/v1', `${branch} does not have v3`);
+      const session = await openControlSession({ repoRoot: root(), env: process.env });
+      const now = Date.now();
+      try {
+        await session.store.recordServed([
+          { tenantId: 'initech', prompt: 'demo', version: 3, reason: 'pin', basisPoints: null, firstAt: new Date(now - 5 * 60_000), lastAt: new Date(now - 20_000) },
+        ]);
+      } finally {
+        await session.close();
+      }
+      const answer = (await vscode.commands.executeCommand('promptCi.whichVersion', { tenantId: 'initech', prompt: 'demo', at: '1 min ago', version: 3 })) as
+        | { atTime: Array<{ version: number }>; opened: string[] }
+        | undefined;
+      assert.ok(answer, 'answered');
+      assert.deepStrictEqual(answer.atTime.map((i) => i.version), [3]);
+      const system = answer.opened.find((u) => u.includes('prompts/demo/v3/system.md'));
+      assert.ok(system, answer.opened.join(', '));
+      assert.ok(system.includes(commit), `opened at the branch's commit ${commit}: ${system}`);
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === system);
+      assert.ok(doc, 'the system prompt of v3 at its commit is open');
+      assert.strictEqual(doc.getText(), 'You answer as demo v3, soaking on its branch.\n');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      git('checkout', '--quiet', branch);
+      git('branch', '--quiet', '-D', 'soak-v3');
+      fs.rmSync(v3, { recursive: true, force: true });
+    }
   });
 
   describe('against a Postgres server', () => {
