@@ -1,4 +1,4 @@
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { RELEASE_EVAL_SHRANK, RELEASE_REQUEST_CHANGED } from '../core/gate/releasedVersions';
 import { versionDirOf } from '../core/promptLayout';
@@ -18,7 +18,7 @@ const DEBOUNCE_MS = 300;
 
 /** What "Move This Edit into a New Version" did; returned for the tests. */
 export type MoveEditOutcome =
-  | { status: 'moved'; from: string; to: string; moved: string[]; confirmation: { message: string; detail: string } }
+  | { status: 'moved'; from: string; to: string; moved: string[]; restored: string[]; reverted: string[]; confirmation: { message: string; detail: string } }
   | { status: 'cancelled' }
   | { status: 'failed'; message: string };
 
@@ -138,8 +138,6 @@ export class ReleaseDiagnostics extends Disposable {
       const rel = root === undefined ? undefined : toRepoPath(root, uri.fsPath);
       const dir = rel === undefined ? undefined : versionDirOf(rel);
       if (root === undefined || dir === undefined) return this.fail(`${vscode.workspace.asRelativePath(uri, false)} is not in a prompt version directory (prompts/<name>/v<N>)`);
-      const dirty = vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && dirname(d.uri.fsPath) === join(root, dir));
-      if (dirty.length > 0) return this.fail(`${dirty.map((d) => vscode.workspace.asRelativePath(d.uri, false)).join(', ')} has unsaved changes: save or revert first, then move the edit`);
       return await this.moveDir(root, dir, given.confirmed === true);
     } catch (error) {
       if (error instanceof MoveEditError) return this.fail(error.message);
@@ -148,23 +146,47 @@ export class ReleaseDiagnostics extends Disposable {
     }
   }
 
+  /**
+   * The move of `dir`'s edit, with the editors' unsaved text of its files as their current text:
+   * the new version is written first (with that text), then the released text goes back to disk,
+   * and only then are those editors reverted to it. A failure on the way leaves the edit in the
+   * editor, in the new version, or in both.
+   */
   private async moveDir(root: string, dir: string, confirmed: boolean): Promise<MoveEditOutcome> {
-    const plan = await planMoveEdit(root, readRepoSettings(root).settings, dir);
+    const unsaved = new Map(
+      vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && dirname(d.uri.fsPath) === join(root, dir)).map((d) => [basename(d.uri.fsPath), d]),
+    );
+    const plan = await planMoveEdit(root, readRepoSettings(root).settings, dir, { unsaved: (file) => unsaved.get(file)?.getText() });
     const files = Object.keys(plan.edited);
+    const toRevert = [...unsaved.values()].filter((d) => plan.newTexts[basename(d.uri.fsPath)] !== undefined);
     const message = `Move the edit of ${plan.name} v${plan.version} into a new version, v${plan.toVersion}?`;
-    const detail = `The edited ${files.join(', ')} go to the new v${plan.toVersion}; v${plan.version} (released on ${plan.baseRef}) gets its released text back. Git's index and HEAD are not touched.`;
+    const detail = [
+      files.length > 0 ? `The edited ${files.join(', ')} go to the new v${plan.toVersion}` : `The new v${plan.toVersion} goes without ${plan.deleted.join(', ')}`,
+      `; v${plan.version} (released on ${plan.baseRef}) gets its released text back`,
+      plan.deleted.length > 0 ? `, ${plan.deleted.join(', ')} included` : '',
+      toRevert.length > 0 ? `. The unsaved text of ${toRevert.map((d) => basename(d.uri.fsPath)).join(', ')} is what moves; its editor then shows the released text` : '',
+      ". Git's index and HEAD are not touched.",
+    ].join('');
     if (!confirmed) {
       const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, MOVE_BUTTON);
       if (answer !== MOVE_BUTTON) return { status: 'cancelled' };
     }
     const created = await moveEditToNewVersion(root, plan);
+    // The edit is in the new version and the released text on disk: the editors may let go of their unsaved text.
+    const reverted: string[] = [];
+    for (const document of toRevert) {
+      await vscode.window.showTextDocument(document, { preview: false });
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+      if (document.isDirty) throw new MoveEditError(`${created.toDir} holds the edit and ${plan.dir} its released text on disk, but the editor of ${basename(document.uri.fsPath)} could not be reverted: revert it (File: Revert File)`);
+      reverted.push(basename(document.uri.fsPath));
+    }
     await this.check(root);
-    const note = `Moved the edit of ${plan.dir} into ${created.toDir}; v${plan.version} is back to its released text.`;
+    const note = `Moved the edit of ${plan.dir} into ${created.toDir}; v${plan.version} is back to its released text${plan.deleted.length > 0 ? ` (${plan.deleted.join(', ')} restored)` : ''}.`;
     this.log.info(note);
     void vscode.window.showInformationMessage(note);
-    const first = files.includes('system.md') ? 'system.md' : files[0];
+    const first = files.includes('system.md') ? 'system.md' : (files[0] ?? 'metadata.yaml');
     await vscode.window.showTextDocument(vscode.Uri.file(join(created.absoluteDir, first)), { preview: false });
-    return { status: 'moved', from: plan.dir, to: created.toDir, moved: files, confirmation: { message, detail } };
+    return { status: 'moved', from: plan.dir, to: created.toDir, moved: files, restored: plan.deleted, reverted, confirmation: { message, detail } };
   }
 
   private fail(message: string): MoveEditOutcome {

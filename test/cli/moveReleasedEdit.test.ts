@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultRepoSettings } from '../../src/core/repoSettings';
@@ -69,5 +69,33 @@ describe('move an edit of a released version into a new version', () => {
     write('prompts/tickets/v3/metadata.yaml', meta(3));
     await assert.rejects(planMoveEdit(repo, defaultRepoSettings(), 'prompts/tickets/v3'), /^MoveEditError: prompts\/tickets\/v3 is not released: it is not on main, so it can be edited in place$/);
     assert.ok(existsSync(join(repo, 'prompts/tickets/v3/system.md')));
+  });
+
+  it('moves an editor\'s unsaved text, and restores a file deleted from the released version (the new version goes without it)', async () => {
+    const head = git('rev-parse', 'HEAD');
+    unlinkSync(join(repo, 'prompts/tickets/v1/user.template.md'));
+    // system.md is unchanged on disk; an editor holds an edit of it unsaved.
+    const unsaved = (file: string): string | undefined => (file === 'system.md' ? 'System of v1, edited in the editor.\n' : undefined);
+    const plan = await planMoveEdit(repo, defaultRepoSettings(), 'prompts/tickets/v1', { unsaved });
+    assert.deepEqual(plan.edited, { 'system.md': 'System of v1, edited in the editor.\n' });
+    assert.deepEqual(plan.deleted, ['user.template.md']);
+    assert.deepEqual(plan.released, { 'system.md': 'System of v1.\n', 'user.template.md': '{ticket}\n' });
+    const created = await moveEditToNewVersion(repo, plan);
+    assert.equal(created.toDir, 'prompts/tickets/v3');
+    assert.equal(readFileSync(join(repo, 'prompts/tickets/v3/system.md'), 'utf8'), 'System of v1, edited in the editor.\n');
+    assert.equal(existsSync(join(repo, 'prompts/tickets/v3/user.template.md')), false, 'the deletion went to v3');
+    assert.equal(readFileSync(join(repo, 'prompts/tickets/v1/user.template.md'), 'utf8'), '{ticket}\n');
+    assert.equal(readFileSync(join(repo, 'prompts/tickets/v1/system.md'), 'utf8'), 'System of v1.\n');
+    assert.equal(git('status', '--porcelain'), '?? prompts/tickets/v3/', 'v1 is back to what is committed');
+    assert.equal(git('rev-parse', 'HEAD'), head);
+  });
+
+  it('gives the new version the released metadata.yaml when it was deleted, and restores it', async () => {
+    unlinkSync(join(repo, 'prompts/tickets/v1/metadata.yaml'));
+    const plan = await planMoveEdit(repo, defaultRepoSettings(), 'prompts/tickets/v1');
+    assert.deepEqual(plan.deleted, ['metadata.yaml']);
+    await moveEditToNewVersion(repo, plan);
+    assert.equal(readFileSync(join(repo, 'prompts/tickets/v3/metadata.yaml'), 'utf8'), meta(3));
+    assert.equal(readFileSync(join(repo, 'prompts/tickets/v1/metadata.yaml'), 'utf8'), meta(1));
   });
 });

@@ -109,6 +109,39 @@ describe('Move This Edit into a New Version', function () {
     assert.strictEqual(git('status', '--porcelain', '--', `prompts/${NAME}`), `?? prompts/${NAME}/v2/`);
   });
 
+  it('moves an unsaved edit: the new version gets the editor\'s text, the editor the released text, and a deleted file comes back', async () => {
+    const system = vscode.Uri.file(file('v1/system.md'));
+    const head = git('rev-parse', 'HEAD');
+    const document = await vscode.workspace.openTextDocument(system);
+    await vscode.window.showTextDocument(document, { preview: false });
+    const unsaved = 'You summarise support tickets in three short bullet points.\n';
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(system, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), unsaved);
+    assert.ok(await vscode.workspace.applyEdit(edit), 'the edit applies');
+    assert.ok(document.isDirty, 'the edit is unsaved');
+    assert.strictEqual(fs.readFileSync(file('v1/system.md'), 'utf8'), RELEASED, 'the disk still holds the released text');
+    fs.rmSync(file('v1/user.template.md'));
+
+    const outcome = await vscode.commands.executeCommand<MoveEditOutcome>('promptCi.moveEditToNewVersion', { uri: system.toString(), confirmed: true });
+    assert.ok(outcome.status === 'moved', JSON.stringify(outcome));
+    assert.strictEqual(outcome.to, `prompts/${NAME}/v3`);
+    assert.deepStrictEqual(outcome.moved, ['system.md']);
+    assert.deepStrictEqual(outcome.restored, ['user.template.md']);
+    assert.deepStrictEqual(outcome.reverted, ['system.md']);
+    assert.match(outcome.confirmation.detail, /user\.template\.md included\. The unsaved text of system\.md is what moves; its editor then shows the released text\./);
+
+    assert.strictEqual(fs.readFileSync(file('v3/system.md'), 'utf8'), unsaved, 'the new version has the editor\'s text');
+    assert.strictEqual(fs.existsSync(file('v3/user.template.md')), false, 'the deletion went to the new version');
+    assert.match(fs.readFileSync(file('v3/metadata.yaml'), 'utf8'), /^version: 3$/m);
+    assert.strictEqual(fs.readFileSync(file('v1/system.md'), 'utf8'), RELEASED);
+    assert.strictEqual(fs.readFileSync(file('v1/user.template.md'), 'utf8'), 'Ticket:\n\n{ticket}\n', 'the deleted file is restored');
+    assert.strictEqual(document.isDirty, false, 'no unsaved change is left behind');
+    assert.strictEqual(document.getText(), RELEASED, 'the editor shows the released text');
+    assert.strictEqual(git('rev-parse', 'HEAD'), head);
+    assert.strictEqual(git('diff', '--cached', '--name-only'), '');
+    assert.deepStrictEqual(git('status', '--porcelain', '--', `prompts/${NAME}`).split('\n').sort(), [`?? prompts/${NAME}/v2/`, `?? prompts/${NAME}/v3/`]);
+  });
+
   it('says why when the version is not released', async () => {
     const outcome = await vscode.commands.executeCommand<MoveEditOutcome>('promptCi.moveEditToNewVersion', { uri: vscode.Uri.file(file('v2/system.md')).toString(), confirmed: true });
     assert.strictEqual(outcome.status, 'failed');
