@@ -115,9 +115,16 @@ describe('Move This Edit into a New Version', function () {
     const document = await vscode.workspace.openTextDocument(system);
     await vscode.window.showTextDocument(document, { preview: false });
     const unsaved = 'You summarise support tickets in three short bullet points.\n';
-    const edit = new vscode.WorkspaceEdit();
-    edit.replace(system, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), unsaved);
-    assert.ok(await vscode.workspace.applyEdit(edit), 'the edit applies');
+    // The previous test's restore may still be reloading the document: an edit of a stale version is ignored, so try again.
+    let applied = false;
+    for (let attempt = 0; attempt < 20 && !applied; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(system, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), unsaved);
+      applied = await vscode.workspace.applyEdit(edit);
+    }
+    assert.ok(applied, 'the edit applies');
+    assert.strictEqual(document.getText(), unsaved);
     assert.ok(document.isDirty, 'the edit is unsaved');
     assert.strictEqual(fs.readFileSync(file('v1/system.md'), 'utf8'), RELEASED, 'the disk still holds the released text');
     fs.rmSync(file('v1/user.template.md'));
