@@ -12,6 +12,7 @@ import {
   GATE_USAGE,
   HARVEST_USAGE,
   INSTALL_HOOK_USAGE,
+  NEW_HELP,
   NEW_USAGE,
   PIN_USAGE,
   PROMOTE_USAGE,
@@ -34,6 +35,8 @@ type CommandRun = (argv: string[], io: CliIo) => Promise<number>;
 interface CliCommand {
   usage: string;
   summary: string;
+  /** More for `prompt-ci COMMAND --help`, below the summary (lines, no indent). */
+  help?: string;
   load: () => Promise<CommandRun>;
 }
 
@@ -64,6 +67,7 @@ const COMMANDS: Record<string, CliCommand> = {
   new: {
     usage: NEW_USAGE,
     summary: 'copy a prompt version vN to vN+1 with version bumped (released versions are immutable; change a new one)',
+    help: NEW_HELP,
     load: async () => (require('./newCommand') as typeof import('./newCommand')).runNewCommand,
   },
   replay: {
@@ -129,7 +133,8 @@ export async function main(argv: string[], rawIo: CliIo): Promise<number> {
   // `prompt-ci COMMAND --help` (before any `--`, after which it would be a name): the command's usage, exit 0.
   const end = rest.indexOf('--');
   if (rest.some((arg, i) => (arg === '--help' || arg === '-h') && (end < 0 || i < end))) {
-    io.stdout(`usage: ${command.usage}\n      ${command.summary}\n`);
+    const more = command.help ? `\n${command.help.split('\n').map((l) => `  ${l}`).join('\n')}\n` : '';
+    io.stdout(`usage: ${command.usage}\n      ${command.summary}\n${more}`);
     return 0;
   }
   try {

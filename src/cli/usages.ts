@@ -29,6 +29,12 @@ export const GATE_USAGE = line(
 );
 export const INSTALL_HOOK_USAGE = 'prompt-ci install-hook [--uninstall]';
 export const NEW_USAGE = line('prompt-ci new PROMPT_DIR', JSON_OUTPUT.usage);
+/** What `prompt-ci new --help` says beyond the usage line and the summary. */
+export const NEW_HELP = [
+  'PROMPT_DIR is prompts/<name> (copies its highest version) or prompts/<name>/v<N> (copies that one).',
+  'The copy, v<N+1>, holds every file of the source with metadata.yaml\'s version bumped; a v<N+1>',
+  'that exists is never overwritten (exit 1). --json prints {from, to, version, files}.',
+].join('\n');
 export const REPLAY_USAGE = line('prompt-ci replay [FILE|-] [--inputs FILE]', JSON_OUTPUT.usage, '[--call] [--span-id ID] [--audit FILE.md|FILE.json]');
 export const DB_USAGE = 'prompt-ci db migrate';
 export const BUNDLE_USAGE = 'prompt-ci bundle [--out FILE] [--allow-dirty]';

@@ -39,6 +39,15 @@ describe('prompt-ci new', () => {
     const notPrompt = runCli(['new', 'src'], repo);
     assert.equal(notPrompt.status, 2);
     assert.match(notPrompt.stderr, /src is not a prompt \(prompts\/<name>\) or prompt version/);
-    assert.equal(runCli(['new', '--help'], repo).status, 0);
+    const help = runCli(['new', '--help'], repo);
+    assert.equal(help.status, 0);
+    assert.equal(
+      help.stdout,
+      'usage: prompt-ci new PROMPT_DIR [--json]\n' +
+        '      copy a prompt version vN to vN+1 with version bumped (released versions are immutable; change a new one)\n\n' +
+        '  PROMPT_DIR is prompts/<name> (copies its highest version) or prompts/<name>/v<N> (copies that one).\n' +
+        "  The copy, v<N+1>, holds every file of the source with metadata.yaml's version bumped; a v<N+1>\n" +
+        '  that exists is never overwritten (exit 1). --json prints {from, to, version, files}.\n',
+    );
   });
 });
