@@ -34,7 +34,7 @@ async function command(page, title) {
 /** Answers the open quick input (an input box or a pick list) with `text`. */
 async function answer(page, text, { title } = {}) {
   const widget = page.locator('.quick-input-widget', title ? { hasText: title } : {});
-  await widget.first().waitFor({ state: 'visible', timeout: 15_000 });
+  await widget.first().waitFor({ state: 'visible', timeout: 60_000 });
   const input = page.locator('.quick-input-widget input');
   await input.fill(text);
   await page.waitForTimeout(200);
@@ -124,7 +124,11 @@ try {
   // 1. The traffic, from VS Code's terminal, as the README says.
   await command(page, 'Terminal: Create New Terminal');
   await page.locator('.terminal-wrapper').first().waitFor({ timeout: 30_000 });
+  // On a loaded machine the terminal takes focus late: click into it, so the command goes to the shell.
+  await page.locator('.terminal-wrapper .xterm-screen').first().waitFor({ timeout: 60_000 });
   await page.waitForTimeout(2000);
+  await page.locator('.terminal-wrapper .xterm-screen').first().click();
+  await page.waitForTimeout(500);
   await page.keyboard.type('cd app && npm run traffic\n', { delay: 20 });
   const first = await spanWhere(spansFile, 0, 'a tenant is served v1 (production)', (s) => s.version === 1, 180_000);
   check(first.reason === 'rollout', `the traffic script runs from the terminal: ${first.tenant} got v1 (${first.reason})`);
@@ -156,6 +160,12 @@ try {
   await v2Row.hover();
   await v2Row.locator('.action-label[aria-label^="Start or Change Rollout"]').first().click();
   await answer(page, '10'); // share
+  // The gate blocked v2, so the rollout asks first, naming why.
+  const gateDialog = page.locator('.monaco-dialog-box');
+  await gateDialog.waitFor({ timeout: 15_000 });
+  const gateText = (/The gate has not passed summarisation v2[^\n]*/.exec(await gateDialog.innerText()) ?? [''])[0];
+  check(/Roll out summarisation v2 to 10% of summarisation anyway\?/.test(gateText), `the rollout of a version the gate blocked asks first: ${gateText}`);
+  await gateDialog.locator('.monaco-button', { hasText: 'Roll Out Anyway' }).first().click();
   await answer(page, ''); // excluded tiers: none
   await answer(page, 'soak v2 with 10% of tenants'); // reason
   const before = spans(spansFile).length;
