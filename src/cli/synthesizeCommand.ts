@@ -7,15 +7,12 @@ import type { CaseRejection } from '../core/synthesis';
 import { HarvestError } from '../node/harvest';
 import { MissingApiKeyError, ModelCallError } from '../node/modelClient';
 import { CacheMissError } from '../node/responseCache';
-import { prepareSynthesis, readEvalReportFile } from '../node/synthesize';
+import { DEFAULT_SYNTHESIS_COUNT, prepareSynthesis, readEvalReportFile } from '../node/synthesize';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from './cliIo';
 import { CACHE_MODE, JSON_OUTPUT } from './options';
 import { CONFIRM_ABOVE_USD, estimateLine } from './evalCommand';
 import { resolveSuiteTarget } from './harvestCommand';
-
-/** New cases asked for when `--count` is not given. */
-export const DEFAULT_SYNTHESIS_COUNT = 5;
 
 const REJECTION_TEXT: Record<CaseRejection, string> = {
   'not-an-object': 'not an object with inputs',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ExampleResult } from '../shared/evalReport';
+import { isFailingExample } from '../shared/evalReport';
 import type { EvalExample } from './evalSet';
 import type { ModelRequest } from './eval/types';
 import type { RedactionOptions, RedactionReport } from './redaction';
@@ -30,7 +31,7 @@ export function failingExamples(examples: readonly ExampleResult[], onlyIds?: re
     const wanted = new Set(onlyIds);
     return examples.filter((e) => wanted.has(e.id));
   }
-  return examples.filter((e) => e.outcome === 'regressed' || (e.outcome !== 'cancelled' && e.outcome !== 'error' && e.challenger.correct === false));
+  return examples.filter(isFailingExample);
 }
 
 /** What the request is built from. */

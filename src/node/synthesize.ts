@@ -24,6 +24,9 @@ import { CACHE_DIR, ResponseCache, cachedGateway, normaliseEndpoint } from './re
  * with the eval's estimate before it is made, its answer validated and appended.
  */
 
+/** New cases asked for when no count is given (`--count`, the results panel). */
+export const DEFAULT_SYNTHESIS_COUNT = 5;
+
 /** What a synthesis starts from. */
 export interface SynthesizeOptions {
   target: SuiteTarget;
@@ -57,6 +60,17 @@ export interface SynthesisOutcome {
   evalPath: string;
   written: number;
   fromCache: boolean;
+}
+
+/** A synthesis outcome in counts: appended, dropped as duplicates, invalid (not a case, wrong variables, a reference that is not text), over the count. */
+export function synthesisCounts(plan: SynthesisPlan, written: number): { appended: number; duplicates: number; invalid: number; beyondCount: number } {
+  const r = plan.rejected;
+  return {
+    appended: written,
+    duplicates: r.duplicate ?? 0,
+    invalid: (r['not-an-object'] ?? 0) + (r['missing-variables'] ?? 0) + (r['unknown-variables'] ?? 0) + (r['bad-reference'] ?? 0),
+    beyondCount: r['beyond-count'] ?? 0,
+  };
 }
 
 /** Reads an eval report written by `prompt-ci eval --json`. Throws `HarvestError` naming the problem. */

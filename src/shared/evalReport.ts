@@ -55,6 +55,15 @@ export const exampleResultSchema = z.object({
 });
 export type ExampleResult = z.infer<typeof exampleResultSchema>;
 
+/**
+ * Whether synthesis may start from this example: it regressed, or the challenger got it wrong (an
+ * example with an error or that never ran is not a failure of the prompt). The results panel offers
+ * these for selection and `prompt-ci synthesize` takes them by default.
+ */
+export function isFailingExample(e: Pick<ExampleResult, 'outcome' | 'challenger'>): boolean {
+  return e.outcome === 'regressed' || (e.outcome !== 'cancelled' && e.outcome !== 'error' && e.challenger.correct === false);
+}
+
 const intervalSchema = z.object({ low: z.number(), high: z.number() });
 const latencySchema = z.object({ p50: z.number(), p95: z.number() });
 

@@ -89,6 +89,9 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type HostMessage = z.infer<typeof hostMessageSchema>;
 
+/** Most examples one synthesis request starts from (each is sent, redacted, in the request). */
+export const MAX_SYNTHESIS_SELECTION = 50;
+
 /** Messages from the webview to the extension. Example ids are looked up in the extension's own copy of the report. */
 export const webviewMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
@@ -97,6 +100,8 @@ export const webviewMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rerun'), scope: z.enum(['all', 'regressed']) }),
   z.object({ type: z.literal('cancel-run') }),
   z.object({ type: z.literal('open-example'), exampleId: z.string().max(10_000) }),
+  /** "Synthesize cases from these failures": the selected examples (looked up, and checked to be failing, in the extension's copy of the report). */
+  z.object({ type: z.literal('synthesize'), exampleIds: z.array(z.string().min(1).max(10_000)).min(1).max(MAX_SYNTHESIS_SELECTION) }),
 ]);
 export type WebviewMessage = z.infer<typeof webviewMessageSchema>;
 

@@ -12,6 +12,7 @@ export const COMMANDS = {
   clearApiKey: { id: 'promptCi.clearApiKey', title: 'Clear Anthropic API Key' },
   replayTrace: { id: 'promptCi.replayTrace', title: 'Replay Trace…' },
   addSpansToEvalSuite: { id: 'promptCi.addSpansToEvalSuite', title: 'Add Spans to Eval Suite…' },
+  synthesizeFromFailures: { id: 'promptCi.synthesizeFromFailures', title: 'Synthesize Cases from Failures…' },
   replayCompareTemplate: { id: 'promptCi.replayCompareTemplate', title: 'Compare Replayed Template with Working Tree' },
   replayOpenFiles: { id: 'promptCi.replayOpenFiles', title: 'Open Replayed Prompt Files at Commit' },
   replayCall: { id: 'promptCi.replayCall', title: 'Replay the Call…' },

@@ -1,7 +1,6 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { formatUsd } from '../core/eval/cost';
-import type { CostEstimate } from '../core/eval/cost';
 import { renderMarkdown } from '../core/eval/markdown';
 import type { CallEvent } from '../core/eval/runner';
 import type { EvalProgress } from '../core/eval/types';
@@ -24,8 +23,10 @@ import { EvalResults, targetKey, targetLabel, targetOfPath } from './evalResults
 import type { EvalStatusSource, EvalSummary, EvalTarget, VerdictSource } from './evalResults';
 import { ResultsPanels } from './resultsPanel';
 import { readSettings } from './settings';
+import { SynthesisCommand } from './synthesizeCommand';
 import { EvalStatusBar } from './statusBar';
 import { abortOnCancel } from './cancellation';
+import { confirmCost, estimateText } from './costConfirmation';
 
 /** What starts a run: a prompt version, or a file of one (CodeLens, editor title), or nothing (active editor, else a pick). */
 export interface RunRequest {
@@ -50,14 +51,6 @@ interface ActiveRun {
 }
 
 const int = (n: number): string => n.toLocaleString('en-US');
-
-/** "96 calls to make (48 cached), ~$0.09 typical, at most $0.31", or the all-cached case. */
-export function estimateText(e: CostEstimate): string {
-  const spend = e.calls - e.cachedCalls;
-  if (spend === 0) return `${int(e.calls)} calls, all in the cache: no API call`;
-  const usd = e.usdTypical === null ? `cost unknown (no price for ${e.unpricedModels.join(', ')} in prompt-ci.yaml)` : `~${formatUsd(e.usdTypical)} typical, at most ${formatUsd(e.usdMax)}`;
-  return `${int(spend)} calls to make${e.cachedCalls > 0 ? ` (${int(e.cachedCalls)} cached)` : ''}, ${usd}`;
-}
 
 function progressText(p: EvalProgress): string {
   return `${int(p.done)}/${int(p.total)} examples · ${int(p.calls)} calls · ${int(p.cacheHits)} cache hits · ${int(p.errors)} errors`;
@@ -104,6 +97,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
     super();
     const storage = context.storageUri ?? context.globalStorageUri;
     this.results = this._register(new EvalResults(join(storage.fsPath, 'eval-reports'), context.workspaceState));
+    const synthesis = this._register(new SynthesisCommand(context, this.results, log));
     this._register(this.results.onDidChange(() => this.changed.fire()));
     this.panels = this._register(
       new ResultsPanels(
@@ -119,6 +113,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
             await vscode.window.showTextDocument(vscode.Uri.file(this.results.reportPath(key)), { preview: false, viewColumn: vscode.ViewColumn.One });
           },
           openExample: (target, report, id) => this.openExample(target, report, id),
+          synthesize: (target, report, ids) => synthesis.synthesize(target, report, ids),
         },
         log,
       ),
@@ -285,7 +280,16 @@ export class EvalController extends Disposable implements EvalStatusSource {
         }
         return undefined;
       }
-      if (!(await confirmCost(label, prepared, settings.confirmAboveUsd, api.source, controller.signal))) {
+      const confirmed = await confirmCost({
+        question: `Run the eval of ${label}?`,
+        scope: `Baseline: ${prepared.baseline.description}. ${int(prepared.examples.length)} examples, judge ${prepared.judge.model} × ${prepared.judge.repeats}`,
+        action: 'Run Eval',
+        estimate,
+        thresholdUsd: settings.confirmAboveUsd,
+        api: api.source,
+        signal: controller.signal,
+      });
+      if (!confirmed) {
         this.log.info(`eval ${label}: not started (cost not confirmed)`);
         return undefined;
       }
@@ -427,32 +431,6 @@ function shortBaseline(prepared: PreparedEval): string {
   const version = /\/v([0-9]+)$/.exec(b.dir)?.[1];
   const name = version !== undefined && b.dir.startsWith(`prompts/${prepared.prompt.name}/`) ? `v${version}` : b.dir;
   return b.ref ? `${name} at ${b.ref}${b.commit ? ` (${b.commit.slice(0, 7)})` : ''}` : name;
-}
-
-/**
- * Asks before a run whose estimate is above the threshold (or can't be priced). A notification
- * rather than a modal dialog: the results panel stays readable meanwhile and shows the same
- * estimate, and its Cancel (or the run's cancellation) answers no.
- */
-async function confirmCost(label: string, prepared: PreparedEval, thresholdUsd: number, api: ApiSource, signal: AbortSignal): Promise<boolean> {
-  const e = prepared.estimate;
-  const spend = e.calls - e.cachedCalls;
-  if (spend === 0) return true;
-  const over = e.usdTypical === null || e.usdTypical > thresholdUsd;
-  if (!over) return true;
-  const run = 'Run Eval';
-  const demo = api.kind === 'demo' ? ' This window uses the demo server: nothing is charged.' : '';
-  const message =
-    `Run the eval of ${label}? Baseline: ${prepared.baseline.description}. ${int(prepared.examples.length)} examples, judge ${prepared.judge.model} × ${prepared.judge.repeats}: ` +
-    `${estimateText(e)}, above promptCi.eval.confirmAboveUsd (${formatUsd(thresholdUsd)}).${demo}`;
-  return new Promise<boolean>((resolve) => {
-    const onAbort = (): void => resolve(false);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void vscode.window.showWarningMessage(message, run, 'Cancel').then((answer) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(answer === run && !signal.aborted);
-    });
-  });
 }
 
 async function explainUntrusted(): Promise<void> {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeRedactionReport } from '../core/redaction';
 import type { HarvestOutcome, SkipReason, SpanExport, SuiteTarget } from '../node/harvest';
@@ -92,15 +93,10 @@ export class HarvestCommand extends Disposable {
       if (answer !== APPEND_BUTTON) return { status: 'cancelled' };
     }
 
+    const evalUri = vscode.Uri.file(join(target.repoRoot, planned.evalPath));
+    const firstLine = await appendedLineOf(evalUri);
     const done = await harvestSpans(request);
-    const uri = vscode.Uri.file(join(target.repoRoot, done.evalPath));
-    const file = await vscode.workspace.openTextDocument(uri);
-    // The appended lines are the last `written` non-empty lines of the file.
-    let last = file.lineCount - 1;
-    while (last > 0 && file.lineAt(last).isEmptyOrWhitespace) last -= 1;
-    const firstLine = Math.max(0, last - done.written + 1);
-    const position = new vscode.Position(firstLine, 0);
-    await vscode.window.showTextDocument(file, { selection: new vscode.Range(position, position), preview: false });
+    await showAppendedLines(evalUri, firstLine);
     this.log.info(`add spans to eval suite: ${done.written} line(s) appended to ${done.evalPath} from ${label}; redacted: ${describeRedactionReport(done.plan.redaction)}`);
     return { status: 'appended', evalPath: done.evalPath, written: done.written, firstLine, redaction: describeRedactionReport(done.plan.redaction), confirmation: { message, detail } };
   }
@@ -138,6 +134,42 @@ export class HarvestCommand extends Disposable {
     void vscode.window.showErrorMessage(`Prompt CI: ${message}`);
     return { status: 'failed', message };
   }
+}
+
+/**
+ * The 0-based line where lines appended to `uri` now will start: appends never rewrite what is
+ * there, and add a line ending first when the file lacks a final one. Read from disk, before the append.
+ */
+export async function appendedLineOf(uri: vscode.Uri): Promise<number> {
+  let raw: string;
+  try {
+    raw = await readFile(uri.fsPath, 'utf8');
+  } catch {
+    return 0;
+  }
+  const newlines = raw.split('\n').length - 1;
+  return newlines + (raw.length > 0 && !raw.endsWith('\n') ? 1 : 0);
+}
+
+/**
+ * Opens an eval.jsonl that just grew with the cursor on `line`, the first appended line. An editor
+ * already open on it may not have read the new lines yet: waits (briefly) until it has.
+ */
+export async function showAppendedLines(uri: vscode.Uri, line: number, viewColumn: vscode.ViewColumn = vscode.ViewColumn.Active): Promise<void> {
+  const file = await vscode.workspace.openTextDocument(uri);
+  if (file.lineCount <= line) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), 3000);
+      const listener = vscode.workspace.onDidChangeTextDocument((e) => e.document === file && file.lineCount > line && done());
+      function done(): void {
+        clearTimeout(timer);
+        listener.dispose();
+        resolve();
+      }
+    });
+  }
+  const position = new vscode.Position(Math.min(line, file.lineCount - 1), 0);
+  await vscode.window.showTextDocument(file, { selection: new vscode.Range(position, position), preview: false, viewColumn });
 }
 
 /** Why spans were not added: left out by reason, duplicates, not drawn. No span content. */

@@ -6,6 +6,7 @@ import { RESULTS_VIEW_TYPE, assertNever, parsePanelState, parseWebviewMessage } 
 import { Disposable } from './disposable';
 import type { EvalResults, EvalTarget } from './evalResults';
 import { targetKey, targetLabel } from './evalResults';
+import type { SynthesisCommandOutcome } from './synthesizeCommand';
 
 /** What the panel asks of the rest of the extension (the eval command implements it). */
 export interface PanelActions {
@@ -17,6 +18,8 @@ export interface PanelActions {
   copyMarkdown(report: EvalReport): Promise<void>;
   openJson(key: string): Promise<void>;
   openExample(target: EvalTarget, report: EvalReport, exampleId: string): Promise<void>;
+  /** "Synthesize cases from these failures" on the selected examples of the panel's report. */
+  synthesize(target: EvalTarget, report: EvalReport, exampleIds: string[]): Promise<SynthesisCommandOutcome>;
 }
 
 /**
@@ -246,6 +249,14 @@ export class ResultsPanel extends Disposable {
         if (!this.report) return;
         await this.actions.openExample(this.target, this.report, message.exampleId);
         return;
+      case 'synthesize': {
+        if (!this.report) return;
+        const n = message.exampleIds.length;
+        this.post({ type: 'notice', kind: 'info', text: `Synthesizing cases from ${n} selected example${n === 1 ? '' : 's'}…` });
+        const outcome = await this.actions.synthesize(this.target, this.report, message.exampleIds);
+        this.post({ type: 'notice', kind: outcome.status === 'failed' ? 'error' : 'info', text: outcome.message });
+        return;
+      }
       default:
         assertNever(message, 'webview message');
     }

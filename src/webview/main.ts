@@ -12,8 +12,9 @@ import { diffWords } from 'diff';
 import { formatP } from '../core/eval/gate';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalReport, ExampleOutcome, ExampleResult, ExampleSide, SideSummary, Slice } from '../shared/evalReport';
+import { isFailingExample } from '../shared/evalReport';
 import type { ApiSource, HostMessage, LatestVerdict, OutcomeFilter, PanelState, RunState, WebviewMessage } from '../shared/webviewProtocol';
-import { assertNever, parseHostMessage, parsePanelState } from '../shared/webviewProtocol';
+import { MAX_SYNTHESIS_SELECTION, assertNever, parseHostMessage, parsePanelState } from '../shared/webviewProtocol';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -137,6 +138,12 @@ let visible: ExampleResult[] = [];
 let rendered = 0;
 const haystacks = new WeakMap<ExampleResult, string>();
 
+/** The failing examples selected for "Synthesize cases from these failures"; every regressed one when a report arrives. */
+let selected = new Set<string>();
+/** The report the selection belongs to (its start time). */
+let selectionOf: string | undefined;
+let synthesizeButton: HTMLButtonElement | undefined;
+
 function saveState(): void {
   if (!key) return;
   vscode.setState({ key, filter, search, expanded: [...expanded].slice(-200) });
@@ -153,6 +160,10 @@ function render(): void {
   app.setAttribute('aria-busy', 'false');
   const { report } = view;
   app.dataset.prompt = view.dir;
+  if (report && selectionOf !== report.startedAt) {
+    selectionOf = report.startedAt;
+    selected = new Set(report.examples.filter((e) => e.outcome === 'regressed').map((e) => e.id));
+  }
   if (view.api?.kind === 'demo') app.append(demoBanner(view.api));
   app.append(header(view));
   const provenance = provenanceBanner(view);
@@ -632,9 +643,61 @@ function examplesSection(report: EvalReport): HTMLElement {
     { class: 'examples', attrs: { 'aria-label': 'Examples' } },
     el('h2', { text: 'Examples' }),
     el('div', { class: 'toolbar' }, chips, input, countEl),
+    synthesisBar(report),
     listEl,
     moreEl,
   );
+}
+
+/**
+ * "Synthesize cases from these failures": the failing examples carry a checkbox (every regressed
+ * one checked when the report arrives); the extension checks the ids against its own copy of the
+ * report, asks before spending as Run Eval does, and appends the new cases.
+ */
+function synthesisBar(report: EvalReport): HTMLElement | null {
+  const failing = report.examples.filter(isFailingExample);
+  if (failing.length === 0) return null;
+  const regressed = failing.filter((e) => e.outcome === 'regressed');
+  const setAll = (ids: Iterable<string>): void => {
+    selected = new Set(ids);
+    for (const box of listEl?.querySelectorAll<HTMLInputElement>('input.select-example') ?? []) box.checked = selected.has(box.dataset.exampleId ?? '');
+    updateSynthesizeButton();
+  };
+  synthesizeButton = button('', 'synthesize', () => {
+    const ids = report.examples.filter((e) => selected.has(e.id)).map((e) => e.id);
+    if (ids.length > 0) vscode.postMessage({ type: 'synthesize', exampleIds: ids });
+  }, { class: 'primary' });
+  updateSynthesizeButton();
+  return el(
+    'div',
+    { class: 'synthesis-bar', attrs: { id: 'synthesis-bar', role: 'group', 'aria-label': 'Synthesize cases from failures' } },
+    el('span', { class: 'muted', text: `${int(failing.length)} failing (${int(regressed.length)} regressed): check the ones to learn from.` }),
+    button(`Select all regressed (${int(regressed.length)})`, 'select-regressed', () => setAll(regressed.map((e) => e.id)), { class: 'secondary' }),
+    button('Clear selection', 'select-none', () => setAll([]), { class: 'secondary' }),
+    synthesizeButton,
+  );
+}
+
+function updateSynthesizeButton(): void {
+  if (!synthesizeButton) return;
+  const n = selected.size;
+  synthesizeButton.textContent = `Synthesize cases from ${n === 1 ? 'this failure' : `these ${int(n)} failures`}`;
+  synthesizeButton.disabled = n === 0 || n > MAX_SYNTHESIS_SELECTION;
+  synthesizeButton.title =
+    n > MAX_SYNTHESIS_SELECTION
+      ? `Select at most ${MAX_SYNTHESIS_SELECTION}: each example is sent in the request`
+      : 'Ask the synthesis model for new cases that exercise the same failures (redacted; the cost is estimated first); they are appended to eval.jsonl tagged synthetic and needs-review';
+}
+
+function selectBox(e: ExampleResult): HTMLInputElement {
+  const box = el('input', { class: 'select-example', attrs: { type: 'checkbox', 'aria-label': `Select ${e.id} for synthesis`, 'data-example-id': e.id } });
+  box.checked = selected.has(e.id);
+  box.addEventListener('change', () => {
+    if (box.checked) selected.add(e.id);
+    else selected.delete(e.id);
+    updateSynthesizeButton();
+  });
+  return box;
 }
 
 function haystackOf(e: ExampleResult): string {
@@ -719,7 +782,7 @@ function exampleRow(e: ExampleResult): HTMLLIElement {
     details.append(exampleDetail(e));
     details.open = true;
   }
-  return el('li', {}, details);
+  return isFailingExample(e) ? el('li', { class: 'selectable' }, selectBox(e), details) : el('li', {}, details);
 }
 
 function valueText(value: unknown): string {

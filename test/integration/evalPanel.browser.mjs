@@ -347,6 +347,62 @@ const ACTIONS = {
     }
   },
 
+  /** The synthesis selection: which rows have a checkbox, which are checked, the action's label; then checks exactly `ids`. */
+  async 'select-for-synthesis'(page, ctx, { prompt, ids, out }) {
+    const frame = await panel(ctx, prompt, '#synthesis-bar');
+    const read = async () => ({
+      selectable: await frame.$$eval('input.select-example', (nodes) => nodes.map((node) => node.dataset.exampleId)),
+      checked: await frame.$$eval('input.select-example', (nodes) => nodes.filter((node) => node.checked).map((node) => node.dataset.exampleId)),
+      button: await text(frame, '#synthesize'),
+      disabled: await frame.$eval('#synthesize', (node) => node.disabled),
+    });
+    const initial = await read();
+    const openNow = () => frame.$$eval('details.example[open]', (nodes) => nodes.map((node) => node.dataset.exampleId));
+    const openedBefore = await openNow();
+    await frame.click('#select-none');
+    const cleared = await read();
+    for (const id of ids) await frame.click(`input.select-example[data-example-id="${id}"]`);
+    const chosen = await read();
+    // A click on a checkbox selects; it does not open the example.
+    const opened = await openNow();
+    if (out) {
+      const viewport = page.viewportSize();
+      await page.setViewportSize({ width: 1400, height: 1000 });
+      await frame.$eval('#synthesis-bar', (node) => node.scrollIntoView({ block: 'start' }));
+      await frame.evaluate(() => window.scrollBy(0, -60));
+      const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+      await frame.evaluate(painted);
+      await page.evaluate(painted);
+      const file = path.resolve(repoRoot, out);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      await page.screenshot({ path: file });
+      if (viewport) await page.setViewportSize(viewport);
+      ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
+    }
+    return { initial, cleared, chosen, openedBefore, opened };
+  },
+
+  /** Clicks the synthesis action, reads the cost question in its notification, and declines it. */
+  async 'synthesize-and-decline'(page, ctx, { prompt, title }) {
+    const frame = await panel(ctx, prompt, '#synthesize');
+    await frame.click('#synthesize');
+    const toast = page.locator('.notification-toast', { hasText: title }).first();
+    await toast.waitFor({ state: 'visible', timeout: 30_000 });
+    const shown = await toast.innerText();
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await toast.waitFor({ state: 'hidden', timeout: 10_000 });
+    await frame.waitForFunction(() => /not confirmed/.test(document.querySelector('#notice')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    return { text: shown.replace(/\s+/g, ' '), notice: await text(frame, '#notice') };
+  },
+
+  /** Clicks the synthesis action and waits for the panel's notice of its outcome. */
+  async 'synthesize-and-read-notice'(_page, ctx, { prompt }) {
+    const frame = await panel(ctx, prompt, '#synthesize');
+    await frame.click('#synthesize');
+    await frame.waitForFunction(() => /appended|invalid|failed|could not/.test(document.querySelector('#notice')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    return { notice: await text(frame, '#notice') };
+  },
+
   async screenshot(page, ctx, { prompt, out, expand: id }) {
     // Tall enough for the verdict, the cards and one expanded example with its diff.
     const viewport = page.viewportSize();

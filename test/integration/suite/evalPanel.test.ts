@@ -7,6 +7,7 @@ import { startStandIn } from '../../support/standIn/server';
 import { demoAnswer } from '../../support/standIn/demoAnswers';
 import type { StandIn, StandInRequest } from '../../support/standIn/server';
 import type { EvalReport } from '../../../src/shared/evalReport';
+import type { SynthesisCommandOutcome } from '../../../src/vscode/synthesizeCommand';
 import { signal, waitFor, waitForSignal } from './waitFor';
 
 /*
@@ -492,5 +493,97 @@ const counts = (report: EvalReport) => ({
     await vscode.commands.executeCommand('workbench.action.focusSecondEditorGroup');
     await vscode.commands.executeCommand('workbench.action.toggleMaximizeEditorGroup');
     await browser('screenshot', { prompt: 'prompts/ticket-summary/v2', out, expand: 'ts-001' });
+  });
+
+  it('synthesizes cases from the failures selected in the panel, after the same cost question as Run Eval', async () => {
+    const prompt = 'prompts/ticket-summary/v2';
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await openFile(`${prompt}/metadata.yaml`);
+    const report = await runEval();
+    assert.ok(report && !report.cancelled);
+    const regressed = report.examples.filter((e) => e.outcome === 'regressed').map((e) => e.id);
+    const bothWrong = report.examples.filter((e) => e.outcome === 'both-wrong').map((e) => e.id);
+    assert.deepStrictEqual([regressed.length, bothWrong.length], [3, 3]);
+    // One regressed example and one both sides got wrong: both are failures of the challenger.
+    const chosen = [regressed[1], bothWrong[0]];
+    type Selection = { selectable: string[]; checked: string[]; button: string; disabled: boolean };
+    const seen = await browser<{ initial: Selection; cleared: Selection; chosen: Selection; openedBefore: string[]; opened: string[] }>('select-for-synthesis', {
+      prompt,
+      ids: chosen,
+      out: process.env.PROMPT_CI_SYNTHESIS_SCREENSHOT ?? 'test-results/synthesis-selection.png',
+    });
+    assert.deepStrictEqual([...seen.initial.selectable].sort(), [...regressed, ...bothWrong].sort(), 'a checkbox on each failing example, none on the others');
+    assert.deepStrictEqual([...seen.initial.checked].sort(), [...regressed].sort(), 'every regressed example selected at first');
+    assert.strictEqual(seen.initial.button, 'Synthesize cases from these 3 failures');
+    assert.deepStrictEqual([seen.cleared.checked, seen.cleared.disabled], [[], true]);
+    assert.deepStrictEqual([...seen.chosen.checked].sort(), [...chosen].sort());
+    assert.deepStrictEqual([seen.chosen.button, seen.chosen.disabled], ['Synthesize cases from these 2 failures', false]);
+    assert.deepStrictEqual(seen.opened, seen.openedBefore, 'a checkbox click opens no example');
+
+    const evalPath = path.join(workspaceDir, prompt, 'eval.jsonl');
+    const before = fs.readFileSync(evalPath);
+    const sentBefore = standIn.requests.length;
+    try {
+      // Above the threshold the panel's action asks first, as Run Eval does; Cancel sends nothing.
+      await config().update('eval.confirmAboveUsd', 0, vscode.ConfigurationTarget.Global);
+      try {
+        const declined = await browser<{ text: string; notice: string }>('synthesize-and-decline', { prompt, title: 'Synthesize 5 cases for ticket-summary v2?', keepNotifications: true });
+        assert.match(declined.text, /From 2 failing examples, model [\w.-]+: 1 call to make, ~\$[0-9.]+ typical, at most \$[0-9.]+, above promptCi\.eval\.confirmAboveUsd \(\$0\.00\)/);
+        assert.match(declined.notice, /Nothing was sent: the cost was not confirmed/);
+        assert.strictEqual(standIn.requests.length, sentBefore, 'no call before the user agrees');
+        assert.ok(fs.readFileSync(evalPath).equals(before));
+      } finally {
+        await config().update('eval.confirmAboveUsd', 1000, vscode.ConfigurationTarget.Global);
+      }
+
+      // The same action on the same selection, confirmed.
+      const outcome = await vscode.commands.executeCommand<SynthesisCommandOutcome>('promptCi.synthesizeFromFailures', {
+        uri: file(`${prompt}/metadata.yaml`),
+        exampleIds: chosen,
+        confirmed: true,
+      });
+      assert.ok(outcome.status === 'appended', JSON.stringify(outcome));
+      const sent = standIn.requests.slice(sentBefore);
+      assert.strictEqual(sent.length, 1, 'one synthesis request');
+      const user = String(sent[0].body.messages?.at(-1)?.content ?? '');
+      const asked = JSON.parse(/<synthesis_request>([\s\S]*?)<\/synthesis_request>/.exec(user)?.[1] ?? 'null') as { variables: string[]; count: number; examples: { id: string }[] };
+      assert.deepStrictEqual(asked.variables, ['customer', 'ticket']);
+      assert.strictEqual(asked.count, 5);
+      assert.deepStrictEqual(asked.examples.map((e) => e.id).sort(), [...chosen].sort(), 'the selected examples, and only them');
+
+      const after = fs.readFileSync(evalPath);
+      assert.ok(after.subarray(0, before.length).equals(before), 'the lines already there are kept byte for byte');
+      const added = after.subarray(before.length).toString('utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { id: string; inputs: Record<string, unknown>; tags: string[]; source: { kind: string; from: string[] } });
+      assert.ok(outcome.appended >= 1);
+      assert.strictEqual(added.length, outcome.appended);
+      for (const line of added) {
+        assert.deepStrictEqual(line.tags, ['synthetic', 'needs-review']);
+        assert.deepStrictEqual(Object.keys(line.inputs).sort(), ['customer', 'ticket'], 'exactly the template\'s variables');
+        assert.strictEqual(line.source.kind, 'synthetic');
+        assert.ok(line.source.from.length > 0 && line.source.from.every((id) => chosen.includes(id)), JSON.stringify(line.source));
+      }
+      // The stand-in adds a case lacking a variable and one repeating an example after the real ones.
+      assert.strictEqual(outcome.invalid, 1);
+      assert.ok(outcome.duplicates >= 1);
+      assert.strictEqual(outcome.appended + outcome.duplicates + outcome.invalid + outcome.beyondCount, 7);
+      assert.match(outcome.message, new RegExp(`^${outcome.appended} cases? appended to ${prompt}/eval\\.jsonl, ${outcome.duplicates} dropped as duplicates, 1 invalid, tagged synthetic and needs-review`));
+      const oldLines = before.toString('utf8').split('\n').length - 1;
+      assert.strictEqual(outcome.firstLine, oldLines);
+      const editor = vscode.window.activeTextEditor;
+      assert.ok(editor?.document.uri.fsPath === evalPath, 'eval.jsonl is open');
+      assert.strictEqual(editor.selection.start.line, oldLines, 'at the first new line');
+      assert.strictEqual(JSON.parse(editor.document.lineAt(oldLines).text).id, added[0].id);
+
+      // Clicked again from the panel: the answer comes from the cache, and every case is now a duplicate.
+      const again = await browser<{ notice: string }>('synthesize-and-read-notice', { prompt });
+      assert.strictEqual(
+        again.notice,
+        `0 cases appended to ${prompt}/eval.jsonl, ${outcome.appended + outcome.duplicates} dropped as duplicates, 1 invalid (the answer came from the cache).`,
+      );
+      assert.strictEqual(standIn.requests.length, sentBefore + 1, 'no new request');
+      assert.ok(fs.readFileSync(evalPath).equals(after), 'nothing written');
+    } finally {
+      fs.writeFileSync(evalPath, before);
+    }
   });
 });
