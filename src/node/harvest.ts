@@ -47,6 +47,8 @@ export interface SpanExport {
 export interface HarvestRequest {
   target: SuiteTarget;
   exports: readonly SpanExport[];
+  /** Spans already read and identified (the span of a replay document): they take the same path as the exports' spans. */
+  spans?: readonly ParsedSpanInfo[];
   sample: number;
   seed: string;
   /** Only spans that started at or after this instant (ISO 8601); spans without a start time are then left out. */
@@ -125,7 +127,7 @@ export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutc
 
   const skipped: Partial<Record<SkipReason, number>> = {};
   const skip = (reason: SkipReason) => (skipped[reason] = (skipped[reason] ?? 0) + 1);
-  const spans: CandidateSpan[] = [];
+  const spans: (CandidateSpan | ParsedSpanInfo)[] = [];
   for (const e of request.exports) {
     let scan;
     try {
@@ -136,6 +138,7 @@ export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutc
     }
     spans.push(...scan.spans.filter(isLlmSpan));
   }
+  spans.push(...(request.spans ?? []));
   const since = request.since !== undefined ? Date.parse(request.since) : undefined;
   const tenants = request.tenants?.length ? new Set(request.tenants) : undefined;
   const snapshots = new Map<string, Promise<PromptSnapshot>>();
@@ -147,7 +150,7 @@ export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutc
     request.signal?.throwIfAborted();
     let info: ParsedSpanInfo;
     try {
-      info = spanInfoOf(candidate);
+      info = isParsedSpanInfo(candidate) ? candidate : spanInfoOf(candidate);
     } catch (error) {
       if (error instanceof SpanError) {
         skip('bad-identity');
@@ -250,6 +253,10 @@ export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutc
   });
   const written = request.dryRun ? 0 : await appendSuiteLines(target, existingText, plan.lines);
   return { plan, spans: spans.length, candidates: candidates.length, skipped, evalPath, written };
+}
+
+function isParsedSpanInfo(span: CandidateSpan | ParsedSpanInfo): span is ParsedSpanInfo {
+  return 'promptName' in span;
 }
 
 /** The target version's metadata.yaml from the working tree, validated as `check` does. */

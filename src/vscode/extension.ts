@@ -75,7 +75,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const replay = new ReplayTrace({ log, secrets: context.secrets, repos: diagnostics });
   context.subscriptions.push(replay);
   const releases = new ReleaseDiagnostics(log);
-  context.subscriptions.push(new Authoring(log), new HarvestCommand(log), releases);
+  context.subscriptions.push(new Authoring(log), new HarvestCommand(log, replay), releases);
   mark('replay and authoring');
   const evals = registerEval(context, log);
   context.subscriptions.push(evals, new EvalTests(evals));

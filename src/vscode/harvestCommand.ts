@@ -9,10 +9,12 @@ import { findRepoRoot } from '../node/repoFiles';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
 import { REPLAY_SCHEME } from './replayDocuments';
+import type { ReplaySession } from './replayDocuments';
+import type { ParsedSpanInfo } from '../core/span';
 
 /**
  * "Prompt CI: Add Spans to Eval Suite…": the active editor's selection (or its whole file) as a span
- * export, through the same node code as `prompt-ci harvest` (survey, dry run, append). Asks for the
+ * export, or the span a replay document replayed, through the same node code as `prompt-ci harvest` (survey, dry run, append). Asks for the
  * prompt (when the spans name several) and the version, shows the redaction report and the number
  * of lines in a modal confirmation, appends, and opens eval.jsonl at the first appended line.
  */
@@ -27,8 +29,16 @@ export type HarvestCommandOutcome =
 /** The confirmation's button. */
 export const APPEND_BUTTON = 'Append';
 
+/** Where the replays of this window are found (Replay Trace keeps them). */
+export interface ReplaySessions {
+  replayOf(uri: vscode.Uri): ReplaySession | undefined;
+}
+
 export class HarvestCommand extends Disposable {
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly replays: ReplaySessions,
+  ) {
     super();
     this._register(vscode.commands.registerCommand(COMMANDS.addSpansToEvalSuite.id, (args: unknown) => this.run(args)));
   }
@@ -49,29 +59,40 @@ export class HarvestCommand extends Disposable {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return this.fail('no editor is active: open a span export (OTLP/JSON, Jaeger, Zipkin v2, the console exporter, an attribute map) or select spans in one');
     const document = editor.document;
+    let source: { label: string; exports: SpanExport[]; spans: ParsedSpanInfo[]; name: string | undefined; repoRoot: string | undefined };
     if (document.uri.scheme === REPLAY_SCHEME) {
-      return this.fail('a replay document holds the replayed request, not the span export: run Add Spans to Eval Suite… on the span file (or the selection of the span in it) you replayed');
+      // A replay document: the span it replayed, kept in memory by the replay (never its text on disk).
+      const session = this.replays.replayOf(document.uri);
+      if (!session) return this.fail('this replay is no longer in memory (only the last 20 are kept, and none survive a reload): replay the span again, or run Add Spans to Eval Suite… on the span file');
+      const span = session.result.span;
+      const label = `the replayed span${span.spanId ? ` ${span.spanId}` : ''}`;
+      source = { label, exports: [], spans: [span], name: span.promptName, repoRoot: session.repoRoot };
+    } else {
+      const selected = editor.selections.some((s) => !s.isEmpty);
+      const label = selected ? 'the selection' : vscode.workspace.asRelativePath(document.uri, false);
+      const text = selected ? editor.selections.filter((s) => !s.isEmpty).map((s) => document.getText(s)).join('\n') : document.getText();
+      source = { label, exports: [{ label, text }], spans: [], name: undefined, repoRoot: undefined };
     }
-    const selected = editor.selections.some((s) => !s.isEmpty);
-    const label = selected ? 'the selection' : vscode.workspace.asRelativePath(document.uri, false);
-    const text = selected ? editor.selections.filter((s) => !s.isEmpty).map((s) => document.getText(s)).join('\n') : document.getText();
-    const exports: SpanExport[] = [{ label, text }];
+    const { label, exports, spans } = source;
 
-    const survey = surveySpanExports(exports);
-    if (survey.prompts.length === 0) {
-      const why = survey.spans === 0 ? 'holds no LLM span (a span with gen_ai.* attributes or a prompt.name)' : `has ${survey.spans} LLM span${survey.spans === 1 ? '' : 's'}, none with a valid prompt.name and prompt.version`;
-      return this.fail(`${label} ${why}: the spans of a prompt carry prompt.name, prompt.version and, ideally, prompt.commit_sha`);
+    let name = source.name;
+    if (name === undefined) {
+      const survey = surveySpanExports(exports);
+      if (survey.prompts.length === 0) {
+        const why = survey.spans === 0 ? 'holds no LLM span (a span with gen_ai.* attributes or a prompt.name)' : `has ${survey.spans} LLM span${survey.spans === 1 ? '' : 's'}, none with a valid prompt.name and prompt.version`;
+        return this.fail(`${label} ${why}: the spans of a prompt carry prompt.name, prompt.version and, ideally, prompt.commit_sha`);
+      }
+      name = await this.pickPrompt(survey.prompts);
+      if (name === undefined) return { status: 'cancelled' };
     }
-    const name = await this.pickPrompt(survey.prompts);
-    if (name === undefined) return { status: 'cancelled' };
-    const repoRoot = this.repoOf(name, document.uri);
+    const repoRoot = source.repoRoot ?? this.repoOf(name, document.uri);
     if (repoRoot === undefined) return this.fail(`the spans are of prompt ${name}, but no open workspace folder has prompts/${name}: open the repository it lives in`);
     const versions = promptVersionsOf(repoRoot, name);
     if (versions.length === 0) return this.fail(`prompts/${name} has no version directories (v1, v2, …)`);
     const target = await this.pickVersion(versions);
     if (target === undefined) return { status: 'cancelled' };
 
-    const request = { target, exports, sample: DEFAULT_HARVEST_SAMPLE, seed: DEFAULT_HARVEST_SEED };
+    const request = { target, exports, spans, sample: DEFAULT_HARVEST_SAMPLE, seed: DEFAULT_HARVEST_SEED };
     const planned = await harvestSpans({ ...request, dryRun: true });
     const lines = planned.plan.lines.length;
     const redaction = describeRedactionReport(planned.plan.redaction);
@@ -157,10 +178,11 @@ export async function appendedLineOf(uri: vscode.Uri): Promise<number> {
  */
 export async function showAppendedLines(uri: vscode.Uri, line: number, viewColumn: vscode.ViewColumn = vscode.ViewColumn.Active): Promise<void> {
   const file = await vscode.workspace.openTextDocument(uri);
-  if (file.lineCount <= line) {
+  const hasLine = (): boolean => file.lineCount > line && !file.lineAt(line).isEmptyOrWhitespace;
+  if (!hasLine()) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => done(), 3000);
-      const listener = vscode.workspace.onDidChangeTextDocument((e) => e.document === file && file.lineCount > line && done());
+      const listener = vscode.workspace.onDidChangeTextDocument((e) => e.document === file && hasLine() && done());
       function done(): void {
         clearTimeout(timer);
         listener.dispose();

@@ -10,6 +10,7 @@ import { callReplay, replaySpanText } from '../node/replayRunner';
 import { COMMANDS } from './commandTable';
 import { Disposable } from './disposable';
 import { ReplayActions } from './replayActions';
+import type { ReplaySession } from './replayDocuments';
 import { GIT_FILE_SCHEME, GitFileProvider, REPLAY_SCHEME, ReplayStore } from './replayDocuments';
 import { exists, isObject, showReplayError } from './replayMessages';
 import { ReplaySpanInput } from './replaySpanInput';
@@ -90,6 +91,11 @@ export type ReplayTraceOutcome =
 /** Replay Trace: the command, its documents, CodeLens and actions. Owned by the extension's lifetime. */
 export class ReplayTrace extends Disposable {
   private readonly store = this._register(new ReplayStore());
+
+  /** The replay a replay document (or one of its parts) shows; Add Spans to Eval Suite… harvests its span. */
+  replayOf(uri: vscode.Uri): ReplaySession | undefined {
+    return this.store.sessionOf(uri);
+  }
   private readonly worktrees: ReplayWorktrees;
   private readonly input: ReplaySpanInput;
   private readonly actions: ReplayActions;

@@ -143,6 +143,8 @@ let selected = new Set<string>();
 /** The report the selection belongs to (its start time). */
 let selectionOf: string | undefined;
 let synthesizeButton: HTMLButtonElement | undefined;
+/** Whether the shown report has a failing example (then every row keeps a checkbox column). */
+let anyFailing = false;
 
 function saveState(): void {
   if (!key) return;
@@ -160,6 +162,7 @@ function render(): void {
   app.setAttribute('aria-busy', 'false');
   const { report } = view;
   app.dataset.prompt = view.dir;
+  anyFailing = report?.examples.some(isFailingExample) ?? false;
   if (report && selectionOf !== report.startedAt) {
     selectionOf = report.startedAt;
     selected = new Set(report.examples.filter((e) => e.outcome === 'regressed').map((e) => e.id));
@@ -782,7 +785,10 @@ function exampleRow(e: ExampleResult): HTMLLIElement {
     details.append(exampleDetail(e));
     details.open = true;
   }
-  return isFailingExample(e) ? el('li', { class: 'selectable' }, selectBox(e), details) : el('li', {}, details);
+  if (isFailingExample(e)) return el('li', { class: 'selectable' }, selectBox(e), details);
+  // Rows without a checkbox keep the column, so the outcomes line up.
+  if (anyFailing) return el('li', { class: 'selectable' }, el('span', { class: 'select-spacer', attrs: { 'aria-hidden': 'true' } }), details);
+  return el('li', {}, details);
 }
 
 function valueText(value: unknown): string {

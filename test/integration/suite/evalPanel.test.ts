@@ -21,7 +21,8 @@ import { signal, waitFor, waitForSignal } from './waitFor';
  *   PROMPT_CI_TEST_GREP='Eval panel' node test/integration/runVscodeTests.mjs
  *
  * PROMPT_CI_RESULTS_SCREENSHOT=docs/images/results-dark.png PROMPT_CI_RESULTS_THEME='Default Dark Modern'
- * also saves a screenshot of the panel in that colour theme.
+ * also saves a screenshot of the panel in that colour theme; PROMPT_CI_SYNTHESIS_SCREENSHOT=FILE one
+ * of the panel alone with two failures selected for synthesis.
  */
 
 const workspaceDir = process.env.PROMPT_CI_E2E_WORKSPACE ?? '';
@@ -506,12 +507,19 @@ const counts = (report: EvalReport) => ({
     assert.deepStrictEqual([regressed.length, bothWrong.length], [3, 3]);
     // One regressed example and one both sides got wrong: both are failures of the challenger.
     const chosen = [regressed[1], bothWrong[0]];
+    const screenshot = process.env.PROMPT_CI_SYNTHESIS_SCREENSHOT;
+    if (screenshot) {
+      await vscode.commands.executeCommand('workbench.action.closeSidebar');
+      await vscode.commands.executeCommand('workbench.action.focusSecondEditorGroup');
+      await vscode.commands.executeCommand('workbench.action.toggleMaximizeEditorGroup');
+    }
     type Selection = { selectable: string[]; checked: string[]; button: string; disabled: boolean };
     const seen = await browser<{ initial: Selection; cleared: Selection; chosen: Selection; openedBefore: string[]; opened: string[] }>('select-for-synthesis', {
       prompt,
       ids: chosen,
-      out: process.env.PROMPT_CI_SYNTHESIS_SCREENSHOT ?? 'test-results/synthesis-selection.png',
+      out: screenshot ?? 'test-results/synthesis-selection.png',
     });
+    if (screenshot) await vscode.commands.executeCommand('workbench.action.toggleMaximizeEditorGroup');
     assert.deepStrictEqual([...seen.initial.selectable].sort(), [...regressed, ...bothWrong].sort(), 'a checkbox on each failing example, none on the others');
     assert.deepStrictEqual([...seen.initial.checked].sort(), [...regressed].sort(), 'every regressed example selected at first');
     assert.strictEqual(seen.initial.button, 'Synthesize cases from these 3 failures');

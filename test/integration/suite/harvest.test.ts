@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { HarvestCommandOutcome } from '../../../src/vscode/harvestCommand';
+import type { ReplayTraceOutcome } from '../../../src/vscode/replayTrace';
 
 /*
  * "Prompt CI: Add Spans to Eval Suite…" in a real VS Code: an OTLP/JSON export with planted e-mail
@@ -31,6 +32,33 @@ const TICKETS = [
   'Please call me back on (415) 555-2671 about the refund of 2026-11-30.',
 ];
 
+/** The replayed span's ticket, and its planted values. */
+const REPLAYED_TICKET = 'The export job fails every night; mail edsger.dijkstra@example.net or ring +1 415 555 2672.';
+const REPLAYED_PLANTED = ['edsger.dijkstra@example.net', '+1 415 555 2672', '4155552672'];
+
+/** Resolves with the first visible editor that `match` accepts, waiting for it to appear. */
+async function waitForEditor(match: (e: vscode.TextEditor) => boolean, timeoutMs = 20_000): Promise<vscode.TextEditor> {
+  const found = (): vscode.TextEditor | undefined => vscode.window.visibleTextEditors.find(match);
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const editor = found();
+    if (editor) {
+      await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preview: false });
+      return vscode.window.activeTextEditor ?? editor;
+    }
+    await new Promise<void>((resolve) => {
+      const listener = vscode.window.onDidChangeVisibleTextEditors(() => {
+        listener.dispose();
+        resolve();
+      });
+      setTimeout(() => {
+        listener.dispose();
+        resolve();
+      }, 500);
+    });
+  }
+  throw new Error('the replay document did not open');
+}
+
 const root = (): string => {
   const folder = vscode.workspace.workspaceFolders?.[0];
   assert.ok(folder, 'the fixture workspace is open');
@@ -48,9 +76,10 @@ function writeFiles(files: Record<string, string>): void {
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
 
 /** An OTLP/JSON export of one LLM span per ticket, of harvest-demo v1 at `commit`. */
-function otlpExport(commit: string): string {
-  const spans = TICKETS.map((ticket, i) => {
-    const name = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'][i];
+function otlpExport(commit: string, tickets: readonly string[] = TICKETS, first = 0): string {
+  const spans = tickets.map((ticket, n) => {
+    const i = first + n;
+    const name = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'][i];
     const user = TEMPLATE.replace('{customer_name}', name).replace('{ticket}', ticket);
     return {
       traceId: `5b8efff798038103d269b633813fc6${String(i).padStart(2, '0')}`,
@@ -165,6 +194,47 @@ describe('Add Spans to Eval Suite', function () {
     assert.strictEqual(path.relative(root(), editor.document.uri.fsPath), path.join('prompts', NAME, 'v2', 'eval.jsonl'));
     assert.strictEqual(editor.selection.active.line, 1);
     assert.strictEqual(outcome.firstLine, 1);
+  });
+
+  it('appends the span of a replay document, redacted', async () => {
+    // A fourth span, replayed from text: the replay keeps the parsed span in memory, nothing on disk.
+    const replayed = otlpExport(commit, [REPLAYED_TICKET], 3);
+    const shown = await vscode.commands.executeCommand<ReplayTraceOutcome>('promptCi.replayTrace', { text: replayed });
+    assert.ok(shown.status === 'shown', JSON.stringify(shown));
+    const editor = await waitForEditor((e) => e.document.uri.toString() === shown.uri);
+    assert.strictEqual(editor.document.uri.scheme, 'prompt-ci-replay');
+    const evalFile = path.join(root(), 'prompts', NAME, 'v2', 'eval.jsonl');
+    const before = fs.readFileSync(evalFile);
+
+    const pending = addSpans({ confirmed: true });
+    let settled = false;
+    void pending.then(() => (settled = true), () => (settled = true));
+    for (const deadline = Date.now() + 45_000; !settled && Date.now() < deadline; ) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const outcome = await pending;
+    assert.ok(outcome.status === 'appended', JSON.stringify(outcome));
+    assert.strictEqual(outcome.written, 1);
+    assert.strictEqual(outcome.confirmation.message, `Append 1 example from the replayed span b7ad6b7169203303 to prompts/${NAME}/v2/eval.jsonl?`);
+    assert.match(outcome.confirmation.detail, /Redacted: 1 e-mail address, 1 phone number in 1 example\.$/m);
+
+    const after = fs.readFileSync(evalFile);
+    assert.ok(after.subarray(0, before.length).equals(before), 'the lines already there are kept byte for byte');
+    const text = after.subarray(before.length).toString('utf8');
+    for (const value of REPLAYED_PLANTED) assert.ok(!after.toString('utf8').includes(value), `${value} is not on disk`);
+    const line = JSON.parse(text) as { inputs: Record<string, string>; tags: string[]; source: Record<string, unknown> };
+    assert.deepStrictEqual(line.tags, ['production', 'needs-review']);
+    assert.strictEqual(line.source.spanId, 'b7ad6b7169203303');
+    assert.strictEqual(line.source.commit, commit);
+    assert.strictEqual(line.inputs.ticket, 'The export job fails every night; mail <EMAIL_1> or ring <PHONE_1>.');
+    // Nothing unredacted was written anywhere in the workspace (the index and caches included).
+    const walk = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.name === '.git' ? [] : d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+    for (const f of walk(root())) {
+      const content = fs.readFileSync(f).toString('latin1');
+      for (const value of REPLAYED_PLANTED) assert.ok(!content.includes(value), `${value} is not in ${path.relative(root(), f)}`);
+    }
   });
 
   it('says what is wrong with a file that is not a span export', async () => {
