@@ -1,8 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeRedactionReport } from '../core/redaction';
-import { MAX_SPAN_INPUT_BYTES } from '../core/span';
 import { NEAR_DUPLICATE_THRESHOLD } from '../core/suiteGrowth';
 import type { HarvestOutcome, SkipReason, SpanExport, SuiteTarget } from '../node/harvest';
 import { DEFAULT_HARVEST_SAMPLE, DEFAULT_HARVEST_SEED, HarvestError, SKIP_REASON_TEXT, harvestSpans, resolveSuiteTarget as resolveNodeSuiteTarget } from '../node/harvest';
@@ -73,21 +72,17 @@ export function resolveSuiteTarget(arg: string, cwd: string): SuiteTarget {
   }
 }
 
+/** A span file named on the command line: checked here (usage errors name it), read or streamed by `harvestSpans`. */
 async function readSpanExport(path: string, cwd: string): Promise<SpanExport> {
   const abs = resolve(cwd, path);
-  let size: number;
   try {
     const info = await stat(abs);
     if (!info.isFile()) throw new UsageError(`span file ${path} is not a file`);
-    size = info.size;
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`span file ${path} can't be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  if (size > MAX_SPAN_INPUT_BYTES) {
-    throw new UsageError(`span file ${path} is ${(size / (1024 * 1024)).toFixed(1)} MB, over the ${MAX_SPAN_INPUT_BYTES / (1024 * 1024)} MB limit of one export; split it (the collector's file exporter rotates with rotation.max_megabytes)`);
-  }
-  return { label: path, text: await readFile(abs, 'utf8') };
+  return { label: path, path: abs };
 }
 
 function isIsoInstant(text: string): boolean {

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseEvalJsonl } from '../core/evalSet';
 import { validateMetadata } from '../core/metadata';
@@ -9,7 +9,7 @@ import type { PromptMetadata } from '../core/metadataSchema';
 import type { PromptSnapshot, ReplayResult } from '../core/replay';
 import { ReplayError, replayPrompt } from '../core/replay';
 import type { CandidateSpan, ParsedSpanInfo } from '../core/span';
-import { SpanError, isLlmSpan, readSpans, spanInfoOf } from '../core/span';
+import { MAX_SPAN_INPUT_BYTES, SpanError, isLlmSpan, readSpans, spanInfoOf } from '../core/span';
 import type { HarvestCandidate, HarvestPlan, SuiteLine } from '../core/suiteGrowth';
 import { planHarvest, suiteLinesText } from '../core/suiteGrowth';
 import { readRepoSettings } from './checkRepo';
@@ -36,11 +36,21 @@ export interface SuiteTarget {
   dir: string;
 }
 
-/** One span export to read. */
-export interface SpanExport {
+/** One span export to read: its text, or a file (read whole up to the limit of one export, streamed line by line above it). */
+export type SpanExport = TextSpanExport | FileSpanExport;
+
+/** A span export in memory (an editor's text or selection, a file read whole). */
+export interface TextSpanExport {
   /** How the export is named in messages (a path, or "the selection"). */
   label: string;
   text: string;
+}
+
+/** A span export on disk, read by `harvestSpans` itself. */
+export interface FileSpanExport {
+  label: string;
+  /** Absolute path. */
+  path: string;
 }
 
 /** What `harvestSpans` is asked. */
@@ -129,6 +139,15 @@ export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutc
   const skip = (reason: SkipReason) => (skipped[reason] = (skipped[reason] ?? 0) + 1);
   const spans: (CandidateSpan | ParsedSpanInfo)[] = [];
   for (const e of request.exports) {
+    if ('path' in e) {
+      // Only the target prompt's spans are kept from a file: the rest is counted and dropped as it is read.
+      await readSpanFile(e, (span) => {
+        const name = promptNameOf(span);
+        if (name === undefined || name === target.name) spans.push(span);
+        else skip('other-prompt');
+      }, request.signal);
+      continue;
+    }
     let scan;
     try {
       scan = readSpans(e.text);
@@ -361,7 +380,7 @@ export interface SpanExportSurvey {
 }
 
 /** Reads the exports (as `harvestSpans` does) and counts their LLM spans by prompt; a file that isn't a span export is a {@link HarvestError}. */
-export function surveySpanExports(exports: readonly SpanExport[]): SpanExportSurvey {
+export function surveySpanExports(exports: readonly TextSpanExport[]): SpanExportSurvey {
   const counts = new Map<string, number>();
   let spans = 0;
   let badIdentity = 0;
@@ -386,6 +405,118 @@ export function surveySpanExports(exports: readonly SpanExport[]): SpanExportSur
   }
   const prompts = [...counts].map(([name, n]) => ({ name, spans: n })).sort((a, b) => b.spans - a.spans || a.name.localeCompare(b.name));
   return { prompts, spans, badIdentity };
+}
+
+/** A span's prompt name, or undefined when its identity is invalid (then `harvestSpans` counts it as such). */
+function promptNameOf(span: CandidateSpan): string | undefined {
+  try {
+    return spanInfoOf(span).promptName;
+  } catch (error) {
+    if (error instanceof SpanError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Reads a span export file and hands over its LLM spans one at a time. A file up to
+ * `MAX_SPAN_INPUT_BYTES` is read whole, in every shape replay reads. A larger one is streamed a line
+ * at a time, each line one JSON document (the collector's file exporter writes OTLP/JSON lines;
+ * JSONL of spans or attribute maps): memory holds one line, never the file, and a line over the
+ * limit is refused as soon as it passes it. A larger file that is one JSON document (its first line
+ * is not a whole document) is refused with what to do. Errors never quote the file's content.
+ */
+export async function readSpanFile(file: FileSpanExport, onSpan: (span: CandidateSpan) => void, signal?: AbortSignal): Promise<void> {
+  let size: number;
+  try {
+    size = (await stat(file.path)).size;
+  } catch (error) {
+    throw new HarvestError(`span file ${file.label} can't be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((error as NodeJS.ErrnoException).code ?? 'error')}`);
+  }
+  if (size <= MAX_SPAN_INPUT_BYTES) {
+    let scan;
+    try {
+      scan = readSpans(await readFile(file.path, 'utf8'));
+    } catch (error) {
+      if (error instanceof SpanError) throw new HarvestError(`${file.label}: ${spanErrorWithoutContent(error)}`);
+      throw error;
+    }
+    for (const span of scan.spans) if (isLlmSpan(span)) onSpan(span);
+    return;
+  }
+  const limit = mib(MAX_SPAN_INPUT_BYTES);
+  const seen = new Set<string>();
+  let lineNo = 0;
+  let found = 0;
+  for await (const line of fileLines(file.path, MAX_SPAN_INPUT_BYTES, (n) => new HarvestError(
+    `${file.label} is ${mib(size)}, over the ${limit} limit of one JSON document, and its line ${n} is over ${limit} too: a larger export is read a line at a time, one JSON document per line (OTLP/JSON lines, as the collector's file exporter writes them, or JSONL); split that line's document into smaller ones`,
+  ))) {
+    signal?.throwIfAborted();
+    lineNo += 1;
+    if (line.trim() === '') continue;
+    let scan;
+    try {
+      scan = readSpans(line);
+    } catch (error) {
+      if (!(error instanceof SpanError)) throw error;
+      if (error.code === 'unrecognised-shape') continue;
+      if (lineNo === 1 || found === 0) {
+        throw new HarvestError(
+          `${file.label} is ${mib(size)}, over the ${limit} limit of one JSON document, so it is read a line at a time, one JSON document per line (OTLP/JSON lines, as the collector's file exporter writes them, or JSONL of spans), but its line ${lineNo} is not a whole JSON document: ` +
+            `it looks like one large document. Export it as JSON lines (the collector's file exporter does; \`jq -c '.resourceSpans[] | {resourceSpans: [.]}'\` turns an OTLP/JSON document into lines), or split it into files under ${limit}`,
+        );
+      }
+      throw new HarvestError(`${file.label}: line ${lineNo}: ${spanErrorWithoutContent(error)}`);
+    }
+    for (const span of scan.spans) {
+      if (!isLlmSpan(span)) continue;
+      found += 1;
+      // A span repeated across lines (a re-export) is read once, as in one document.
+      if (span.traceId && span.spanId) {
+        const key = `${span.traceId}/${span.spanId}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      onSpan(span);
+    }
+  }
+  if (found === 0) throw new HarvestError(`${file.label}: no LLM span in its ${lineNo} lines (a span with gen_ai.* attributes or a prompt.name)`);
+}
+
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
+
+/**
+ * The lines of a file, decoded as UTF-8, read in chunks: at most one line (up to `maxLineBytes`)
+ * and one chunk are in memory. A line longer than that throws `tooLong(lineNumber)` before it is
+ * read to its end.
+ */
+async function* fileLines(path: string, maxLineBytes: number, tooLong: (line: number) => Error): AsyncGenerator<string> {
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let line = 1;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+        const piece = chunk.subarray(start, nl);
+        if (partBytes + piece.length > maxLineBytes) throw tooLong(line);
+        yield (parts.length ? Buffer.concat([...parts, piece]) : piece).toString('utf8').replace(/\r$/, '');
+        parts = [];
+        partBytes = 0;
+        line += 1;
+        start = nl + 1;
+      }
+      if (start < chunk.length) {
+        const rest = chunk.subarray(start);
+        partBytes += rest.length;
+        if (partBytes > maxLineBytes) throw tooLong(line);
+        parts.push(Buffer.from(rest));
+      }
+    }
+    if (partBytes > 0) yield Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
+  } finally {
+    stream.destroy();
+  }
 }
 
 /** A span export's error without the quoted content some messages carry (a value from the export could be personal data). */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeRedactionReport } from '../core/redaction';
-import type { HarvestOutcome, SkipReason, SpanExport, SuiteTarget } from '../node/harvest';
+import type { HarvestOutcome, SkipReason, SuiteTarget, TextSpanExport } from '../node/harvest';
 import { DEFAULT_HARVEST_SAMPLE, DEFAULT_HARVEST_SEED, HarvestError, SKIP_REASON_TEXT, harvestSpans, promptVersionsOf, surveySpanExports } from '../node/harvest';
 import { findRepoRoot } from '../node/repoFiles';
 import { COMMANDS } from './commandTable';
@@ -59,7 +59,7 @@ export class HarvestCommand extends Disposable {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return this.fail('no editor is active: open a span export (OTLP/JSON, Jaeger, Zipkin v2, the console exporter, an attribute map) or select spans in one');
     const document = editor.document;
-    let source: { label: string; exports: SpanExport[]; spans: ParsedSpanInfo[]; name: string | undefined; repoRoot: string | undefined };
+    let source: { label: string; exports: TextSpanExport[]; spans: ParsedSpanInfo[]; name: string | undefined; repoRoot: string | undefined };
     if (document.uri.scheme === REPLAY_SCHEME) {
       // A replay document: the span it replayed, kept in memory by the replay (never its text on disk).
       const session = this.replays.replayOf(document.uri);
