@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitHistory } from '../unit/promptHistory';
@@ -79,5 +80,80 @@ describe('prompt-ci harvest', function () {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not-span\.json: /);
     assert.ok(!r.stderr.includes('ada@example.com'), r.stderr);
+  });
+
+  describe('a span export over the 20 MB limit of one JSON document', () => {
+    const LIMIT = 20 * 1024 * 1024;
+    /** One OTLP/JSON document of HTTP spans (no LLM span), about 100 KB on one line. */
+    const padding = (n: number): string =>
+      JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [
+              {
+                spans: Array.from({ length: 50 }, (_, i) => ({
+                  traceId: (n * 100 + i).toString(16).padStart(32, '0'),
+                  spanId: (n * 100 + i + 1).toString(16).padStart(16, '0'),
+                  name: 'GET /v1/tickets',
+                  attributes: [{ key: 'http.url', value: { stringValue: `https://api.example.com/v1/tickets?page=${'x'.repeat(1950)}` } }],
+                })),
+              },
+            ],
+          },
+        ],
+      });
+    /** The LLM span fixtures, one compact JSON document per line, with HTTP spans around them past the limit. */
+    const llmLines = (): string[] => spans.map((f) => JSON.stringify(JSON.parse(readFileSync(f, 'utf8'))));
+    const pastLimit = (lines: string[]): string[] => {
+      const out = [...lines];
+      let bytes = out.reduce((n, l) => n + l.length + 1, 0);
+      for (let n = 0; bytes <= LIMIT + 512 * 1024; n++) {
+        const line = padding(n);
+        out.splice(Math.floor(out.length / 2), 0, line);
+        bytes += line.length + 1;
+      }
+      return out;
+    };
+
+    it('is streamed a line at a time when it is JSON lines, with the result of reading the spans whole', () => {
+      const big = join(root, 'spans-large.jsonl');
+      writeFileSync(big, `${pastLimit(llmLines()).join('\n')}\n`);
+      assert.ok(statSync(big).size > LIMIT);
+      // The suite as committed (the tests above appended to it), so that there is something to add.
+      const evalPath = join(repo, 'prompts/classification/v1/eval.jsonl');
+      const current = readFileSync(evalPath);
+      writeFileSync(evalPath, execFileSync('git', ['show', 'HEAD:prompts/classification/v1/eval.jsonl'], { cwd: repo }));
+      let a;
+      let b;
+      try {
+        const streamed = runCli(['harvest', big, '--prompt', 'prompts/classification/v1', '--dry-run', '--json', '--seed', 'big'], repo);
+        assert.equal(streamed.status, 0, streamed.stderr);
+        const whole = runCli(['harvest', ...spans, '--prompt', 'prompts/classification/v1', '--dry-run', '--json', '--seed', 'big'], repo);
+        assert.equal(whole.status, 0, whole.stderr);
+        a = JSON.parse(streamed.stdout);
+        b = JSON.parse(whole.stdout);
+      } finally {
+        writeFileSync(evalPath, current);
+      }
+      assert.ok(b.added.length >= 1, 'something to add');
+      for (const key of ['spans', 'candidates', 'skipped', 'strata', 'duplicates', 'redaction', 'added']) assert.deepEqual(a[key], b[key], key);
+    });
+
+    it('is refused with what to do when it is one JSON document', () => {
+      const pretty = join(root, 'spans-large-pretty.json');
+      const doc = { resourceSpans: pastLimit([]).map((line) => JSON.parse(line).resourceSpans[0]) };
+      writeFileSync(pretty, JSON.stringify(doc, null, 1));
+      const r = runCli(['harvest', pretty, '--prompt', 'prompts/classification/v1', '--dry-run'], repo);
+      assert.equal(r.status, 2);
+      assert.match(
+        r.stderr,
+        /^prompt-ci harvest: .*spans-large-pretty\.json is 2\d(\.\d)? MB, over the 20 MB limit of one JSON document, so it is read a line at a time, one JSON document per line .*but its line 1 is not a whole JSON document: it looks like one large document\. Export it as JSON lines .*or split it into files under 20 MB\n$/,
+      );
+      const oneLine = join(root, 'spans-large-one-line.json');
+      writeFileSync(oneLine, JSON.stringify(doc));
+      const r2 = runCli(['harvest', oneLine, '--prompt', 'prompts/classification/v1', '--dry-run'], repo);
+      assert.equal(r2.status, 2);
+      assert.match(r2.stderr, /spans-large-one-line\.json is 2\d(\.\d)? MB, over the 20 MB limit of one JSON document, and its line 1 is over 20 MB too: .*split that line's document into smaller ones\n$/);
+    });
   });
 });
