@@ -136,7 +136,7 @@ try {
   // 2. The gate on v2 (the branch's change), from the Prompt CI side bar.
   // The Prompt CI container appears once the extension has activated (slow on a loaded machine).
   const container = page.locator('.activitybar .action-item .action-label[aria-label^="Prompt CI"]').first();
-  await container.waitFor({ timeout: 300_000 });
+  await container.waitFor({ timeout: 900_000 });
   await container.click();
   await command(page, 'Prompt CI: Run Pre-PR Gate');
   const gatePane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Gate|GATE/ }) });
@@ -220,7 +220,11 @@ try {
   const explorer = page.locator('.explorer-folders-view');
   await explorer.waitFor({ timeout: 15_000 });
   const spansRow = explorer.locator('.monaco-list-row', { hasText: /^spans\.jsonl$/ }).first();
-  if (!(await spansRow.isVisible())) await explorer.locator('.monaco-list-row', { hasText: /^app$/ }).first().click();
+  // app/ may be open already (it holds service.ts); only a closed one is clicked, or the click would close it.
+  const appRow = explorer.locator('.monaco-list-row', { hasText: /^app$/ }).first();
+  await appRow.waitFor({ timeout: 30_000 });
+  if ((await appRow.getAttribute('aria-expanded')) === 'false') await appRow.click();
+  await spansRow.waitFor({ timeout: 30_000 });
   await spansRow.click();
   await page.locator('.tabs-container .tab[data-resource-name="spans.jsonl"]').first().waitFor({ timeout: 30_000 });
   await page.waitForTimeout(1500);
