@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { CheckedVersion, RepoSnapshot } from '../core/check';
+import type { FileFinding } from '../core/finding';
 import type { LocatedCallSite } from '../core/crossCheck';
 import type { PromptVersion } from '../core/promptLayout';
 import type { IndexMemo } from './repoIndex';
@@ -17,6 +19,9 @@ import type { IndexMemo } from './repoIndex';
  * - A file whose size, modification and change times and inode are those recorded with its hash is
  *   taken at that hash without being read again (as git's index does); any difference, it is read
  *   and hashed.
+ * - The last whole build is kept too, under the fingerprint of everything it read (settings, the
+ *   list of files, their contents): a reopened workspace where none of it changed publishes that
+ *   build's findings without checking anything again.
  * - The whole cache is tagged with the extension and parser versions: an upgrade starts afresh.
  * - It is one file per repository, replaced atomically (written beside, then renamed); a file that
  *   can't be read back is ignored (and said so), and one above `MAX_CACHE_BYTES` isn't written.
@@ -25,7 +30,7 @@ import type { IndexMemo } from './repoIndex';
 /** A cache file above this size is not written (a repository that large is indexed cold each time). */
 export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface FileRecord {
   size: number;
@@ -38,9 +43,22 @@ interface FileRecord {
 }
 
 interface VersionEntry {
-  checked: CheckedVersion;
+  /** The checked version, v8-serialised: read back only when a build or the editor needs it. */
+  bytes: Uint8Array;
   /** The existence questions the check asked, with their answers then. */
   exists: [string, boolean][];
+}
+
+/**
+ * The outcome of the last whole build, under the fingerprint of everything it read (see
+ * `fingerprint`): a reopened, unchanged workspace publishes it as it is.
+ */
+interface BuildRecord {
+  fingerprint: string;
+  /** The versions, in the build's order, by the key of their entry in `versions`. */
+  versions: { dir: string; name: string; key: string }[];
+  callSites: [string, LocatedCallSite[]][];
+  groups: [string, FileFinding[]][];
 }
 
 interface CacheFile {
@@ -49,6 +67,17 @@ interface CacheFile {
   files: Map<string, FileRecord>;
   sites: Map<string, Omit<LocatedCallSite, 'file'>[]>;
   versions: Map<string, VersionEntry>;
+  build?: BuildRecord;
+}
+
+/** What `fingerprint` hashes a listed path as: its decoded text (a source file), its bytes (a prompt file), or nothing but its name. */
+export type FingerprintKind = 't' | 'b' | undefined;
+
+/** A whole build, as `reusedBuild` gives it back and `recordBuild` takes it. */
+export interface RecordedBuild {
+  versions: { dir: string; name: string; bytes: Uint8Array }[];
+  callSites: [string, LocatedCallSite[]][];
+  groups: [string, FileFinding[]][];
 }
 
 /** What a session of the cache did, for the log and the tests. */
@@ -61,6 +90,8 @@ export interface CacheStats {
   unread: number;
   /** Why the cache file was not used when it wasn't (absent, another version, unreadable). */
   loaded: 'loaded' | 'absent' | 'stale' | 'corrupt' | 'none';
+  /** The last build's findings were published as they were: nothing it read had changed. */
+  reusedBuild: boolean;
 }
 
 export interface IndexCacheOptions {
@@ -81,8 +112,12 @@ export class IndexCache implements IndexMemo {
   private data: CacheFile;
   /** Entries used since the last save: only these are written (what the repository still has). */
   private readonly live = { files: new Set<string>(), sites: new Set<string>(), versions: new Set<string>() };
-  readonly stats: CacheStats = { hits: 0, misses: 0, unread: 0, loaded: 'none' };
+  readonly stats: CacheStats = { hits: 0, misses: 0, unread: 0, loaded: 'none', reusedBuild: false };
   private readonly file: string | undefined;
+  /** The serialised form of each checked version this cache gave or took, so none is serialised twice. */
+  private readonly bytesOf = new WeakMap<CheckedVersion, Uint8Array>();
+  /** The entry key of the check each version directory was last given. */
+  private readonly versionKeyOf = new Map<string, string>();
 
   constructor(private readonly options: IndexCacheOptions) {
     this.file = options.dir && join(options.dir, `index-${hashOf(options.root).slice(0, 16)}.bin`);
@@ -91,7 +126,55 @@ export class IndexCache implements IndexMemo {
 
   /** Clears the counters (the next build's hits and misses are counted from zero). */
   resetStats(): void {
-    Object.assign(this.stats, { hits: 0, misses: 0, unread: 0 });
+    Object.assign(this.stats, { hits: 0, misses: 0, unread: 0, reusedBuild: false });
+  }
+
+  /**
+   * The hash of everything a build of the repository reads: the settings, today's date, the list
+   * of files, and the content of each listed file that `kindOf` names (an open editor's text where
+   * there is one; a symbolic link as a link, since it is refused, not read). Unchanged files are
+   * taken at their recorded hash, as everywhere here.
+   */
+  fingerprint(settings: string, today: string | undefined, paths: readonly string[], kindOf: (path: string) => FingerprintKind, readText: (path: string) => string | undefined): string {
+    const hash = createHash('sha1').update(`${settings}\0${today ?? ''}\0`);
+    for (const path of paths) {
+      const kind = kindOf(path);
+      hash.update(`${path}\0${kind === undefined ? '' : kind === 'b' ? this.fileHash(path) : this.textHash(path, readText)}\n`);
+    }
+    return hash.digest('hex');
+  }
+
+  /**
+   * The last build, when it was made under `fingerprint` and what its checks asked of other files
+   * (the existence of output schemas) still holds; its entries count as used, and as reused: its
+   * versions and the `sourceFiles` it read for call sites.
+   */
+  reusedBuild(fingerprint: string, exists: (path: string) => boolean, sourceFiles: number): RecordedBuild | undefined {
+    const record = this.data.build;
+    if (!record || record.fingerprint !== fingerprint) return undefined;
+    const entries = record.versions.map((v) => this.data.versions.get(v.key));
+    if (!entries.every((e): e is VersionEntry => e !== undefined && e.exists.every(([p, was]) => exists(p) === was))) return undefined;
+    record.versions.forEach((v) => this.live.versions.add(v.key));
+    this.stats.reusedBuild = true;
+    this.stats.hits += record.versions.length + sourceFiles;
+    return { versions: record.versions.map((v, i) => ({ dir: v.dir, name: v.name, bytes: entries[i].bytes })), callSites: record.callSites, groups: record.groups };
+  }
+
+  /** Keeps a whole build under the fingerprint of what it read (not kept when a version didn't go through this cache). */
+  recordBuild(fingerprint: string, build: { versions: { dir: string; name: string }[]; callSites: [string, LocatedCallSite[]][]; groups: [string, FileFinding[]][] }): void {
+    const versions = build.versions.map((v) => ({ dir: v.dir, name: v.name, key: this.versionKeyOf.get(v.dir) }));
+    if (!versions.every((v): v is BuildRecord['versions'][number] => v.key !== undefined && this.data.versions.has(v.key))) {
+      this.data.build = undefined;
+      return;
+    }
+    this.data.build = { fingerprint, versions, callSites: build.callSites, groups: build.groups };
+  }
+
+  /** The serialised form of a checked version (made once). */
+  serialised(checked: CheckedVersion): Uint8Array {
+    let bytes = this.bytesOf.get(checked);
+    if (!bytes) this.bytesOf.set(checked, (bytes = serialize(checked)));
+    return bytes;
   }
 
   callSites(path: string, language: string, functions: readonly string[], read: () => string | undefined, compute: (text: string) => LocatedCallSite[]): LocatedCallSite[] {
@@ -124,11 +207,14 @@ export class IndexCache implements IndexMemo {
     const parts = [JSON.stringify(version), snapshot.today ?? ''];
     for (const path of Object.values(version.files).sort()) parts.push(`${path}\0${this.fileHash(path)}`);
     const key = hashOf(parts.join('\0'));
+    this.versionKeyOf.set(version.dir, key);
     const known = this.data.versions.get(key);
     if (known && known.exists.every(([p, was]) => snapshot.exists(p) === was)) {
       this.live.versions.add(key);
       this.stats.hits += 1;
-      return known.checked;
+      const checked = deserialize(known.bytes) as CheckedVersion;
+      this.bytesOf.set(checked, known.bytes);
+      return checked;
     }
     const exists: [string, boolean][] = [];
     const recording: RepoSnapshot = {
@@ -144,7 +230,7 @@ export class IndexCache implements IndexMemo {
     };
     const checked = compute(recording);
     this.stats.misses += 1;
-    this.data.versions.set(key, { checked, exists });
+    this.data.versions.set(key, { bytes: this.serialised(checked), exists });
     this.live.versions.add(key);
     return checked;
   }
@@ -159,6 +245,7 @@ export class IndexCache implements IndexMemo {
       files: keep(this.data.files, this.live.files),
       sites: keep(this.data.sites, this.live.sites),
       versions: keep(this.data.versions, this.live.versions),
+      build: this.data.build && this.data.build.versions.every((v) => this.live.versions.has(v.key)) ? this.data.build : undefined,
     };
     const bytes = serialize(out);
     if (bytes.length > MAX_CACHE_BYTES) {
@@ -176,11 +263,25 @@ export class IndexCache implements IndexMemo {
     }
   }
 
+  /** A source file's content hash, as `callSites` takes it: an open editor's text, else the decoded text on disk. */
+  private textHash(path: string, readText: (path: string) => string | undefined): string {
+    const open = this.options.overlay?.(path);
+    if (open !== undefined) return hashOf(`o\0${open}`);
+    const known = this.recorded(path, 't');
+    if (known !== undefined) return known;
+    const text = readText(path);
+    if (text === undefined) return 'unreadable';
+    const hash = hashOf(text);
+    this.record(path, 't', hash);
+    return hash;
+  }
+
   /** A prompt file's content hash: an open editor's text, else the bytes on disk (or why it isn't a file). */
   private fileHash(path: string): string {
     const open = this.options.overlay?.(path);
     if (open !== undefined) return hashOf(`o\0${open}`);
     const known = this.recorded(path, 'b');
+    // A link is refused, whatever it points to: that it is one is all that counts ('link').
     if (known !== undefined) return known;
     let bytes: Buffer;
     try {
@@ -193,20 +294,24 @@ export class IndexCache implements IndexMemo {
     return hash;
   }
 
-  /** The hash recorded for a path whose file is unchanged since; undefined when it must be read. */
+  /**
+   * The hash recorded for a path whose file is unchanged since; `link` for a symbolic link (never
+   * taken on trust, never read: it is refused); undefined when it must be read.
+   */
   private recorded(path: string, kind: FileRecord['kind']): string | undefined {
+    const stat = this.lstat(path);
+    if (stat?.isSymbolicLink()) return 'link';
     const record = this.data.files.get(path);
     if (!record || record.kind !== kind) return undefined;
-    const stat = this.stat(path);
-    if (!stat || stat.size !== record.size || stat.mtimeMs !== record.mtimeMs || stat.ctimeMs !== record.ctimeMs || stat.ino !== record.ino) return undefined;
+    if (!stat?.isFile() || stat.size !== record.size || stat.mtimeMs !== record.mtimeMs || stat.ctimeMs !== record.ctimeMs || stat.ino !== record.ino) return undefined;
     this.live.files.add(path);
     this.stats.unread += 1;
     return record.hash;
   }
 
   private record(path: string, kind: FileRecord['kind'], hash: string): void {
-    const stat = this.stat(path);
-    if (!stat) {
+    const stat = this.lstat(path);
+    if (!stat?.isFile()) {
       this.data.files.delete(path);
       return;
     }
@@ -214,11 +319,10 @@ export class IndexCache implements IndexMemo {
     this.live.files.add(path);
   }
 
-  /** A regular file's stat; undefined for anything else (links and directories are never taken on trust). */
-  private stat(path: string): { size: number; mtimeMs: number; ctimeMs: number; ino: number } | undefined {
+  /** What is at a path, links not followed; undefined when nothing is. */
+  private lstat(path: string): Stats | undefined {
     try {
-      const stat = lstatSync(join(this.options.root, path), { throwIfNoEntry: false });
-      return stat?.isFile() ? stat : undefined;
+      return lstatSync(join(this.options.root, path), { throwIfNoEntry: false });
     } catch {
       return undefined;
     }

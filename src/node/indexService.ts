@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { serialize } from 'node:v8';
 import type { CheckedVersion } from '../core/check';
 import type { LocatedCallSite } from '../core/crossCheck';
 import type { FileFinding } from '../core/finding';
 import { versionDirOf } from '../core/promptLayout';
 import { readRepoSettings } from './checkRepo';
-import type { CacheStats } from './indexCache';
+import type { CacheStats, RecordedBuild } from './indexCache';
 import { IndexCache } from './indexCache';
-import { RepoIndex } from './repoIndex';
+import { RepoIndex, sourceMatcher } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
 import type { SourceParser } from './treeSitter';
@@ -68,7 +67,8 @@ export interface IndexServiceOptions {
 }
 
 interface Repo {
-  index: RepoIndex;
+  /** Undefined only until the index is built from the cache, right after a reused build was published. */
+  index?: RepoIndex;
   overlay: Map<string, string>;
   cache: IndexCache;
   saveTimer?: NodeJS.Timeout;
@@ -82,13 +82,21 @@ export class IndexService {
   private parser: Promise<SourceParser> | undefined;
   private readonly repos = new Map<string, Repo>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Work that follows an answer, before the next request (building the index behind a published cached build). */
+  private afterAnswer: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: IndexServiceOptions) {}
 
   /** Answers `request` after every request sent before it. */
   handle(request: IndexRequest): Promise<IndexResponse> {
     const answer = this.queue.then(() => this.answer(request));
-    this.queue = answer.catch(() => undefined);
+    this.queue = answer
+      .catch(() => undefined)
+      .then(() => {
+        const next = this.afterAnswer;
+        this.afterAnswer = undefined;
+        return next?.();
+      });
     return answer;
   }
 
@@ -125,7 +133,6 @@ export class IndexService {
 
   private async index(request: Extract<IndexRequest, { kind: 'index' }>): Promise<IndexResponse> {
     const started = performance.now();
-    const parser = await this.sourceParser();
     const { root } = request;
     const previous = this.repos.get(root);
     const overlay = new Map(request.open);
@@ -134,14 +141,50 @@ export class IndexService {
       new IndexCache({ dir: this.options.cacheDir, root, tag: this.options.cacheTag, overlay: (p) => this.repos.get(root)?.overlay.get(p), log: this.options.log });
     cache.resetStats();
     const { settings, problems, warnings } = readRepoSettings(root);
-    const index = new RepoIndex(root, diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p)), settings, parser, [...problems, ...warnings], cache);
-    const repo: Repo = { index, overlay, cache };
+    const settingsProblems = [...problems, ...warnings];
+    const snapshot = diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p));
     if (previous) clearTimeout(previous.saveTimer);
+    const repo: Repo = { overlay, cache };
     this.repos.set(root, repo);
-    index.build();
+    const isSource = sourceMatcher(settings);
+    let sourceFiles = 0;
+    const fingerprint = cache.fingerprint(
+      JSON.stringify([settings, settingsProblems]),
+      snapshot.today,
+      snapshot.paths,
+      (p) => (isSource(p) ? (sourceFiles++, 't') : p.startsWith('prompts/') ? 'b' : undefined),
+      (p) => snapshot.read(p),
+    );
+    const build = async (): Promise<RepoIndex> => {
+      const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
+      index.build();
+      if (this.repos.get(root) === repo) repo.index = index;
+      return index;
+    };
+
+    const reused = cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sourceFiles);
+    if (reused) {
+      // Published as it was; the index itself (for the edits to come) is built right after, from the cache.
+      const state = stateOfParts(root, reused);
+      const stats: BuildStats = { ms: performance.now() - started, cache: { ...cache.stats } };
+      this.afterAnswer = async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.repos.get(root) !== repo) return;
+        try {
+          await build();
+        } catch (error) {
+          this.options.log?.(`the index of ${root} could not be rebuilt from its cache: ${(error as Error).message}`);
+        }
+        this.scheduleSave(repo, 0);
+      };
+      return { kind: 'indexed', id: request.id, state, stats };
+    }
+    const index = await build();
+    const parts = partsOf(index, (v) => cache.serialised(v));
+    cache.recordBuild(fingerprint, parts);
     const stats: BuildStats = { ms: performance.now() - started, cache: { ...cache.stats } };
     this.scheduleSave(repo, 0);
-    return { kind: 'indexed', id: request.id, state: stateOf(index), stats };
+    return { kind: 'indexed', id: request.id, state: stateOfParts(root, parts), stats };
   }
 
   private update(request: Extract<IndexRequest, { kind: 'update' }>): IndexDelta {
@@ -149,11 +192,13 @@ export class IndexService {
     if (!repo) return { groups: [] };
     if (request.text === null) repo.overlay.delete(request.path);
     else repo.overlay.set(request.path, request.text);
-    const groups = repo.index.update(request.path);
-    const delta: IndexDelta = { groups: groups.map((g) => [g, (repo.index.findingGroups.get(g) as FileFinding[] | undefined) ?? null]) };
+    const { index } = repo;
+    if (!index) return { groups: [] };
+    const groups = index.update(request.path);
+    const delta: IndexDelta = { groups: groups.map((g) => [g, (index.findingGroups.get(g) as FileFinding[] | undefined) ?? null]) };
     const dir = versionDirOf(request.path);
-    if (dir) delta.version = { dir, checked: repo.index.version(dir) ?? null };
-    else delta.callSites = [request.path, repo.index.callSitesIn(request.path)];
+    if (dir) delta.version = { dir, checked: index.version(dir) ?? null };
+    else delta.callSites = [request.path, index.callSitesIn(request.path)];
     if (groups.length > 0) this.scheduleSave(repo, SAVE_AFTER_EDITS_MS);
     return delta;
   }
@@ -161,7 +206,7 @@ export class IndexService {
   private scheduleSave(repo: Repo, delayMs: number): void {
     clearTimeout(repo.saveTimer);
     repo.saveTimer = setTimeout(() => {
-      if (this.repos.get(repo.index.root) === repo) repo.cache.save();
+      if ([...this.repos.values()].includes(repo)) repo.cache.save();
     }, delayMs);
     repo.saveTimer.unref?.();
   }
@@ -180,24 +225,30 @@ export class IndexService {
   }
 }
 
-/** The plain data of an index. */
-export function stateOf(index: RepoIndex): IndexState {
+/** The parts of an index's state, each version serialised (by `serialise`, which may know it already). */
+function partsOf(index: RepoIndex, serialise: (checked: CheckedVersion) => Uint8Array): RecordedBuild {
   const callSites = new Map<string, LocatedCallSite[]>();
-  for (const site of index.callSites()) callSites.set(site.file, [...(callSites.get(site.file) ?? []), site]);
-  const parts = index.promptVersions().map((v) => ({ dir: v.version.dir, name: v.version.name, bytes: serialize(v) }));
-  const versionBytes = new Uint8Array(parts.reduce((n, p) => n + p.bytes.length, 0));
+  for (const site of index.callSites()) {
+    let list = callSites.get(site.file);
+    if (!list) callSites.set(site.file, (list = []));
+    list.push(site);
+  }
+  return {
+    versions: index.promptVersions().map((v) => ({ dir: v.version.dir, name: v.version.name, bytes: serialise(v) })),
+    callSites: [...callSites],
+    groups: [...index.findingGroups].map(([k, v]) => [k, [...v]]),
+  };
+}
+
+/** The state to send, its versions' bytes in one new buffer (moved to the receiver, so never one the cache holds). */
+function stateOfParts(root: string, parts: RecordedBuild): IndexState {
+  const versionBytes = new Uint8Array(parts.versions.reduce((n, p) => n + p.bytes.length, 0));
   const versions: IndexState['versions'] = [];
   let at = 0;
-  for (const { dir, name, bytes } of parts) {
+  for (const { dir, name, bytes } of parts.versions) {
     versionBytes.set(bytes, at);
     versions.push({ dir, name, start: at, end: at + bytes.length });
     at += bytes.length;
   }
-  return {
-    root: index.root,
-    versions,
-    versionBytes: versionBytes.buffer,
-    callSites: [...callSites],
-    groups: [...index.findingGroups].map(([k, v]) => [k, [...v]]),
-  };
+  return { root, versions, versionBytes: versionBytes.buffer, callSites: parts.callSites, groups: parts.groups };
 }

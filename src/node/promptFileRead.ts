@@ -40,12 +40,24 @@ function directoriesBetween(root: string, absolute: string): { absolute: string;
   return parts.map((_, i) => ({ absolute: join(root, ...parts.slice(0, i + 1)), path: parts.slice(0, i + 1).join('/') }));
 }
 
+/**
+ * What `linkedDirectorySync` learnt of directories, by absolute path: `link`, `dir` (anything else
+ * that exists) or `missing`. A caller reading many files at one moment passes one, so that each
+ * directory is looked at once; it must not outlive that moment.
+ */
+export type DirectoryKinds = Map<string, 'link' | 'dir' | 'missing'>;
+
 /** The refusal for the first directory between `root` and `absolute` that is a symbolic link, if any. */
-export function linkedDirectorySync(root: string, absolute: string): PromptFileRead | undefined {
+export function linkedDirectorySync(root: string, absolute: string, known?: DirectoryKinds): PromptFileRead | undefined {
   for (const dir of directoriesBetween(root, absolute)) {
-    const stat = lstatSync(dir.absolute, { throwIfNoEntry: false });
-    if (!stat) return undefined;
-    if (stat.isSymbolicLink()) return { kind: 'refused', message: linkedDirectoryRefusal(dir.path) };
+    let kind = known?.get(dir.absolute);
+    if (kind === undefined) {
+      const stat = lstatSync(dir.absolute, { throwIfNoEntry: false });
+      kind = !stat ? 'missing' : stat.isSymbolicLink() ? 'link' : 'dir';
+      known?.set(dir.absolute, kind);
+    }
+    if (kind === 'missing') return undefined;
+    if (kind === 'link') return { kind: 'refused', message: linkedDirectoryRefusal(dir.path) };
   }
   return undefined;
 }
@@ -80,9 +92,9 @@ function failure(path: string, error: unknown): PromptFileRead {
  * Reads a prompt file at `absolute`; `path` names it in messages (repo-relative, say). With `root`
  * (the repository root), a symbolic link among the directories below it is refused too.
  */
-export function readPromptFileSync(absolute: string, path: string = absolute, root?: string): PromptFileRead {
+export function readPromptFileSync(absolute: string, path: string = absolute, root?: string, known?: DirectoryKinds): PromptFileRead {
   try {
-    const linked = root === undefined ? undefined : linkedDirectorySync(root, absolute);
+    const linked = root === undefined ? undefined : linkedDirectorySync(root, absolute, known);
     if (linked) return linked;
     const refused = classify(path, lstatSync(absolute, { throwIfNoEntry: false }));
     if (refused) return refused;

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileReadNotes, RepoSnapshot } from '../core/check';
 import { normalisePromptText, positionOfByte } from '../core/promptText';
+import type { DirectoryKinds } from './promptFileRead';
 import { readPromptFileSync } from './promptFileRead';
 
 /** Directories never walked: dependencies, VCS data, build output, our own cache. */
@@ -78,14 +79,38 @@ export function toRepoPath(root: string, absolute: string): string | undefined {
   return rel.split(sep).join('/');
 }
 
-/** A snapshot of the files on disk; `overlay` (open editors' text) wins over the disk. */
+/** How many files a snapshot remembers within one task (a version's files, with room to spare). */
+const REMEMBERED_READS = 16;
+
+/**
+ * A snapshot of the files on disk; `overlay` (open editors' text) wins over the disk.
+ *
+ * Files are read at the time of each call (the extension keeps one snapshot while files change),
+ * except that what was read is remembered while the current task runs (until its microtasks): a
+ * check asks a file's notes and then its text, and a build reads thousands of files below the same
+ * directories, all in one synchronous run. Only the last few files read are kept.
+ */
 export function diskSnapshot(root: string, paths: readonly string[], overlay?: (path: string) => string | undefined): RepoSnapshot {
-  // Read at the time of each call: the extension keeps one snapshot while files change.
+  let turn: { reads: Map<string, { text?: string; notes?: FileReadNotes }>; dirs: DirectoryKinds } | undefined;
+  const thisTurn = (): NonNullable<typeof turn> => {
+    if (!turn) {
+      turn = { reads: new Map(), dirs: new Map() };
+      queueMicrotask(() => (turn = undefined));
+    }
+    return turn;
+  };
   const readOnce = (path: string): { text?: string; notes?: FileReadNotes } => {
+    const { reads, dirs } = thisTurn();
+    const remembered = reads.get(path);
+    if (remembered) {
+      // A file's notes and text are each asked once per check: no need to keep it longer.
+      reads.delete(path);
+      return remembered;
+    }
     let known: { text?: string; notes?: FileReadNotes };
     {
       const absolute = join(root, path);
-      const read = readPromptFileSync(absolute, path, root);
+      const read = readPromptFileSync(absolute, path, root, dirs);
       if (read.kind === 'refused') known = { notes: { refused: read.message } };
       else if (read.kind === 'missing') known = {};
       else {
@@ -96,6 +121,8 @@ export function diskSnapshot(root: string, paths: readonly string[], overlay?: (
         known = { text: read.text, notes: Object.keys(notes).length > 0 ? notes : undefined };
       }
     }
+    reads.set(path, known);
+    if (reads.size > REMEMBERED_READS) reads.delete(reads.keys().next().value as string);
     return known;
   };
   return {

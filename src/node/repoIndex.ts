@@ -247,7 +247,8 @@ function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function sourceMatcher(settings: RepoSettings): (path: string) => boolean {
+/** True for the paths the index reads for call sites under these settings. */
+export function sourceMatcher(settings: RepoSettings): (path: string) => boolean {
   const matches = callSiteSourceMatcher(settings.callSites);
   return (path) => sourceLanguageForPath(path) !== undefined && matches(path);
 }

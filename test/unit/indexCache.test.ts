@@ -1,6 +1,6 @@
 import * as assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
@@ -121,5 +121,81 @@ describe('index cache and index service', () => {
     assert.deepStrictEqual(mirror.findingGroups.get('version:prompts/support/v1'), before);
     assert.strictEqual(readFileSync(join(root, path), 'utf8'), text);
     await client.dispose();
+  });
+
+  it('publishes the last build as it was when nothing it read changed, and builds the index behind it for the edits to come', async () => {
+    const first = service();
+    const cold = indexed(await first.handle({ kind: 'index', id: 1, root, open: [] }));
+    assert.strictEqual(cold.stats.cache.reusedBuild, false);
+    await first.dispose();
+    const next = service();
+    const warm = indexed(await next.handle({ kind: 'index', id: 1, root, open: [] }));
+    assert.strictEqual(warm.stats.cache.reusedBuild, true);
+    assert.strictEqual(warm.stats.cache.misses, 0);
+    assert.deepStrictEqual(warm.state.groups, cold.state.groups);
+    assert.deepStrictEqual(warm.state.callSites, cold.state.callSites);
+    assert.deepStrictEqual(
+      warm.state.versions.map((v) => [v.dir, v.name, v.end - v.start]),
+      cold.state.versions.map((v) => [v.dir, v.name, v.end - v.start]),
+    );
+    assert.deepStrictEqual(Buffer.from(warm.state.versionBytes), Buffer.from(cold.state.versionBytes));
+    // The next request is answered by the index built behind the published one.
+    const path = 'src/support/replies.py';
+    const edited = readFileSync(join(root, path), 'utf8').replace('customer_name=ticket.customer_name,', 'customer_name=ticket.customer_name,\n        ticket=ticket.body,');
+    const update = await next.handle({ kind: 'update', id: 2, root, path, text: edited });
+    assert.strictEqual(update.kind, 'updated');
+    const delta = (update as Extract<IndexResponse, { kind: 'updated' }>).delta;
+    assert.deepStrictEqual(delta.callSites?.[1].map((s) => s.variables.map((v) => v.name)), [['customer_name', 'ticket']]);
+    assert.ok(delta.groups.some(([g]) => g === 'cross:support'), JSON.stringify(delta.groups));
+    await next.dispose();
+  });
+
+  it("does not reuse the last build when a call site naming a prompt changed while the prompt's own files did not", async () => {
+    const path = 'src/support/replies.py';
+    const original = readFileSync(join(root, path), 'utf8');
+    // The call site passes every variable the template has: the cross-check finds nothing there.
+    writeFileSync(join(root, path), original.replace('customer_name=ticket.customer_name,', 'customer_name=ticket.customer_name,\n        ticket=ticket.body,'));
+    const first = service();
+    const before = indexed(await first.handle({ kind: 'index', id: 1, root, open: [] }));
+    await first.dispose();
+    const crossFindings = (r: Extract<IndexResponse, { kind: 'indexed' }>) => r.state.groups.filter(([g]) => g === 'cross:support').flatMap(([, f]) => f).filter((f) => f.file === path);
+    assert.ok(!crossFindings(before).some((f) => /ticket/.test(f.message)), JSON.stringify(crossFindings(before)));
+    // Back to the original call, which leaves out {ticket}; every file of the prompt is as it was.
+    writeFileSync(join(root, path), original);
+    const next = service();
+    const after = indexed(await next.handle({ kind: 'index', id: 1, root, open: [] }));
+    assert.strictEqual(after.stats.cache.reusedBuild, false);
+    assert.strictEqual(after.stats.cache.misses, 1, JSON.stringify(after.stats));
+    assert.ok(crossFindings(after).some((f) => /ticket/.test(f.message)), JSON.stringify(crossFindings(after)));
+    assert.deepStrictEqual(after.state.groups.flatMap(([, f]) => f), (await checkRepoOnDisk(root)).findings);
+    await next.dispose();
+  });
+
+  it("does not reuse the last build when an open editor, the settings or an output schema's existence changed", async () => {
+    const metadata = join(root, 'prompts', 'support', 'v1', 'metadata.yaml');
+    writeFileSync(metadata, `${readFileSync(metadata, 'utf8').trimEnd()}\noutput_schema: dist/reply.json\n`);
+    const build = async (open: [string, string][] = []) => {
+      const s = service();
+      const r = indexed(await s.handle({ kind: 'index', id: 1, root, open }));
+      await s.dispose();
+      return r;
+    };
+    const missingSchema = await build();
+    assert.ok(missingSchema.state.groups.flatMap(([, f]) => f).some((f) => /dist\/reply\.json/.test(f.message)));
+    assert.strictEqual((await build()).stats.cache.reusedBuild, true);
+    mkdirSync(join(root, "dist"));
+    writeFileSync(join(root, "dist", "reply.json"), "{}");
+    // dist/ is never listed, and the metadata is unchanged: only the check's own question tells.
+    const withSchema = await build();
+    assert.strictEqual(withSchema.stats.cache.reusedBuild, false);
+    assert.deepStrictEqual(withSchema.state.groups.flatMap(([, f]) => f), (await checkRepoOnDisk(root)).findings);
+    assert.strictEqual((await build()).stats.cache.reusedBuild, true);
+    const template = 'prompts/support/v1/user.template.md';
+    const opened = await build([[template, 'Only {customer_name} now.\n']]);
+    assert.strictEqual(opened.stats.cache.reusedBuild, false);
+    writeFileSync(join(root, 'prompt-ci.yaml'), 'callSites:\n  functions: [render_prompt, draft_reply]\n');
+    const settings = await build();
+    assert.strictEqual(settings.stats.cache.reusedBuild, false);
+    assert.deepStrictEqual(settings.state.groups.flatMap(([, f]) => f), (await checkRepoOnDisk(root)).findings);
   });
 });
