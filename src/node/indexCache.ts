@@ -32,7 +32,7 @@ export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
 const FORMAT = 2;
 
-interface FileRecord {
+export interface FileRecord {
   size: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -42,9 +42,11 @@ interface FileRecord {
   hash: string;
 }
 
-interface VersionEntry {
+export interface VersionEntry {
   /** The checked version, v8-serialised: read back only when a build or the editor needs it. */
   bytes: Uint8Array;
+  /** The checked version itself, once made or read back in this session (never written: `bytes` is). */
+  checked?: CheckedVersion;
   /** The existence questions the check asked, with their answers then. */
   exists: [string, boolean][];
 }
@@ -78,6 +80,15 @@ export interface RecordedBuild {
   versions: { dir: string; name: string; bytes: Uint8Array }[];
   callSites: [string, LocatedCallSite[]][];
   groups: [string, FileFinding[]][];
+}
+
+/** Entries made by one cache, to be taken into another (what an index shard sends back). */
+export interface CacheEntries {
+  files: [string, FileRecord][];
+  sites: [string, Omit<LocatedCallSite, 'file'>[]][];
+  versions: [string, VersionEntry][];
+  /** How many of them were parsed or checked anew. */
+  misses: number;
 }
 
 /** What a session of the cache did, for the log and the tests. */
@@ -118,6 +129,12 @@ export class IndexCache implements IndexMemo {
   private readonly bytesOf = new WeakMap<CheckedVersion, Uint8Array>();
   /** The entry key of the check each version directory was last given. */
   private readonly versionKeyOf = new Map<string, string>();
+  /** Entries taken from elsewhere and counted there as misses: their first use here is no hit. */
+  private readonly fresh = new Set<string>();
+  /** Set while entries are made ahead of the build that will use them (see `ahead`). */
+  private makingAhead = false;
+  /** While one request is answered, each path is looked at once (see `holdStats`). */
+  private held: Map<string, Stats | undefined> | undefined;
 
   constructor(private readonly options: IndexCacheOptions) {
     this.file = options.dir && join(options.dir, `index-${hashOf(options.root).slice(0, 16)}.bin`);
@@ -191,7 +208,7 @@ export class IndexCache implements IndexMemo {
     const known = this.data.sites.get(key);
     if (known) {
       this.live.sites.add(key);
-      this.stats.hits += 1;
+      if (!this.fresh.delete(key)) this.stats.hits += 1;
       return known.map((s) => ({ ...s, file: path }));
     }
     text ??= read();
@@ -200,21 +217,22 @@ export class IndexCache implements IndexMemo {
     this.stats.misses += 1;
     this.data.sites.set(key, sites.map(({ file: _file, ...s }) => s));
     this.live.sites.add(key);
+    if (this.makingAhead) this.fresh.add(key);
     return sites;
   }
 
   checkedVersion(version: PromptVersion, snapshot: RepoSnapshot, compute: (snapshot: RepoSnapshot) => CheckedVersion): CheckedVersion {
-    const parts = [JSON.stringify(version), snapshot.today ?? ''];
-    for (const path of Object.values(version.files).sort()) parts.push(`${path}\0${this.fileHash(path)}`);
-    const key = hashOf(parts.join('\0'));
+    const key = this.versionKey(version, snapshot.today, (path) => this.fileHash(path)) as string;
     this.versionKeyOf.set(version.dir, key);
     const known = this.data.versions.get(key);
     if (known && known.exists.every(([p, was]) => snapshot.exists(p) === was)) {
       this.live.versions.add(key);
-      this.stats.hits += 1;
-      const checked = deserialize(known.bytes) as CheckedVersion;
-      this.bytesOf.set(checked, known.bytes);
-      return checked;
+      if (!this.fresh.delete(key)) this.stats.hits += 1;
+      if (!known.checked) {
+        known.checked = deserialize(known.bytes) as CheckedVersion;
+        this.bytesOf.set(known.checked, known.bytes);
+      }
+      return known.checked;
     }
     const exists: [string, boolean][] = [];
     const recording: RepoSnapshot = {
@@ -230,9 +248,77 @@ export class IndexCache implements IndexMemo {
     };
     const checked = compute(recording);
     this.stats.misses += 1;
-    this.data.versions.set(key, { bytes: this.serialised(checked), exists });
+    this.data.versions.set(key, { bytes: this.serialised(checked), checked, exists });
     this.live.versions.add(key);
+    if (this.makingAhead) this.fresh.add(key);
     return checked;
+  }
+
+  /**
+   * The source files (with their language) whose call sites this cache doesn't hold, and the
+   * versions whose check it doesn't hold, without reading any file: what a build would parse and
+   * check anew. A file that changed since it was recorded counts as not held.
+   */
+  pending(sources: readonly [string, string][], functions: readonly string[], versions: readonly PromptVersion[], today: string | undefined, exists: (path: string) => boolean): { sources: [string, string][]; versions: PromptVersion[] } {
+    const peek = (path: string, kind: FileRecord['kind']): string | undefined => {
+      const open = this.options.overlay?.(path);
+      return open !== undefined ? hashOf(`o\0${open}`) : this.recorded(path, kind, false);
+    };
+    const pendingSources = sources.filter(([path, language]) => {
+      const hash = peek(path, 't');
+      return hash === undefined || (hash !== 'link' && !this.data.sites.has(hashOf(`${language}\0${functions.join('\0')}\0${hash}`)));
+    });
+    const pendingVersions = versions.filter((version) => {
+      const key = this.versionKey(version, today, (path) => peek(path, 'b'));
+      const known = key === undefined ? undefined : this.data.versions.get(key);
+      return !known || !known.exists.every(([p, was]) => exists(p) === was);
+    });
+    return { sources: pendingSources, versions: pendingVersions };
+  }
+
+  /** Every entry this cache holds (an index shard's, sent back whole), the versions as their bytes only. */
+  entries(): CacheEntries {
+    return { files: [...this.data.files], sites: [...this.data.sites], versions: [...this.data.versions].map(([k, { bytes, exists }]) => [k, { bytes, exists }]), misses: this.stats.misses };
+  }
+
+  /** Takes in entries made elsewhere, as if made here: they count as used, and as the misses they were there. */
+  absorb(entries: CacheEntries): void {
+    for (const [path, record] of entries.files) {
+      this.data.files.set(path, record);
+      this.live.files.add(path);
+    }
+    for (const [key, sites] of entries.sites) {
+      this.data.sites.set(key, sites);
+      this.fresh.add(key);
+    }
+    for (const [key, entry] of entries.versions) {
+      this.data.versions.set(key, entry);
+      this.fresh.add(key);
+    }
+    this.stats.misses += entries.misses;
+  }
+
+  /** Runs `make`, whose misses are parsed ahead of a build: that build's first use of them is no hit. */
+  ahead<T>(make: () => T): T {
+    this.makingAhead = true;
+    try {
+      return make();
+    } finally {
+      this.makingAhead = false;
+    }
+  }
+
+  /**
+   * Looks at each path once while `during` runs (one request: the same files are asked about to
+   * plan the work, to fingerprint it and to build), instead of at each question.
+   */
+  async holdStats<T>(during: () => Promise<T>): Promise<T> {
+    this.held = new Map();
+    try {
+      return await during();
+    } finally {
+      this.held = undefined;
+    }
   }
 
   /** Writes what this session used, atomically; a no-op without a folder. */
@@ -244,7 +330,7 @@ export class IndexCache implements IndexMemo {
       tag: this.options.tag,
       files: keep(this.data.files, this.live.files),
       sites: keep(this.data.sites, this.live.sites),
-      versions: keep(this.data.versions, this.live.versions),
+      versions: new Map([...keep(this.data.versions, this.live.versions)].map(([k, { bytes, exists }]) => [k, { bytes, exists }])),
       build: this.data.build && this.data.build.versions.every((v) => this.live.versions.has(v.key)) ? this.data.build : undefined,
     };
     const bytes = serialize(out);
@@ -298,15 +384,28 @@ export class IndexCache implements IndexMemo {
    * The hash recorded for a path whose file is unchanged since; `link` for a symbolic link (never
    * taken on trust, never read: it is refused); undefined when it must be read.
    */
-  private recorded(path: string, kind: FileRecord['kind']): string | undefined {
+  private recorded(path: string, kind: FileRecord['kind'], use = true): string | undefined {
     const stat = this.lstat(path);
     if (stat?.isSymbolicLink()) return 'link';
     const record = this.data.files.get(path);
     if (!record || record.kind !== kind) return undefined;
     if (!stat?.isFile() || stat.size !== record.size || stat.mtimeMs !== record.mtimeMs || stat.ctimeMs !== record.ctimeMs || stat.ino !== record.ino) return undefined;
-    this.live.files.add(path);
-    this.stats.unread += 1;
+    if (use) {
+      this.live.files.add(path);
+      this.stats.unread += 1;
+    }
     return record.hash;
+  }
+
+  /** The key of a version's check, from its files' hashes (`hashOf` of one of them undefined: none). */
+  private versionKey(version: PromptVersion, today: string | undefined, hashOfFile: (path: string) => string | undefined): string | undefined {
+    const parts = [JSON.stringify(version), today ?? ''];
+    for (const path of Object.values(version.files).sort()) {
+      const hash = hashOfFile(path);
+      if (hash === undefined) return undefined;
+      parts.push(`${path}\0${hash}`);
+    }
+    return hashOf(parts.join('\0'));
   }
 
   private record(path: string, kind: FileRecord['kind'], hash: string): void {
@@ -321,11 +420,15 @@ export class IndexCache implements IndexMemo {
 
   /** What is at a path, links not followed; undefined when nothing is. */
   private lstat(path: string): Stats | undefined {
+    if (this.held?.has(path)) return this.held.get(path);
+    let stat: Stats | undefined;
     try {
-      return lstatSync(join(this.options.root, path), { throwIfNoEntry: false });
+      stat = lstatSync(join(this.options.root, path), { throwIfNoEntry: false });
     } catch {
-      return undefined;
+      stat = undefined;
     }
+    this.held?.set(path, stat);
+    return stat;
   }
 
   private load(): CacheFile {

@@ -2,10 +2,14 @@ import { performance } from 'node:perf_hooks';
 import type { CheckedVersion } from '../core/check';
 import type { LocatedCallSite } from '../core/crossCheck';
 import type { FileFinding } from '../core/finding';
-import { versionDirOf } from '../core/promptLayout';
+import type { SourceLanguage } from '../core/callSites';
+import { sourceLanguageForPath } from '../core/callSites';
+import type { RepoSnapshot } from '../core/check';
+import { discoverPrompts, versionDirOf } from '../core/promptLayout';
 import { readRepoSettings } from './checkRepo';
 import type { CacheStats, RecordedBuild } from './indexCache';
 import { IndexCache } from './indexCache';
+import { MIN_SHARDED_WORK, runShardTask, runSharded, shardPieces, shardThreads } from './indexShards';
 import { RepoIndex, sourceMatcher } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
@@ -47,6 +51,10 @@ export interface IndexDelta {
 export interface BuildStats {
   /** Building the index, in the thread that built it. */
   ms: number;
+  /** The threads its parsing and checking was split across (1: the index's own only). */
+  threads: number;
+  /** The pieces of that work the other threads did. */
+  shardedPieces: number;
   cache: CacheStats;
 }
 
@@ -63,6 +71,10 @@ export interface IndexServiceOptions {
   cacheDir?: string;
   /** The extension's and parser's versions: a cache written by another is not used. */
   cacheTag: string;
+  /** The index worker's bundle, started again as index shards to split a cold build across threads; absent, one thread does it all. */
+  shardFile?: string;
+  /** How many threads a cold build is split across (the index's own included); default `shardThreads()`. */
+  threads?: number;
   log?: (message: string) => void;
 }
 
@@ -147,44 +159,81 @@ export class IndexService {
     const repo: Repo = { overlay, cache };
     this.repos.set(root, repo);
     const isSource = sourceMatcher(settings);
-    let sourceFiles = 0;
-    const fingerprint = cache.fingerprint(
-      JSON.stringify([settings, settingsProblems]),
-      snapshot.today,
-      snapshot.paths,
-      (p) => (isSource(p) ? (sourceFiles++, 't') : p.startsWith('prompts/') ? 'b' : undefined),
-      (p) => snapshot.read(p),
-    );
-    const build = async (): Promise<RepoIndex> => {
-      const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
-      index.build();
-      if (this.repos.get(root) === repo) repo.index = index;
-      return index;
-    };
-
-    const reused = cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sourceFiles);
-    if (reused) {
-      // Published as it was; the index itself (for the edits to come) is built right after, from the cache.
-      const state = stateOfParts(root, reused);
-      const stats: BuildStats = { ms: performance.now() - started, cache: { ...cache.stats } };
-      this.afterAnswer = async () => {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (this.repos.get(root) !== repo) return;
-        try {
-          await build();
-        } catch (error) {
-          this.options.log?.(`the index of ${root} could not be rebuilt from its cache: ${(error as Error).message}`);
-        }
-        this.scheduleSave(repo, 0);
-      };
-      return { kind: 'indexed', id: request.id, state, stats };
+    // A cold build's reading, parsing and checking is split across threads first; what follows then finds it all in the cache.
+    const sources: [string, SourceLanguage][] = [];
+    for (const path of snapshot.paths) {
+      const language = isSource(path) ? sourceLanguageForPath(path) : undefined;
+      if (language) sources.push([path, language]);
     }
-    const index = await build();
-    const parts = partsOf(index, (v) => cache.serialised(v));
-    cache.recordBuild(fingerprint, parts);
-    const stats: BuildStats = { ms: performance.now() - started, cache: { ...cache.stats } };
-    this.scheduleSave(repo, 0);
-    return { kind: 'indexed', id: request.id, state: stateOfParts(root, parts), stats };
+    // Each file is looked at once while this request is answered (the build behind a reused one looks again).
+    return cache.holdStats(async () => {
+      const split = await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache);
+      const fingerprint = cache.fingerprint(
+        JSON.stringify([settings, settingsProblems]),
+        snapshot.today,
+        snapshot.paths,
+        (p) => (isSource(p) ? 't' : p.startsWith('prompts/') ? 'b' : undefined),
+        (p) => snapshot.read(p),
+      );
+      const build = async (): Promise<RepoIndex> => {
+        const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
+        index.build();
+        if (this.repos.get(root) === repo) repo.index = index;
+        return index;
+      };
+
+      const reused = cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sources.length);
+      if (reused) {
+        // Published as it was; the index itself (for the edits to come) is built right after, from the cache.
+        const state = stateOfParts(root, reused);
+        const stats: BuildStats = { ms: performance.now() - started, ...split, cache: { ...cache.stats } };
+        this.afterAnswer = async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (this.repos.get(root) !== repo) return;
+          try {
+            await build();
+          } catch (error) {
+            this.options.log?.(`the index of ${root} could not be rebuilt from its cache: ${(error as Error).message}`);
+          }
+          this.scheduleSave(repo, 0);
+        };
+        return { kind: 'indexed', id: request.id, state, stats };
+      }
+      const index = await build();
+      const parts = partsOf(index, (v) => cache.serialised(v));
+      cache.recordBuild(fingerprint, parts);
+      const stats: BuildStats = { ms: performance.now() - started, ...split, cache: { ...cache.stats } };
+      this.scheduleSave(repo, 0);
+      return { kind: 'indexed', id: request.id, state: stateOfParts(root, parts), stats };
+    });
+  }
+
+  /** Parses and checks, across threads, what the cache doesn't hold, when that is much (a cold build); the results go into the cache. */
+  private async shard(
+    root: string,
+    snapshot: RepoSnapshot,
+    functions: string[],
+    sources: [string, SourceLanguage][],
+    open: ReadonlyMap<string, string>,
+    cache: IndexCache,
+  ): Promise<{ threads: number; shardedPieces: number }> {
+    const { shardFile } = this.options;
+    const threads = this.options.threads ?? shardThreads();
+    const alone = { threads: 1, shardedPieces: 0 };
+    if (!shardFile || threads < 2) return alone;
+    const layout = discoverPrompts(snapshot.paths, { linked: (p) => snapshot.linked?.(p) ?? false });
+    const pending = cache.pending(sources, functions, layout.versions, snapshot.today, (p) => snapshot.exists(p));
+    if (pending.sources.length + pending.versions.length < MIN_SHARDED_WORK) return alone;
+    const pieces = shardPieces({ root, today: snapshot.today, functions }, open, pending.sources as [string, SourceLanguage][], pending.versions);
+    const results = await runSharded(pieces, {
+      workerFile: shardFile,
+      wasmDir: this.options.wasmDir,
+      threads,
+      local: async (task) => void runShardTask(task, task.sources.length > 0 ? await this.sourceParser() : undefined, cache),
+      log: this.options.log,
+    });
+    for (const entries of results) cache.absorb(entries);
+    return { threads, shardedPieces: results.length };
   }
 
   private update(request: Extract<IndexRequest, { kind: 'update' }>): IndexDelta {

@@ -14,10 +14,10 @@ import type { SourceParser } from './treeSitter';
 export const MAX_SOURCE_BYTES = 1024 * 1024;
 
 /** The call sites of one source file, located; empty for files that aren't sources or are too large. */
-export function callSitesOfFile(parser: SourceParser, settings: RepoSettings, path: string, text: string): LocatedCallSite[] {
+export function callSitesOfFile(parser: SourceParser, functions: readonly string[], path: string, text: string): LocatedCallSite[] {
   const language = sourceLanguageForPath(path);
   if (!language || text.length > MAX_SOURCE_BYTES) return [];
-  return parser.callSitesOf(text, language, settings.callSites.functions).map((site) => ({ ...site, file: path }));
+  return parser.callSitesOf(text, language, functions).map((site) => ({ ...site, file: path }));
 }
 
 /**
@@ -208,9 +208,9 @@ export class RepoIndex implements RepoIndexView {
     const language = sourceLanguageForPath(path);
     if (!this.memo || !language) {
       const text = read();
-      return text === undefined ? [] : callSitesOfFile(this.parser, this.settings, path, text);
+      return text === undefined ? [] : callSitesOfFile(this.parser, this.settings.callSites.functions, path, text);
     }
-    return this.memo.callSites(path, language, this.settings.callSites.functions, read, (text) => callSitesOfFile(this.parser, this.settings, path, text));
+    return this.memo.callSites(path, language, this.settings.callSites.functions, read, (text) => callSitesOfFile(this.parser, this.settings.callSites.functions, path, text));
   }
 
   /** The prompts that have a version directory. */
