@@ -89,7 +89,8 @@ interface ShardThread {
 
 /**
  * Runs pieces of work on shard threads (the index worker's bundle started as a shard) and on the
- * calling thread at once: each thread takes the next piece when it is done with one. Resolves to
+ * calling thread at once: each shard thread is given a piece as it starts, and every thread takes
+ * the next piece when it is done with one. Resolves to
  * the shard threads' entries (the calling thread's own go straight where `local` puts them). A
  * shard thread that fails gives its piece back to the calling thread, which does it itself.
  */
@@ -124,20 +125,19 @@ export async function runSharded(
     const thread: ShardThread = { worker, busy: false };
     let current: ShardTask | undefined;
     worker.on('message', (message: { kind: 'ready' } | { kind: 'done'; entries: CacheEntries } | { kind: 'failed'; message: string }) => {
-      if (message.kind !== 'ready') {
-        running -= 1;
-        thread.busy = false;
-        if (message.kind === 'failed') {
-          // Not given more: its piece goes back to the queue for the calling thread.
-          options.log?.(`an index shard could not do its part (${message.message}); the index's own thread does it`);
-          if (current) queue.push(current);
-          current = undefined;
-          retire(thread);
-          wake();
-          return;
-        }
-        results.push(message.entries);
+      if (message.kind === 'ready') return;
+      running -= 1;
+      thread.busy = false;
+      if (message.kind === 'failed') {
+        // Not given more: its piece goes back to the queue for the calling thread.
+        options.log?.(`an index shard could not do its part (${message.message}); the index's own thread does it`);
+        if (current) queue.push(current);
+        current = undefined;
+        retire(thread);
+        wake();
+        return;
       }
+      results.push(message.entries);
       current = dispatch(thread);
       wake();
     });
@@ -156,6 +156,8 @@ export async function runSharded(
     worker.on('error', (error) => lost(error.message || String(error)));
     worker.on('exit', (code) => lost(`it exited with code ${code}`));
     threads.push(thread);
+    // Its first piece is its own from the start (done once it has loaded); it asks for more as it goes.
+    current = dispatch(thread);
   }
   try {
     // The calling thread takes pieces too, and between pieces lets the shard threads' answers in.

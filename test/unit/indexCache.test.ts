@@ -134,10 +134,8 @@ describe('index cache and index service', () => {
     assert.strictEqual(warm.stats.cache.misses, 0);
     assert.deepStrictEqual(warm.state.groups, cold.state.groups);
     assert.deepStrictEqual(warm.state.callSites, cold.state.callSites);
-    assert.deepStrictEqual(
-      warm.state.versions.map((v) => [v.dir, v.name, v.end - v.start]),
-      cold.state.versions.map((v) => [v.dir, v.name, v.end - v.start]),
-    );
+    // The very bytes the first build sent: nothing was checked again.
+    assert.deepStrictEqual(warm.state.versions, cold.state.versions);
     assert.deepStrictEqual(Buffer.from(warm.state.versionBytes), Buffer.from(cold.state.versionBytes));
     // The next request is answered by the index built behind the published one.
     const path = 'src/support/replies.py';
