@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditTracker } from '../../src/core/runtime/auditTracker';
+import { AuditTracker, defaultRefreshMs } from '../../src/core/runtime/auditTracker';
 import type { BundleVersion } from '../../src/core/runtime/bundle';
 import { BundleError, buildBundle, parseBundle, versionDigest } from '../../src/core/runtime/bundle';
 import { PromptVariableError, compilePrompt, renderCompiled } from '../../src/core/runtime/compiledPrompt';
@@ -254,5 +254,61 @@ describe('runtime core: audit intervals', () => {
     assert.deepEqual(after.served.map((s) => [s.tenantId, s.basisPoints, s.firstAt]), [['acme-eu', 8000, 2100]]);
     tracker.restore(after);
     assert.deepEqual(tracker.drain().served.map((s) => s.tenantId), ['acme-eu'], 'a failed write of an open interval is sent again');
+  });
+
+  it('writes an open interval when it opens, again once its last request moved the refresh period on, and exactly when it closes', () => {
+    assert.equal(defaultRefreshMs(3_600_000), 60_000, 'a minute at the default idle time of an hour');
+    assert.equal(defaultRefreshMs(60_000), 1000, 'a sixtieth of a shorter idle time');
+    const tracker = new AuditTracker(60_000);
+    assert.equal(tracker.refreshMs, 1000);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1000);
+    assert.deepEqual(tracker.drain().served.map((s) => [s.firstAt, s.lastAt]), [[1000, 1000]], 'written when it opens');
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1999);
+    assert.equal(tracker.pending, false, 'a last request less than the refresh period on is not sent');
+    assert.deepEqual(tracker.drain().served, []);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 2000);
+    assert.deepEqual(tracker.drain().served.map((s) => [s.firstAt, s.lastAt]), [[1000, 2000]], 'a refresh period on: sent');
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 2400);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 2300);
+    const table = new RoutingTable(snapshot([rollout('summarisation', [[1, 10_000], [2, 0]], { rollback: { version: 1, at: 0 } })]), versions);
+    tracker.reconcile(table, 2500);
+    const batch = tracker.drain();
+    assert.deepEqual(batch.closing.map((s) => [s.firstAt, s.lastAt]), [[1000, 2400]], 'the exact last request (not an earlier clock reading) goes with the close');
+    assert.deepEqual(batch.closed.map((c) => c.endedAt), [2500]);
+    // A refresh period of 0: every move of the last request is sent.
+    const exact = new AuditTracker(60_000, 0);
+    exact.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1000);
+    exact.drain();
+    exact.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1001);
+    assert.deepEqual(exact.drain().served.map((s) => s.lastAt), [1001]);
+  });
+
+  it('keeps one interval through a change of tier, and reuses a closed interval\'s place without mixing tenants up', () => {
+    const tracker = new AuditTracker(60_000);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1000);
+    tracker.touch('globex', 'summarisation', 1, 'rollout', 9000, undefined, 1001);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, 'enterprise', 1100);
+    assert.equal(tracker.size, 2, 'the tier is not part of the interval');
+    assert.deepEqual(tracker.drain().served.map((s) => [s.tenantId, s.firstAt, s.lastAt]), [['acme', 1000, 1100], ['globex', 1001, 1001]]);
+    // v2 now excludes enterprise: that tier gets v1 at 100%, so acme's interval (latest tier enterprise) closes, globex's stays.
+    const table = new RoutingTable(snapshot([rollout('summarisation', [[1, 9000], [2, 1000, ['enterprise']]])]), versions);
+    tracker.reconcile(table, 1200);
+    assert.deepEqual(tracker.drain().closed.map((c) => [c.tenantId, c.endedAt]), [['acme', 1200]]);
+    // A new interval takes the closed one's place: its times are its own, the others' untouched.
+    tracker.touch('initech', 'summarisation', 1, 'rollout', 9000, undefined, 1300);
+    tracker.touch('globex', 'summarisation', 1, 'pin', null, undefined, 1400);
+    tracker.touch('acme', 'summarisation', 1, 'rollout', 10_000, 'enterprise', 1500);
+    const batch = tracker.drain();
+    assert.deepEqual(batch.closed.map((c) => [c.tenantId, c.endedAt]), [['globex', 1400]], 'globex by rollout closes when it gets v1 by a pin');
+    assert.deepEqual(
+      batch.served.map((s) => [s.tenantId, s.reason, s.basisPoints, s.firstAt, s.lastAt]).sort(),
+      [['acme', 'rollout', 10_000, 1500, 1500], ['globex', 'pin', null, 1400, 1400], ['initech', 'rollout', 9000, 1300, 1300]],
+    );
+    assert.equal(tracker.size, 3);
+    for (let i = 0; i < 3000; i++) tracker.touch(`t${i}`, 'summarisation', 2, 'rollout', 1000, undefined, 2000 + i);
+    assert.equal(tracker.size, 3003, 'more intervals than the first allocation holds');
+    const served = tracker.drain().served;
+    assert.equal(served.length, 3000);
+    assert.ok(served.every((s) => s.lastAt === 2000 + Number(s.tenantId.slice(1))), 'each interval keeps its own last request');
   });
 });

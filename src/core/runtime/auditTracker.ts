@@ -6,9 +6,17 @@ import type { RoutingTable, SelectionReason } from './selection';
  * version to the tenant (or routes it for another reason or share), or after an idle time with no
  * such request. The request path only touches a map entry; `drain` hands what changed to the
  * background writer in one batch. Pure: times are passed in as epoch milliseconds.
+ *
+ * Precision of the written `last_seen_at`: an interval is written when it opens and when it closes
+ * (with its exact last request), and while open only once its last request has moved `refreshMs`
+ * past what was written (default: a sixtieth of the idle time, at most a minute). What `last_seen_at`
+ * is read for is the idle rule (an interval idle for `idleMs` is over) and the end of an interval
+ * whose runtime stopped without closing it; a lag of a minute against an idle time of an hour
+ * changes neither answer for a live runtime. Without it every flush rewrote every active tenant's
+ * interval (10,000 rows a second at 10,000 active tenants).
  */
 
-/** An interval this runtime holds open. */
+/** An interval this runtime holds open; its last request is in the tracker's `lastAt` array, at `slot`. */
 interface OpenInterval {
   tenantId: string;
   prompt: string;
@@ -17,9 +25,9 @@ interface OpenInterval {
   basisPoints: number | null;
   tier: string | undefined;
   firstAt: number;
-  lastAt: number;
   /** The `lastAt` the database has; -1 before the interval was first written. */
   writtenAt: number;
+  slot: number;
 }
 
 /** An interval to open, or whose last request moved on. */
@@ -43,59 +51,131 @@ export interface AuditBatch {
   served: ServedRecord[];
 }
 
-/** The open intervals of one version of one prompt, by tenant. */
-type TenantIntervals = Map<string, OpenInterval>;
+/**
+ * The open intervals of one version of one prompt: each tenant's slot. `code` names the last
+ * (reason, share, tier) touched here: a request with the same three matches an interval by its
+ * slot's code alone.
+ */
+interface VersionIntervals {
+  tenants: Map<string, number>;
+  reason: SelectionReason | undefined;
+  basisPoints: number | null;
+  tier: string | undefined;
+  code: number;
+}
 
 /**
  * The intervals of one runtime. Open intervals are held in nested maps, prompt → version → tenant,
  * so the request path builds no key: the prompt name is the caller's (usually a literal, whose hash
  * V8 keeps), the version a small integer, and only the tenant id is hashed. A concatenated key cost
- * an allocation and the hash of a fresh string on every render (issue 17's overhead target).
+ * an allocation and the hash of a fresh string on every render (issue 17's overhead target). The
+ * tenant map holds a slot number; the slot's last request and (reason, share, tier) code are in
+ * typed arrays, so a request that extends an open interval reads no interval object.
  */
 export class AuditTracker {
-  private readonly open = new Map<string, Map<number, TenantIntervals>>();
+  private readonly open = new Map<string, Map<number, VersionIntervals>>();
   private openCount = 0;
-  /** The last (prompt, version) touched and its tenants: consecutive renders mostly share them. */
+  /** The last (prompt, version) touched: consecutive renders mostly share it. */
   private lastPrompt: string | undefined;
   private lastVersion = -1;
-  private lastTenants: TenantIntervals | undefined;
+  private lastIntervals: VersionIntervals | undefined;
+  /** Codes of (reason, share, tier), by `reason\0share\0tier`. */
+  private readonly codes = new Map<string, number>();
+  /** By slot: the open interval, its last request, its (reason, share, tier) code. */
+  private entries: (OpenInterval | undefined)[] = [];
+  private lastAt = new Float64Array(1024);
+  private slotCodes = new Int32Array(1024);
+  private readonly freeSlots: number[] = [];
   private closing = new Map<string, ServedRecord>();
   private closed = new Map<string, AuditBatch['closed'][number]>();
 
-  constructor(readonly idleMs: number) {}
+  /**
+   * @param idleMs an interval with no request for this long is closed at its last request
+   * @param refreshMs an open interval's `lastAt` is sent again once it moved this far past the one written
+   */
+  constructor(
+    readonly idleMs: number,
+    readonly refreshMs = defaultRefreshMs(idleMs),
+  ) {}
 
   /** On the request path: the tenant got `version` of `prompt` for `reason` at `now`. */
   touch(tenantId: string, prompt: string, version: number, reason: SelectionReason, basisPoints: number | null, tier: string | undefined, now: number): void {
-    let tenants = this.lastTenants;
-    if (prompt !== this.lastPrompt || version !== this.lastVersion || tenants === undefined) {
-      tenants = this.tenantsOf(prompt, version);
+    let intervals = this.lastIntervals;
+    if (prompt !== this.lastPrompt || version !== this.lastVersion || intervals === undefined) {
+      intervals = this.intervalsOf(prompt, version);
       this.lastPrompt = prompt;
       this.lastVersion = version;
-      this.lastTenants = tenants;
+      this.lastIntervals = intervals;
     }
-    const entry = tenants.get(tenantId);
-    if (entry !== undefined) {
+    if (reason !== intervals.reason || basisPoints !== intervals.basisPoints || tier !== intervals.tier) {
+      intervals.code = this.codeOf(reason, basisPoints, tier);
+      intervals.reason = reason;
+      intervals.basisPoints = basisPoints;
+      intervals.tier = tier;
+    }
+    const slot = intervals.tenants.get(tenantId);
+    if (slot !== undefined && this.slotCodes[slot] === intervals.code) {
+      if (now > this.lastAt[slot]) this.lastAt[slot] = now;
+      return;
+    }
+    this.touchSlow(intervals, slot, tenantId, prompt, version, reason, basisPoints, tier, now);
+  }
+
+  /** A new interval, or an open one whose reason, share or tier differs from this request's. */
+  private touchSlow(intervals: VersionIntervals, slot: number | undefined, tenantId: string, prompt: string, version: number, reason: SelectionReason, basisPoints: number | null, tier: string | undefined, now: number): void {
+    if (slot !== undefined) {
+      const entry = this.entries[slot] as OpenInterval;
       if (entry.reason === reason && entry.basisPoints === basisPoints) {
-        if (now > entry.lastAt) entry.lastAt = now;
+        // Only the tier moved: the same interval, now with the latest tier.
         entry.tier = tier;
+        this.slotCodes[slot] = intervals.code;
+        if (now > this.lastAt[slot]) this.lastAt[slot] = now;
         return;
       }
-      this.close(tenants, entry, now);
+      this.close(intervals.tenants, entry, now);
     }
-    tenants.set(tenantId, { tenantId, prompt, version, reason, basisPoints, tier, firstAt: now, lastAt: now, writtenAt: -1 });
+    const free = this.freeSlots.pop() ?? this.grow();
+    this.entries[free] = { tenantId, prompt, version, reason, basisPoints, tier, firstAt: now, writtenAt: -1, slot: free };
+    this.lastAt[free] = now;
+    this.slotCodes[free] = intervals.code;
+    intervals.tenants.set(tenantId, free);
     this.openCount++;
   }
 
-  private tenantsOf(prompt: string, version: number): TenantIntervals {
-    let versions = this.open.get(prompt);
-    if (versions === undefined) this.open.set(prompt, (versions = new Map()));
-    let tenants = versions.get(version);
-    if (tenants === undefined) versions.set(version, (tenants = new Map()));
-    return tenants;
+  /** A new slot at the end, the typed arrays doubled when full. */
+  private grow(): number {
+    const slot = this.entries.length;
+    this.entries.push(undefined);
+    if (slot >= this.lastAt.length) {
+      const lastAt = new Float64Array(this.lastAt.length * 2);
+      lastAt.set(this.lastAt);
+      this.lastAt = lastAt;
+      const codes = new Int32Array(this.slotCodes.length * 2);
+      codes.set(this.slotCodes);
+      this.slotCodes = codes;
+    }
+    return slot;
   }
 
-  private *openEntries(): Generator<[TenantIntervals, OpenInterval]> {
-    for (const versions of this.open.values()) for (const tenants of versions.values()) for (const entry of tenants.values()) yield [tenants, entry];
+  private codeOf(reason: SelectionReason, basisPoints: number | null, tier: string | undefined): number {
+    const key = `${reason}\u0000${basisPoints}\u0000${tier === undefined ? '' : `=${tier}`}`;
+    let code = this.codes.get(key);
+    if (code === undefined) this.codes.set(key, (code = this.codes.size));
+    return code;
+  }
+
+  private intervalsOf(prompt: string, version: number): VersionIntervals {
+    let versions = this.open.get(prompt);
+    if (versions === undefined) this.open.set(prompt, (versions = new Map()));
+    let intervals = versions.get(version);
+    if (intervals === undefined) versions.set(version, (intervals = { tenants: new Map(), reason: undefined, basisPoints: null, tier: undefined, code: -1 }));
+    return intervals;
+  }
+
+  private *openEntries(): Generator<[Map<string, number>, OpenInterval]> {
+    for (const versions of this.open.values()) {
+      for (const intervals of versions.values()) for (const slot of intervals.tenants.values()) yield [intervals.tenants, this.entries[slot] as OpenInterval];
+    }
   }
 
   /**
@@ -105,8 +185,9 @@ export class AuditTracker {
    */
   reconcile(table: RoutingTable, now: number): void {
     for (const [tenants, entry] of this.openEntries()) {
-      if (now - entry.lastAt >= this.idleMs) {
-        this.close(tenants, entry, entry.lastAt);
+      const lastAt = this.lastAt[entry.slot];
+      if (now - lastAt >= this.idleMs) {
+        this.close(tenants, entry, lastAt);
         continue;
       }
       const route = table.routeOf(entry.prompt, entry.tenantId, entry.tier, entry.version, now);
@@ -115,14 +196,17 @@ export class AuditTracker {
   }
 
   /** Off the request path: closing is rare, so its maps keep a composite key. */
-  private close(tenants: TenantIntervals, entry: OpenInterval, endedAt: number): void {
+  private close(tenants: Map<string, number>, entry: OpenInterval, endedAt: number): void {
     // Deleting the current entry while iterating a Map is safe: iteration goes on with the next one.
     tenants.delete(entry.tenantId);
     this.openCount--;
+    const lastAt = this.lastAt[entry.slot];
+    this.entries[entry.slot] = undefined;
+    this.freeSlots.push(entry.slot);
     const key = intervalKey(entry);
-    if (entry.lastAt !== entry.writtenAt) {
+    if (lastAt !== entry.writtenAt) {
       const earlier = this.closing.get(key);
-      this.closing.set(key, { ...record(entry), firstAt: Math.min(entry.firstAt, earlier?.firstAt ?? entry.firstAt) });
+      this.closing.set(key, { ...record(entry, lastAt), firstAt: Math.min(entry.firstAt, earlier?.firstAt ?? entry.firstAt) });
     }
     this.closed.set(key, { tenantId: entry.tenantId, prompt: entry.prompt, version: entry.version, endedAt });
   }
@@ -131,9 +215,10 @@ export class AuditTracker {
   drain(): AuditBatch {
     const served: ServedRecord[] = [];
     for (const [, entry] of this.openEntries()) {
-      if (entry.lastAt === entry.writtenAt) continue;
-      served.push(record(entry));
-      entry.writtenAt = entry.lastAt;
+      if (!this.due(entry)) continue;
+      const lastAt = this.lastAt[entry.slot];
+      served.push(record(entry, lastAt));
+      entry.writtenAt = lastAt;
     }
     const batch = { closing: [...this.closing.values()], closed: [...this.closed.values()], served };
     this.closing = new Map();
@@ -144,7 +229,7 @@ export class AuditTracker {
   /** True when a drain would send something. */
   get pending(): boolean {
     if (this.closing.size || this.closed.size) return true;
-    for (const [, entry] of this.openEntries()) if (entry.lastAt !== entry.writtenAt) return true;
+    for (const [, entry] of this.openEntries()) if (this.due(entry)) return true;
     return false;
   }
 
@@ -159,9 +244,15 @@ export class AuditTracker {
       if (!this.closed.has(key)) this.closed.set(key, c);
     }
     for (const s of batch.served) {
-      const entry = this.open.get(s.prompt)?.get(s.version)?.get(s.tenantId);
+      const slot = this.open.get(s.prompt)?.get(s.version)?.tenants.get(s.tenantId);
+      const entry = slot === undefined ? undefined : this.entries[slot];
       if (entry && entry.writtenAt === s.lastAt) entry.writtenAt = -1;
     }
+  }
+
+  /** An open interval a drain sends: never written, or its last request moved `refreshMs` past the one written. */
+  private due(entry: OpenInterval): boolean {
+    return entry.writtenAt < 0 ? true : this.lastAt[entry.slot] - entry.writtenAt >= this.refreshMs;
   }
 
   /** Open intervals held. */
@@ -170,10 +261,15 @@ export class AuditTracker {
   }
 }
 
+/** A sixtieth of the idle time, at most a minute, at least a millisecond. */
+export function defaultRefreshMs(idleMs: number): number {
+  return Math.max(1, Math.min(60_000, Math.floor(idleMs / 60)));
+}
+
 function intervalKey(i: { prompt: string; version: number; tenantId: string }): string {
   return `${i.prompt}\u0000${i.version}\u0000${i.tenantId}`;
 }
 
-function record(entry: OpenInterval): ServedRecord {
-  return { tenantId: entry.tenantId, prompt: entry.prompt, version: entry.version, reason: entry.reason, basisPoints: entry.basisPoints, firstAt: entry.firstAt, lastAt: entry.lastAt };
+function record(entry: OpenInterval, lastAt: number): ServedRecord {
+  return { tenantId: entry.tenantId, prompt: entry.prompt, version: entry.version, reason: entry.reason, basisPoints: entry.basisPoints, firstAt: entry.firstAt, lastAt };
 }

@@ -44,7 +44,10 @@ export interface PromptRuntimeOptions {
   pollIntervalMs?: number;
   /** Write serving-audit intervals. Default true. */
   audit?: boolean;
-  /** An interval with no request for this long is closed. Default one hour. */
+  /**
+   * An interval with no request for this long is closed. Default one hour. While an interval is
+   * open, its last request is written again at most every sixtieth of this (at most a minute).
+   */
   auditIdleMs?: number;
   /** Milliseconds between audit batches. Default 1000. */
   auditFlushMs?: number;
