@@ -161,6 +161,11 @@ export class IndexCache implements IndexMemo {
     return hash.digest('hex');
   }
 
+  /** Whether the cache holds a last build at all (see `reusedBuild`). */
+  get hasRecordedBuild(): boolean {
+    return this.data.build !== undefined;
+  }
+
   /**
    * The last build, when it was made under `fingerprint` and what its checks asked of other files
    * (the existence of output schemas) still holds; its entries count as used, and as reused: its

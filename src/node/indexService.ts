@@ -167,14 +167,19 @@ export class IndexService {
     }
     // Each file is looked at once while this request is answered (the build behind a reused one looks again).
     return cache.holdStats(async () => {
-      const split = await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache);
-      const fingerprint = cache.fingerprint(
-        JSON.stringify([settings, settingsProblems]),
-        snapshot.today,
-        snapshot.paths,
-        (p) => (isSource(p) ? 't' : p.startsWith('prompts/') ? 'b' : undefined),
-        (p) => snapshot.read(p),
-      );
+      const fingerprintNow = (): string =>
+        cache.fingerprint(
+          JSON.stringify([settings, settingsProblems]),
+          snapshot.today,
+          snapshot.paths,
+          (p) => (isSource(p) ? 't' : p.startsWith('prompts/') ? 'b' : undefined),
+          (p) => snapshot.read(p),
+        );
+      // With a last build in the cache (a reopened workspace), whether it still holds is asked first.
+      let fingerprint = cache.hasRecordedBuild ? fingerprintNow() : undefined;
+      const reused = fingerprint === undefined ? undefined : cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sources.length);
+      const split = reused ? { threads: 1, shardedPieces: 0 } : await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache);
+      fingerprint ??= fingerprintNow();
       const build = async (): Promise<RepoIndex> => {
         const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
         index.build();
@@ -182,7 +187,6 @@ export class IndexService {
         return index;
       };
 
-      const reused = cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sources.length);
       if (reused) {
         // Published as it was; the index itself (for the edits to come) is built right after, from the cache.
         const state = stateOfParts(root, reused);
