@@ -7,15 +7,16 @@ import type { CostEstimate } from '../core/eval/cost';
 import { formatP } from '../core/eval/gate';
 import { junitPieces } from '../core/eval/junit';
 import { renderMarkdown } from '../core/eval/markdown';
-import { informationalLine } from '../core/eval/report';
+import { compactResult, informationalLine } from '../core/eval/report';
 import { evalReportJsonPieces } from '../core/eval/reportJson';
+import { ResultSpool } from '../node/resultSpool';
 import { pointsInterval, scoreInterval, signedPoints, slicesToShow } from '../core/eval/statistics';
 import type { EvalProgress } from '../core/eval/types';
 import { throttleNote } from '../core/eval/types';
 import type { ResolvedBaseline } from '../node/baseline';
 import { findRepoRoot } from '../node/repoFiles';
 import { prepareEval } from '../node/runEval';
-import type { EvalReport, SideSummary } from '../shared/evalReport';
+import type { EvalReport, ExampleResult, SideSummary } from '../shared/evalReport';
 import { preferSmallHeap } from './heap';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, errorKindOf, reportCommandError } from './cliIo';
@@ -236,11 +237,14 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
 
   // The report paths are checked before any money is spent; rendered only once the verdict is in.
   let report: EvalReport | undefined;
+  // The run keeps compact results (what the verdict and the summary need); the whole ones go to a
+  // temporary file as they finish, and the reports are written from it, one example at a time.
+  let spool: ResultSpool | undefined;
+  const whole = (): Iterable<ExampleResult> => spool ?? report!.examples;
   const reports: RequestedReport[] = [
-    // JSON and JUnit grow with the suite: written one example at a time.
-    { option: '--json', file: JSON_REPORT.read(values), render: () => evalReportJsonPieces(report!) },
-    { option: '--markdown', file: MARKDOWN_REPORT.read(values), render: () => renderMarkdown(report!) },
-    { option: '--junit', file: JUNIT_REPORT.read(values), render: () => junitPieces(report!) },
+    { option: '--json', file: JSON_REPORT.read(values), render: () => evalReportJsonPieces(report!, whole()) },
+    { option: '--markdown', file: MARKDOWN_REPORT.read(values), render: () => renderMarkdown(report!, whole()) },
+    { option: '--junit', file: JUNIT_REPORT.read(values), render: () => junitPieces(report!, whole()) },
   ];
   const pathProblem = await reportPathProblem(reports, io.cwd);
   if (pathProblem) {
@@ -264,7 +268,7 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
       [
         `challenger: ${display(resolve(repoRoot, prepared.challenger.dir))} (working tree)`,
         `baseline:   ${baselineLine(prepared.baseline, (dir) => display(resolve(repoRoot, dir)))}`,
-        `examples:   ${int(prepared.examples.length)} · judge ${prepared.judge.model} × ${prepared.judge.repeats} (${prepared.judge.rubric === 'judge.md' ? 'judge.md' : 'default rubric'}) · concurrency ${prepared.concurrency}${prepared.cacheMode === 'normal' ? '' : ` · ${prepared.cacheMode}`}`,
+        `examples:   ${int(prepared.exampleCount)} · judge ${prepared.judge.model} × ${prepared.judge.repeats} (${prepared.judge.rubric === 'judge.md' ? 'judge.md' : 'default rubric'}) · concurrency ${prepared.concurrency}${prepared.cacheMode === 'normal' ? '' : ` · ${prepared.cacheMode}`}`,
         `estimate:   ${estimateLine(prepared.estimate)}`,
         '',
       ].join('\n'),
@@ -275,7 +279,13 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
       return EXIT_USAGE;
     }
 
-    report = await prepared.run();
+    if (reports.some((r) => r.file !== undefined)) spool = new ResultSpool();
+    report = await prepared.run({
+      onResult: (result) => {
+        spool?.add(result);
+        return compactResult(result);
+      },
+    });
     progress.end();
     if (deadline.expired()) io.stderr(deadline.notice('eval'));
     io.stdout(`\n${formatEvalSummary(report)}`);
@@ -295,5 +305,6 @@ export async function runEvalCommand(argv: string[], io: CliIo): Promise<number>
     return reportCommandError(io, 'eval', EVAL_USAGE, error);
   } finally {
     deadline.dispose();
+    spool?.dispose();
   }
 }

@@ -150,7 +150,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
         const e = prepared.estimate;
         const toMake = e.calls - e.cachedCalls;
         const cost = toMake === 0 ? 'all cached' : `${int(toMake)} to make${e.usdTypical !== null ? `, ~${formatUsd(e.usdTypical)}` : ''}`;
-        io.stdout(`${display(prompt.dir)}: evaluating ${int(prepared.examples.length)} examples · ${int(e.calls)} calls (${cost})\n`);
+        io.stdout(`${display(prompt.dir)}: evaluating ${int(prepared.exampleCount)} examples · ${int(e.calls)} calls (${cost})\n`);
         return;
       }
       case 'eval-progress': {

@@ -33,22 +33,40 @@ export const MAX_EVAL_LINE_CHARS = 2 * 1024 * 1024;
 export function parseEvalJsonl(text: string): { examples: EvalExample[]; findings: Finding[] } {
   const lines = new LineIndex(text);
   const examples: EvalExample[] = [];
-  const findings: Finding[] = [];
-  const firstLineOfId = new Map<string, number>();
-
+  const parser = new EvalJsonlParser();
   for (let line = 0; line < lines.lineCount; line++) {
     const start = lines.offsetAt({ line, character: 0 });
-    const end = lines.lineEnd(line);
-    const source = text.slice(start, end);
-    if (source.trim() === '') continue;
-    const lineRange = lines.lineRange(line);
-    const at = (message: string, code: string, from = start, to = end): void => {
-      findings.push({ code, severity: 'error', range: lines.rangeOf(from, to), message });
+    const example = parser.line(text.slice(start, lines.lineEnd(line)), line, start);
+    if (example) examples.push(example);
+  }
+  return { examples, findings: parser.findings };
+}
+
+/**
+ * The line-by-line reading of `eval.jsonl` that `parseEvalJsonl` and the streaming reader share:
+ * each line is validated as it comes and handed back as an example or recorded as findings. What it
+ * keeps between lines is the first line of each id (for the "duplicate id" finding) and the
+ * findings, never the examples.
+ */
+export class EvalJsonlParser {
+  readonly findings: Finding[] = [];
+  private readonly firstLineOfId = new Map<string, number>();
+
+  /**
+   * One line, without its line ending: `line` is its 0-based number, `offset` the offset of its
+   * first character in the (normalised) text. Returns the example, or undefined for a blank or
+   * refused line (then its findings are in `findings`).
+   */
+  line(source: string, line: number, offset: number): EvalExample | undefined {
+    if (source.trim() === '') return undefined;
+    const lineRange = { start: { line, character: 0 }, end: { line, character: source.length } };
+    const at = (message: string, code: string, from = 0, to = source.length): void => {
+      this.findings.push({ code, severity: 'error', range: { start: { line, character: from }, end: { line, character: to } }, message });
     };
 
     if (source.length > MAX_EVAL_LINE_CHARS) {
-      at(`line ${line + 1} is ${source.length} characters; lines over ${MAX_EVAL_LINE_CHARS} are refused`, 'eval/line-too-large');
-      continue;
+      this.tooLong(line, source.length);
+      return undefined;
     }
     const errors: ParseError[] = [];
     const value: unknown = parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false });
@@ -56,17 +74,12 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       const first = errors[0];
       // An error at the end of the line (a missing brace) is shown on the line's last character.
       const from = Math.min(first.offset, Math.max(0, source.length - 1));
-      at(
-        `not valid JSON: ${jsonMessage(source, first)} at column ${first.offset + 1}`,
-        'eval/invalid-json',
-        start + from,
-        start + Math.min(source.length, from + Math.max(1, first.length)),
-      );
-      continue;
+      at(`not valid JSON: ${jsonMessage(source, first)} at column ${first.offset + 1}`, 'eval/invalid-json', from, Math.min(source.length, from + Math.max(1, first.length)));
+      return undefined;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       at(`each line must be a JSON object, this one is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}`, 'eval/not-object');
-      continue;
+      return undefined;
     }
     const record = value as Record<string, unknown>;
     let ok = true;
@@ -101,19 +114,19 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       ok = false;
     }
     if (typeof record.id === 'string' && record.id.trim() !== '') {
-      const previous = firstLineOfId.get(record.id);
+      const previous = this.firstLineOfId.get(record.id);
       if (previous !== undefined) {
-        findings.push({
+        this.findings.push({
           code: 'eval/duplicate-id',
           severity: 'error',
           range: lineRange,
           message: `id "${record.id}" repeats line ${previous + 1}; ids must be unique`,
         });
         ok = false;
-      } else firstLineOfId.set(record.id, line);
+      } else this.firstLineOfId.set(record.id, line);
     }
-    if (!ok) continue;
-    examples.push({
+    if (!ok) return undefined;
+    return {
       id: record.id as string,
       inputs: record.inputs as Record<string, unknown>,
       reference: record.reference as string | undefined,
@@ -121,11 +134,20 @@ export function parseEvalJsonl(text: string): { examples: EvalExample[]; finding
       ...('cluster' in record ? { cluster: String(record.cluster) } : {}),
       ...('source' in record ? { source: record.source as Record<string, unknown> } : {}),
       line,
-      offset: start,
-      length: end - start,
+      offset,
+      length: source.length,
+    };
+  }
+
+  /** A line over `MAX_EVAL_LINE_CHARS`, refused without being read whole (a streaming reader counts its characters and skips it). */
+  tooLong(line: number, length: number): void {
+    this.findings.push({
+      code: 'eval/line-too-large',
+      severity: 'error',
+      range: { start: { line, character: 0 }, end: { line, character: length } },
+      message: `line ${line + 1} is ${length} characters; lines over ${MAX_EVAL_LINE_CHARS} are refused`,
     });
   }
-  return { examples, findings };
 }
 
 function jsonMessage(source: string, error: ParseError): string {

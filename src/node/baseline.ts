@@ -117,7 +117,7 @@ export async function resolveBaseline(options: ResolveBaselineOptions): Promise<
   if (options.override !== undefined) {
     const asDir = resolve(repoRoot, options.override);
     if (isDirectory(asDir)) {
-      const files = await readPromptVersionFromDisk(asDir, { requireEval: false, root: repoRoot });
+      const files = await readPromptVersionFromDisk(asDir, { requireEval: false, streamEval: true, root: repoRoot });
       const dir = inside(repoRoot, asDir) ?? asDir;
       return { source: 'directory', files, dir, ref: null, commit: null, how: 'override', description: `${dir} (directory, from --baseline)` };
     }

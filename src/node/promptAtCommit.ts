@@ -119,7 +119,9 @@ export async function readPromptVersionFromGit(
   path: string,
   options: RequiredPromptFiles = {},
 ): Promise<PromptVersionFiles> {
-  const read = await readPromptFilesAt(git, topLevel, commit, path);
+  // A baseline's eval.jsonl is never used (both sides run the challenger's): it is not read, however large.
+  const fields = options.requireEval === false ? (Object.keys(PROMPT_FILE_NAMES) as (keyof PromptVersionFiles)[]).filter((f) => f !== 'evalJsonl') : undefined;
+  const read = await readPromptFilesAt(git, topLevel, commit, path, fields ? { fields } : {});
   if (read?.refused.length) throw new PromptFilesError(read.refused.join('; '));
   return assemblePromptFiles(`${path} at ${commit.slice(0, 12)}`, read?.texts ?? {}, options);
 }

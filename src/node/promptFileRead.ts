@@ -104,6 +104,30 @@ export function readPromptFileSync(absolute: string, path: string = absolute, ro
   }
 }
 
+/**
+ * Whether the prompt file at `absolute` may be read, before a reader that takes it in pieces opens
+ * it: the refusal (a link, a linked directory, a directory) or `missing`, as `readPromptFile` would
+ * say; undefined when it is a regular file.
+ */
+export async function promptFileRefusal(absolute: string, path: string = absolute, root?: string): Promise<Exclude<PromptFileRead, { kind: 'text' }> | undefined> {
+  try {
+    const linked = root === undefined ? undefined : await linkedDirectory(root, absolute);
+    if (linked) return linked as Exclude<PromptFileRead, { kind: 'text' }>;
+    const stat = await lstat(absolute).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw error;
+    });
+    return classify(path, stat) as Exclude<PromptFileRead, { kind: 'text' }> | undefined;
+  } catch (error) {
+    return failure(path, error) as Exclude<PromptFileRead, { kind: 'text' }>;
+  }
+}
+
+/** The open-time failure of a file `promptFileRefusal` let through (removed or replaced in between), as a refusal. */
+export function promptFileFailure(path: string, error: unknown): PromptFileRead {
+  return failure(path, error);
+}
+
 /** `readPromptFileSync`, without blocking. */
 export async function readPromptFile(absolute: string, path: string = absolute, root?: string): Promise<PromptFileRead> {
   try {

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import type { PromptVersionFiles } from '../core/promptLayout';
 import { PROMPT_FILE_NAMES, PROMPT_FILES } from '../core/promptLayout';
 import { normalisePromptText } from '../core/promptText';
-import { readPromptFile } from './promptFileRead';
+import { promptFileRefusal, readPromptFile } from './promptFileRead';
 
 /** A prompt version directory that lacks a file it needs. */
 export class PromptFilesError extends Error {
@@ -16,6 +16,11 @@ export class PromptFilesError extends Error {
 /** Which files a read insists on. The baseline's eval.jsonl is never used (both sides run the challenger's). */
 export interface ReadPromptOptions {
   requireEval?: boolean;
+  /**
+   * eval.jsonl is only checked (there, a regular file), not read: the caller streams it
+   * (`readEvalJsonl`), and `evalJsonl` is then the empty string. An unsaved override is still used.
+   */
+  streamEval?: boolean;
 }
 
 /** The texts read, checked for the files `options` insists on. `where` names the directory in the message. */
@@ -68,6 +73,12 @@ export async function readPromptVersionFromDisk(
         return;
       }
       const path = join(dir, PROMPT_FILE_NAMES[field]);
+      if (field === 'evalJsonl' && options.streamEval) {
+        const refusal = await promptFileRefusal(path, named(path), options.root);
+        if (refusal?.kind === 'refused') refused.add(refusal.message);
+        else if (refusal === undefined) texts[field] = '';
+        return;
+      }
       const read = await readPromptFile(path, named(path), options.root);
       if (read.kind === 'refused') refused.add(read.message);
       else if (read.kind === 'text' && read.invalidUtf8At !== undefined) refused.add(`${named(path)} is not valid UTF-8 (first bad byte at offset ${read.invalidUtf8At})`);

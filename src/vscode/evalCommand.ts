@@ -64,7 +64,7 @@ function callText(e: CallEvent): string {
 }
 
 function scopeText(prepared: PreparedEval, only: string[] | undefined): string {
-  const n = prepared.examples.length;
+  const n = prepared.exampleCount;
   if (!only) return `all ${int(n)} example${n === 1 ? '' : 's'}`;
   return `${int(n)} selected example${n === 1 ? '' : 's'}`;
 }
@@ -255,7 +255,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
       const { estimate } = prepared;
       this.log.info(
         `eval ${label}: challenger ${target.promptDir} (working tree${overrides.unsaved.length > 0 ? `, unsaved ${overrides.unsaved.join(', ')}` : ''}); ` +
-          `baseline ${prepared.baseline.description}; ${prepared.examples.length} examples; judge ${prepared.judge.model} × ${prepared.judge.repeats}` +
+          `baseline ${prepared.baseline.description}; ${prepared.exampleCount} examples; judge ${prepared.judge.model} × ${prepared.judge.repeats}` +
           `${settings.judgeRepeats !== undefined ? ' (promptCi.eval.judgeRepeats)' : ''}; concurrency ${prepared.concurrency}; ${estimateText(estimate)}; ` +
           `calls to ${api.source.host}${api.source.kind === 'demo' ? ' (demo server, not a model)' : ''}; key from ${api.keyFrom}`,
       );
@@ -282,7 +282,7 @@ export class EvalController extends Disposable implements EvalStatusSource {
       }
       const confirmed = await confirmCost({
         question: `Run the eval of ${label}?`,
-        scope: `Baseline: ${prepared.baseline.description}. ${int(prepared.examples.length)} examples, judge ${prepared.judge.model} × ${prepared.judge.repeats}`,
+        scope: `Baseline: ${prepared.baseline.description}. ${int(prepared.exampleCount)} examples, judge ${prepared.judge.model} × ${prepared.judge.repeats}`,
         action: 'Run Eval',
         estimate,
         thresholdUsd: settings.confirmAboveUsd,

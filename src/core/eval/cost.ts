@@ -125,40 +125,53 @@ export function sized(call: PlannedCall, cached = false): SizedCall {
 
 /** Totals and prices a list of planned calls; calls flagged cached cost nothing. */
 export function estimateCost(calls: readonly SizedCall[], pricing: Pricing): CostEstimate {
-  const typical: TokensByModel = {};
-  const max: TokensByModel = {};
-  let cachedCalls = 0;
-  let inputTokens = 0;
-  let outputTokensTypical = 0;
-  let outputTokensMax = 0;
-  for (const call of calls) {
+  const tally = new CostTally();
+  for (const call of calls) tally.add(call);
+  return tally.estimate(pricing);
+}
+
+/** `estimateCost` one call at a time, for a plan too long to keep: add the calls in plan order, then price them. */
+export class CostTally {
+  private readonly typical: TokensByModel = {};
+  private readonly max: TokensByModel = {};
+  private calls = 0;
+  private cachedCalls = 0;
+  private inputTokens = 0;
+  private outputTokensTypical = 0;
+  private outputTokensMax = 0;
+
+  add(call: SizedCall): void {
+    this.calls += 1;
     if (call.cached) {
-      cachedCalls += 1;
-      continue;
+      this.cachedCalls += 1;
+      return;
     }
     const model = call.model;
-    const t = (typical[model] ??= { inputTokens: 0, outputTokens: 0 });
-    const m = (max[model] ??= { inputTokens: 0, outputTokens: 0 });
+    const t = (this.typical[model] ??= { inputTokens: 0, outputTokens: 0 });
+    const m = (this.max[model] ??= { inputTokens: 0, outputTokens: 0 });
     t.inputTokens += call.inputTokens;
     m.inputTokens += call.inputTokensMax;
     t.outputTokens += call.outputTokensTypical;
     m.outputTokens += call.outputTokensMax;
-    inputTokens += call.inputTokens;
-    outputTokensTypical += call.outputTokensTypical;
-    outputTokensMax += call.outputTokensMax;
+    this.inputTokens += call.inputTokens;
+    this.outputTokensTypical += call.outputTokensTypical;
+    this.outputTokensMax += call.outputTokensMax;
   }
-  const typicalPrice = priceTokens(typical, pricing);
-  const maxPrice = priceTokens(max, pricing);
-  return {
-    calls: calls.length,
-    cachedCalls,
-    inputTokens,
-    outputTokensTypical,
-    outputTokensMax,
-    usdTypical: typicalPrice.usd,
-    usdMax: maxPrice.usd,
-    unpricedModels: typicalPrice.unpricedModels,
-  };
+
+  estimate(pricing: Pricing): CostEstimate {
+    const typicalPrice = priceTokens(this.typical, pricing);
+    const maxPrice = priceTokens(this.max, pricing);
+    return {
+      calls: this.calls,
+      cachedCalls: this.cachedCalls,
+      inputTokens: this.inputTokens,
+      outputTokensTypical: this.outputTokensTypical,
+      outputTokensMax: this.outputTokensMax,
+      usdTypical: typicalPrice.usd,
+      usdMax: maxPrice.usd,
+      unpricedModels: typicalPrice.unpricedModels,
+    };
+  }
 }
 
 /** USD of tokens by model; null (with the models named) when a model that used tokens has no price. */

@@ -51,8 +51,11 @@ export function renderJunit(report: EvalReport): string {
   return [...junitPieces(report)].join('');
 }
 
-/** `renderJunit`'s text in pieces: the head, then one test case at a time (for writing a large suite's report). */
-export function* junitPieces(report: EvalReport): Generator<string> {
+/**
+ * `renderJunit`'s text in pieces: the head, then one test case at a time (for writing a large
+ * suite's report). `examples`: the whole results when `report.examples` holds compact ones.
+ */
+export function* junitPieces(report: EvalReport, examples: Iterable<ExampleResult> = report.examples): Generator<string> {
   const suite = `prompt-ci.eval.${report.prompt.name}.v${report.prompt.version}`;
   const count = (outcome: ExampleResult['outcome']): number => report.examples.filter((e) => e.outcome === outcome).length;
   const properties: [string, string][] = [
@@ -83,6 +86,6 @@ export function* junitPieces(report: EvalReport): Generator<string> {
     '    </properties>',
   ];
   yield `${head.join('\n')}\n`;
-  for (const e of report.examples) yield `${testcase(e, suite)}\n`;
+  for (const e of examples) yield `${testcase(e, suite)}\n`;
   yield '  </testsuite>\n</testsuites>\n';
 }

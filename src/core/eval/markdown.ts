@@ -140,7 +140,7 @@ function errorBlock(example: ExampleResult): string {
  * Every piece of model output or eval data is escaped; outputs sit in `<pre>` blocks so Markdown
  * never reads them.
  */
-export function renderMarkdown(report: EvalReport): string {
+export function renderMarkdown(report: EvalReport, examples: Iterable<ExampleResult> = report.examples): string {
   const { gate, mcnemar: t, challenger, baseline, cost } = report;
   const out: string[] = [];
   out.push(`## Prompt CI eval: ${STATUS_LINE[gate.status]} — ${code(report.prompt.name)} v${report.prompt.version}`, '');
@@ -191,6 +191,8 @@ export function renderMarkdown(report: EvalReport): string {
     '',
   );
 
+  // Counted on the report's examples; a regressed one's block (reference and outputs) is made from
+  // `examples`, which are the whole results when the report's are compact.
   const regressed = report.examples.filter((e) => e.outcome === 'regressed');
   const errors = report.examples.filter((e) => e.outcome === 'error');
   let body = out.join('\n');
@@ -199,7 +201,8 @@ export function renderMarkdown(report: EvalReport): string {
   if (regressed.length > 0) {
     body += `\n### Regressed examples (${regressed.length})\n\n`;
     let shown = 0;
-    for (const example of regressed) {
+    for (const example of examples) {
+      if (example.outcome !== 'regressed') continue;
       const block = regressedBlock(example);
       if (body.length + block.length > MAX_COMMENT_CHARS) break;
       body += block;

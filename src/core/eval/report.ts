@@ -155,6 +155,22 @@ export function buildEvalReport(input: ReportInput): EvalReport {
   };
 }
 
+/**
+ * What the statistics, the verdict and the summaries need of a result, once the whole result has
+ * been written elsewhere (the CLI writes each to a file as it finishes): outcomes, scores, votes,
+ * latencies, tags, clusters and error messages. The inputs, the reference, the outputs and the
+ * judges' reasons are dropped; a report built from these is the same but for its `examples`, which
+ * must be written from the whole results.
+ */
+export function compactResult(result: ExampleResult): ExampleResult {
+  const side = (s: ExampleResult['challenger']): ExampleResult['challenger'] => ({
+    ...s,
+    output: null,
+    votes: s.votes.map((v) => ({ correct: v.correct, score: v.score })),
+  });
+  return { ...result, inputs: {}, reference: null, challenger: side(result.challenger), baseline: side(result.baseline) };
+}
+
 /** The examples the gate decides on: all but those tagged `needs-review`. */
 export function decisionExamples(examples: readonly ExampleResult[]): ExampleResult[] {
   return examples.filter((e) => !e.tags.includes(NEEDS_REVIEW_TAG));

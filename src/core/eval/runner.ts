@@ -61,7 +61,16 @@ export interface CallTotals {
 
 /** What `runPairedEval` needs. */
 export interface PairedEvalOptions {
-  examples: readonly EvalExample[];
+  /** The examples, or a stream of them (read as the run goes: only the window's are held). */
+  examples: readonly EvalExample[] | AsyncIterable<EvalExample>;
+  /** How many examples a stream holds (for progress); an array's own length otherwise. */
+  total?: number;
+  /**
+   * Each example's result as soon as it and every example before it are done, in order. What it
+   * returns is kept in the run's `examples` instead of the result itself (a smaller copy, once the
+   * whole result has been written elsewhere).
+   */
+  onResult?: (result: ExampleResult, index: number) => ExampleResult | void;
   challenger: EvalSideConfig;
   baseline: EvalSideConfig;
   judge: JudgeConfig;
@@ -106,7 +115,9 @@ export async function runPairedEval(options: PairedEvalOptions): Promise<PairedE
   let fatal: unknown;
 
   const totals: CallTotals = { apiCalls: 0, cacheHits: 0, api: {}, all: {} };
-  const progress: EvalProgress = { done: 0, total: examples.length, calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, errors: 0 };
+  const source = examples;
+  const total = isExampleArray(source) ? source.length : (options.total ?? 0);
+  const progress: EvalProgress = { done: 0, total, calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, errors: 0 };
   const emit = (): void => options.onProgress?.({ ...progress });
 
   const addTokens = (into: TokensByModel, model: string, reply: ModelReply): void => {
@@ -200,26 +211,55 @@ export async function runPairedEval(options: PairedEvalOptions): Promise<PairedE
     return exampleResult(example, outcomeOf(challenger, baseline), challenger.side, baseline.side);
   };
 
-  const results: ExampleResult[] = new Array(examples.length);
+  const results: ExampleResult[] = isExampleArray(source) ? new Array(source.length) : [];
+  // Results waiting for an earlier example to finish before `onResult` sees them (at most the window's).
+  const waiting = new Map<number, ExampleResult>();
+  let emitted = 0;
+  const finish = (index: number, result: ExampleResult): void => {
+    if (!options.onResult) {
+      results[index] = result;
+      return;
+    }
+    waiting.set(index, result);
+    for (let r = waiting.get(emitted); r !== undefined; r = waiting.get(emitted)) {
+      waiting.delete(emitted);
+      results[emitted] = options.onResult(r, emitted) ?? r;
+      emitted += 1;
+    }
+  };
   let next = 0;
+  const iterator = isExampleArray(source) ? undefined : source[Symbol.asyncIterator]();
+  // The next example and its index; a stream's are handed out in the order it yields them.
+  const take = async (): Promise<{ example: EvalExample; index: number } | undefined> => {
+    if (!iterator) {
+      const array = source as readonly EvalExample[];
+      return next < array.length ? { example: array[next], index: next++ } : undefined;
+    }
+    const step = await iterator.next();
+    return step.done ? undefined : { example: step.value, index: next++ };
+  };
   const worker = async (): Promise<void> => {
-    while (next < examples.length) {
-      const index = next++;
-      const example = examples[index];
-      results[index] = signal.aborted ? cancelledExample(example) : await runExample(example);
+    for (let item = await take(); item !== undefined; item = await take()) {
+      const { example, index } = item;
+      const result = signal.aborted ? cancelledExample(example) : await runExample(example);
       progress.done += 1;
-      if (results[index].outcome === 'error') progress.errors += 1;
+      if (result.outcome === 'error') progress.errors += 1;
+      finish(index, result);
       emit();
     }
   };
   try {
     const window = Math.max(1, Math.floor(options.window ?? 16));
-    await Promise.all(Array.from({ length: Math.min(window, examples.length) }, worker));
+    await Promise.all(Array.from({ length: isExampleArray(source) ? Math.min(window, source.length) : window }, worker));
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
   if (fatal !== undefined) throw fatal;
   return { examples: results, cancelled: results.some((r) => r.outcome === 'cancelled'), totals };
+}
+
+function isExampleArray(examples: PairedEvalOptions['examples']): examples is readonly EvalExample[] {
+  return Array.isArray(examples);
 }
 
 function cancelled(side: ExampleSide): SideState {
