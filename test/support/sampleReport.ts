@@ -64,9 +64,12 @@ export function sampleExampleResults(count: number): ExampleResult[] {
   return out;
 }
 
-/** The sample report with `count` examples (40 for the committed expected texts). */
-export function sampleReport(count = 40): EvalReport {
-  const examples = sampleExampleResults(count);
+/**
+ * The sample report with `count` examples (40 for the committed expected texts), built from the
+ * results as `keep` keeps them (the CLI keeps compact ones).
+ */
+export function sampleReport(count = 40, keep: (result: ExampleResult) => ExampleResult = (r) => r): EvalReport {
+  const examples = sampleExampleResults(count).map(keep);
   const metadata = promptMetadataSchema.parse({
     name: 'summarisation',
     version: 2,

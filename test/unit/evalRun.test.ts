@@ -13,6 +13,9 @@ import { MissingApiKeyError, ModelCallError } from '../../src/node/modelClient';
 import { EvalSetupError, prepareEval, runEval } from '../../src/node/runEval';
 import type { RunEvalOptions } from '../../src/node/runEval';
 import { evalReportSchema } from '../../src/shared/evalReport';
+import type { ExampleResult } from '../../src/shared/evalReport';
+import { compactResult } from '../../src/core/eval/report';
+import { appendFileSync } from 'node:fs';
 
 function git(cwd: string, ...args: string[]): void {
   execFileSync('git', args, {
@@ -393,5 +396,34 @@ describe('runEval against the stand-in', () => {
     const cached = await prepareEval(opts(root, server));
     assert.equal(cached.estimate.cachedCalls, cached.estimate.calls);
     assert.equal(cached.estimate.usdTypical, 0);
+  });
+
+  it('run({ onResult }) hands over each whole result in order and keeps what it returns; the statistics are those of the whole results', async () => {
+    const root = repo();
+    const server = await start();
+    const full = await runEval(opts(root, server));
+    const seen: ExampleResult[] = [];
+    const compact = await (await prepareEval(opts(root, server))).run({
+      onResult: (result, index) => {
+        assert.equal(index, seen.length);
+        seen.push(result);
+        return compactResult(result);
+      },
+    });
+    assert.deepEqual(seen.map((e) => e.id), full.examples.map((e) => e.id));
+    assert.deepEqual(seen.map((e) => [e.outcome, e.challenger.output, e.baseline.output]), full.examples.map((e) => [e.outcome, e.challenger.output, e.baseline.output]));
+    assert.ok(compact.examples.every((e) => e.challenger.output === null && e.reference === null));
+    const { examples: _a, startedAt: _b, durationMs: _c, cost: _d, ...rest } = compact;
+    const { examples: _e, startedAt: _f, durationMs: _g, cost: _h, ...fullRest } = full;
+    assert.deepEqual(rest, fullRest);
+  });
+
+  it('an eval.jsonl changed between the estimate and the run is a clear error, not a run of other examples', async () => {
+    const root = repo();
+    const server = await start();
+    const prepared = await prepareEval(opts(root, server));
+    appendFileSync(join(root, 'prompts/summarisation/v2/eval.jsonl'), `${JSON.stringify({ id: 'added-later', inputs: { customer_name: 'X', document: 'y' } })}\n`);
+    await assert.rejects(prepared.run(), /eval\.jsonl changed after the eval was prepared \(its cost estimated\); start the eval again/);
+    assert.equal(server.stats().total, 0);
   });
 });
