@@ -6,6 +6,7 @@
 //   node esbuild.mjs --check-schema   fail if media/metadata.schema.json is stale
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,7 +23,7 @@ const common = {
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',
-  define: { PROMPT_CI_VERSION: JSON.stringify(pkg.version) },
+  define: { PROMPT_CI_VERSION: JSON.stringify(pkg.version), PROMPT_CI_BUILD: JSON.stringify(buildId()) },
   absWorkingDir: root,
 };
 // 'module' first: jsonc-parser's UMD main requires its files dynamically, which a bundle can't follow.
@@ -49,14 +50,52 @@ const RUNTIME_EXTERNAL = ['pg', 'pg-native', '@electric-sql/pglite', '@electric-
  */
 const cliMain = join(root, 'src/cli/main.ts');
 const cliCommandModules = [...new Set([...readFileSync(cliMain, 'utf8').matchAll(/require\('\.\/(\w+)'\)/g)].map((m) => m[1]))];
+// Each such require becomes a call of the loader that goes through the V8 code cache (src/cli/bundleLoader.ts).
+const bundleLoader = join(root, 'src/cli/bundleLoader.ts');
 const cliCommandsExternal = {
   name: 'cli-commands-external',
   setup(b) {
     b.onResolve({ filter: /^\.\/\w+$/ }, (args) =>
-      args.kind === 'require-call' && args.importer === cliMain ? { path: `./cli/${args.path.slice(2)}.js`, external: true } : undefined,
+      args.kind === 'require-call' && args.importer === cliMain ? { path: args.path.slice(2), namespace: 'cli-command' } : undefined,
     );
+    b.onLoad({ filter: /.*/, namespace: 'cli-command' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(bundleLoader)}).requireCommandBundle(require('path').join(__dirname, 'cli', ${JSON.stringify(`${args.path}.js`)}));`,
+      resolveDir: root,
+      loader: 'js',
+    }));
   },
 };
+
+/** A hash of the sources and the lockfile: check's cache of parsed files is tagged with it, so another build parses afresh. */
+function buildId() {
+  const hash = createHash('sha1');
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(`${path.slice(root.length)}\0`).update(readFileSync(path));
+    }
+  };
+  walk(join(root, 'src'));
+  hash.update(readFileSync(join(root, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The last line of each command bundle: its content's hash, which names its V8 code cache (so the
+ * loader needn't hash megabytes at every start). The loader reads bundles as latin1 (a one-byte
+ * string, decoded at once), so they are made ASCII: esbuild escapes every non-ASCII character of
+ * the code (its default charset) but keeps comments as they are, and those few are escaped here
+ * (in a comment an escape means nothing; anywhere else `\\uXXXX` means the character itself).
+ */
+function recordBundleHashes() {
+  const dir = join(root, 'dist/cli');
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+    const path = join(dir, name);
+    const text = readFileSync(path, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    writeFileSync(path, `${text}\n//# promptCiBundleHash=${createHash('sha1').update(text, 'latin1').digest('hex')}\n`, 'latin1');
+  }
+}
 
 const suiteDir = join(root, 'test/integration/suite');
 const suiteEntries = existsSync(suiteDir)
@@ -141,6 +180,7 @@ if (watch) {
   const results = await Promise.all(builds.map((options) => build(options)));
   const runtime = results[builds.findIndex((b) => b.outfile === 'dist/runtime.js')];
   writeFileSync(join(root, 'dist/runtime.meta.json'), JSON.stringify(runtime.metafile));
+  recordBundleHashes();
   runtimeDeclarations();
 }
 

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sortFindings } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import { discoverPrompts } from '../core/promptLayout';
-import { checkRepoOnDisk } from '../node/checkRepo';
+import { INDEX_CACHE_DIR, checkRepoOnDisk, readRepoSettings } from '../node/checkRepo';
 import { checkControlPlanePolicies } from '../node/controlPlanePolicies';
-import { checkReleasedVersions, versionDirsRemovedSinceRelease } from '../node/releasedVersions';
+import { runGit } from '../node/git';
+import { checkReleasedVersions, findReleaseChanges, versionDirsRemovedSinceRelease } from '../node/releasedVersions';
 import { listRepoFiles, toRepoPath } from '../node/repoFiles';
 import type { CliIo } from './cliIo';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './cliIo';
@@ -14,6 +15,7 @@ import { findingsToGithub, findingsToJson, findingsToText } from './findingsForm
 import type { FindingsFormat } from './findingsFormat';
 import { CHECK_FORMAT } from './options';
 import { requirePromptRepository } from './promptRepository';
+import { startupCacheDisabled } from './startupCache';
 export { CHECK_USAGE } from './usages';
 
 /**
@@ -41,11 +43,16 @@ export async function runCheckCommand(argv: string[], io: CliIo, env: Record<str
   const statusLines: string[] = [];
   let versionCount = 0;
   for (const [root, scopes] of byRoot) {
-    const { findings: repoFindings, settings } = await checkRepoOnDisk(root);
+    const settings = readRepoSettings(root);
+    // git's answers (the release base, what changed since) are asked once, while the repository is read and parsed.
+    const release = findReleaseChanges(root, settings.settings, runGit);
+    release.catch(() => undefined); // awaited below, where a rejection is reported
+    const { findings: repoFindings } = await checkRepoOnDisk(root, { settings, cacheDir: startupCacheDisabled(env) ? undefined : join(root, INDEX_CACHE_DIR) });
     // The control plane's policies (a serving version deleted, pins on retiring models or expiring): checked, or said why not.
-    const controlPlane = await checkControlPlanePolicies({ repoRoot: root, settings, env, removed: await versionDirsRemovedSinceRelease(root, settings) });
+    const removed = await versionDirsRemovedSinceRelease(root, settings.settings, runGit, release);
+    const controlPlane = await checkControlPlanePolicies({ repoRoot: root, settings: settings.settings, env, removed });
     statusLines.push(controlPlane.status);
-    const findings = [...repoFindings, ...(await checkReleasedVersions(root, settings)), ...controlPlane.findings];
+    const findings = [...repoFindings, ...(await checkReleasedVersions(root, settings.settings, runGit, release)), ...controlPlane.findings];
     const inScope = (file: string): boolean => scopes.some((s) => s === '' || file === s || file.startsWith(`${s}/`));
     const touches = (dir: string): boolean => inScope(dir) || scopes.some((s) => s.startsWith(`${dir}/`));
     versionCount += discoverPrompts(listRepoFiles(root, 'prompts')).versions.filter((v) => touches(v.dir)).length;

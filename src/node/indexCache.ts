@@ -32,6 +32,9 @@ export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
 const FORMAT = 2;
 
+/** Part of the index cache's tag (the extension's and check's): changes when what the index computes from a file changes. */
+export const INDEX_CACHE_TAG = 'index-1';
+
 export interface FileRecord {
   size: number;
   mtimeMs: number;
@@ -135,6 +138,8 @@ export class IndexCache implements IndexMemo {
   private makingAhead = false;
   /** While one request is answered, each path is looked at once (see `holdStats`). */
   private held: Map<string, Stats | undefined> | undefined;
+  /** Files read and hashed since the counters were cleared (their records are new or renewed). */
+  private hashed = 0;
 
   constructor(private readonly options: IndexCacheOptions) {
     this.file = options.dir && join(options.dir, `index-${hashOf(options.root).slice(0, 16)}.bin`);
@@ -144,6 +149,24 @@ export class IndexCache implements IndexMemo {
   /** Clears the counters (the next build's hits and misses are counted from zero). */
   resetStats(): void {
     Object.assign(this.stats, { hits: 0, misses: 0, unread: 0, reusedBuild: false });
+    this.hashed = 0;
+  }
+
+  /** True when `callSites` would answer from what it keeps, without calling `compute`. */
+  hasCallSites(path: string, language: string, functions: readonly string[], read: () => string | undefined): boolean {
+    const hash = this.textHash(path, () => read());
+    return hash !== 'unreadable' && this.data.sites.has(hashOf(`${language}\0${functions.join('\0')}\0${hash}`));
+  }
+
+  /** Whether a save would write anything new: a result computed, a file hashed anew, or an entry no longer used. */
+  get changed(): boolean {
+    return (
+      this.stats.misses > 0 ||
+      this.hashed > 0 ||
+      this.live.files.size !== this.data.files.size ||
+      this.live.sites.size !== this.data.sites.size ||
+      this.live.versions.size !== this.data.versions.size
+    );
   }
 
   /**
@@ -414,6 +437,7 @@ export class IndexCache implements IndexMemo {
   }
 
   private record(path: string, kind: FileRecord['kind'], hash: string): void {
+    this.hashed += 1;
     const stat = this.lstat(path);
     if (!stat?.isFile()) {
       this.data.files.delete(path);

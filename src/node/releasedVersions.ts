@@ -111,20 +111,49 @@ export async function releasedTextsOf(repoRoot: string, base: ReleaseBase, dir: 
  * no such ref exists (then there is nothing released to protect, and check says nothing about it).
  */
 export async function findReleaseBase(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<ReleaseBase | undefined> {
-  if ((await gitTopLevel(git, repoRoot)) === undefined) return undefined;
   const refs = settings.baselineRef !== undefined ? [settings.baselineRef] : DEFAULT_BASELINE_REFS;
-  for (const ref of refs) {
-    const commit = await resolveCommit(git, repoRoot, ref);
+  // The top level and the candidate refs are independent questions: asked at once, one git process each.
+  const [topLevel, ...commits] = await settleAll([gitTopLevel(git, repoRoot), ...refs.map((ref) => resolveCommit(git, repoRoot, ref))]);
+  if (topLevel.value === undefined) return undefined;
+  for (let i = 0; i < refs.length; i++) {
+    const commit = commits[i].value;
     if (!commit) continue;
     try {
       const mergeBase = (await git(['merge-base', commit, 'HEAD'], { cwd: repoRoot })).toString('utf8').trim();
-      return { baseRef: ref, baseCommit: commit, mergeBase };
+      return { baseRef: refs[i], baseCommit: commit, mergeBase };
     } catch (error) {
       if (isGitAnswer(error)) return undefined;
       throw error;
     }
   }
   return undefined;
+}
+
+/**
+ * Waits for every promise, then throws the first rejection in the given order (so an error means
+ * what it meant when the questions were asked one after the other) or returns the values.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<{ value: T }[]> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => ({ value: (s as PromiseFulfilledResult<T>).value }));
+}
+
+/** What the released-version checks of `check` compare: the base, and the version directories changed since its merge-base. */
+export interface ReleaseChanges {
+  base: ReleaseBase;
+  /** Version directories with a file that differs between the merge-base and the working tree. */
+  changed: string[];
+}
+
+/**
+ * The base and the changed version directories, asked of git once for both of `check`'s
+ * released-version questions (`checkReleasedVersions`, `versionDirsRemovedSinceRelease`); undefined
+ * outside git or without a base ref. Throws GitUnavailableError when git can't work here.
+ */
+export async function findReleaseChanges(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<ReleaseChanges | undefined> {
+  const base = await findReleaseBase(repoRoot, settings, git);
+  return base && { base, changed: await versionDirsChangedSince(repoRoot, base.mergeBase, git) };
 }
 
 /** The version directories with a file that differs between `rev` and the working tree (committed or not). */
@@ -138,39 +167,54 @@ export async function versionDirsChangedSince(repoRoot: string, rev: string, git
   return [...dirs].sort();
 }
 
-/** Everything `check` adds for released versions of the repository at `repoRoot`: nothing outside git or without a base ref. */
-export async function checkReleasedVersions(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<FileFinding[]> {
-  let base: ReleaseBase | undefined;
+/**
+ * Everything `check` adds for released versions of the repository at `repoRoot`: nothing outside
+ * git or without a base ref. `changes` is what `findReleaseChanges` answered, when the caller
+ * asked already (a rejection of it counts as git's).
+ */
+export async function checkReleasedVersions(
+  repoRoot: string,
+  settings: RepoSettings,
+  git: GitRunner = runGit,
+  changes: Promise<ReleaseChanges | undefined> = findReleaseChanges(repoRoot, settings, git),
+): Promise<FileFinding[]> {
+  let found: ReleaseChanges | undefined;
   try {
-    base = await findReleaseBase(repoRoot, settings, git);
+    found = await changes;
   } catch (error) {
     // The rest of check needs no git: say what was skipped and why, and let the other findings stand.
     if (!(error instanceof GitUnavailableError)) throw error;
     return [{ file: 'prompts', code: 'git/unavailable', severity: 'warning', range: START_OF_FILE, message: `released versions were not checked: ${error.message}` }];
   }
-  if (!base) return [];
-  const dirs = await versionDirsChangedSince(repoRoot, base.mergeBase, git);
+  if (!found) return [];
+  const { base, changed: dirs } = found;
   return dirs.length === 0 ? [] : releasedVersionFindingsOnDisk({ repoRoot, settings, base, dirs, git });
 }
 
 /**
  * The version directories released at the base `check` compares with (see `findReleaseBase`) that
  * the working tree no longer has: what the control-plane deletion policy checks. Empty outside git
- * or without a base ref, and when git is missing or refuses the repository.
+ * or without a base ref, and when git is missing or refuses the repository. `changes` as for
+ * `checkReleasedVersions`.
  */
-export async function versionDirsRemovedSinceRelease(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<{ dir: string; name: string; version: number }[]> {
-  let base: ReleaseBase | undefined;
+export async function versionDirsRemovedSinceRelease(
+  repoRoot: string,
+  settings: RepoSettings,
+  git: GitRunner = runGit,
+  changes: Promise<ReleaseChanges | undefined> = findReleaseChanges(repoRoot, settings, git),
+): Promise<{ dir: string; name: string; version: number }[]> {
+  let found: ReleaseChanges | undefined;
   try {
-    base = await findReleaseBase(repoRoot, settings, git);
+    found = await changes;
   } catch (error) {
     // Without git nothing can be compared; checkReleasedVersions' git/unavailable warning says so once.
     if (!(error instanceof GitUnavailableError)) throw error;
     return [];
   }
-  if (!base) return [];
+  if (!found) return [];
   const onDisk = new Set(discoverPrompts(listRepoFiles(repoRoot, 'prompts')).versions.map((v) => v.dir));
   const removed: { dir: string; name: string; version: number }[] = [];
-  for (const dir of await versionDirsChangedSince(repoRoot, base.mergeBase, git)) {
+  for (const dir of found.changed) {
     if (onDisk.has(dir)) continue;
     const at = promptVersionOfPath(`${dir}/metadata.yaml`);
     if (at) removed.push({ dir, name: at.name, version: at.version });

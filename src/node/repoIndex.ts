@@ -1,4 +1,5 @@
-import { callSiteSourceMatcher, sourceLanguageForPath } from '../core/callSites';
+import { callSiteSourceMatcher, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
+import type { SourceLanguage } from '../core/callSites';
 import { checkPromptVersion, contractOf } from '../core/check';
 import type { CheckedVersion, RepoSnapshot } from '../core/check';
 import { crossCheckPrompt } from '../core/crossCheck';
@@ -27,6 +28,28 @@ export function callSitesOfFile(parser: SourceParser, functions: readonly string
 export interface IndexMemo {
   callSites(path: string, language: string, functions: readonly string[], read: () => string | undefined, compute: (text: string) => LocatedCallSite[]): LocatedCallSite[];
   checkedVersion(version: PromptVersion, snapshot: RepoSnapshot, compute: (snapshot: RepoSnapshot) => CheckedVersion): CheckedVersion;
+  /** True when `callSites` would answer from what it keeps, without calling `compute`. */
+  hasCallSites(path: string, language: string, functions: readonly string[], read: () => string | undefined): boolean;
+}
+
+/**
+ * The languages a build of `snapshot` will parse: those of the source files whose text names a
+ * render function (the others are never parsed) and whose call sites `memo` doesn't already keep.
+ * Only their grammars need loading; none at all when nothing is to be parsed.
+ */
+export function languagesToParse(snapshot: RepoSnapshot, settings: RepoSettings, memo?: IndexMemo): SourceLanguage[] {
+  const isSource = sourceMatcher(settings);
+  const functions = settings.callSites.functions;
+  const needed = new Set<SourceLanguage>();
+  for (const path of snapshot.paths) {
+    const language = sourceLanguageForPath(path);
+    if (!language || needed.has(language) || !isSource(path)) continue;
+    const read = (): string | undefined => snapshot.read(path);
+    if (memo?.hasCallSites(path, language, functions, read)) continue;
+    const text = read();
+    if (text !== undefined && text.length <= MAX_SOURCE_BYTES && mayContainCallSites(text, functions)) needed.add(language);
+  }
+  return [...needed];
 }
 
 /**

@@ -30,6 +30,11 @@ const { Language, Parser } = require('web-tree-sitter') as typeof TreeSitter;
 export interface SourceParserOptions {
   /** A directory holding the `.wasm` files of `WASM_FILES`, searched first (the extension passes its own `dist/wasm`). */
   wasmDir?: string;
+  /**
+   * The languages to load grammars for (default: all four). Parsing another language is an error;
+   * with none, the runtime isn't even initialised (nothing will be parsed).
+   */
+  languages?: readonly SourceLanguage[];
 }
 
 /** Parses Python, TypeScript, TSX and JavaScript source with the grammars' own `.wasm` builds. */
@@ -43,6 +48,8 @@ export interface SourceParser {
   languageForPath(filePath: string): SourceLanguage | undefined;
   /** Parses `text`, extracts its call sites and frees the tree; skips the parse when no function name occurs in it. */
   callSitesOf(text: string, language: SourceLanguage, functions: readonly string[]): CallSite[];
+  /** The languages this parser has grammars for. */
+  readonly languages: readonly SourceLanguage[];
   /** Frees the parsers; the loaded grammars stay for the next `createSourceParser`. */
   dispose(): void;
 }
@@ -93,12 +100,15 @@ function loadLanguage(key: SourceLanguage, wasmDir: string | undefined): Promise
 
 const ALL_LANGUAGES: readonly SourceLanguage[] = ['python', 'typescript', 'tsx', 'javascript'];
 
-/** Initialises the runtime and loads the four grammars; resolves to a parser for all of them. */
+/** Initialises the runtime and loads the grammars of `options.languages` (all four by default); resolves to a parser for them. */
 export async function createSourceParser(options: SourceParserOptions = {}): Promise<SourceParser> {
-  await initRuntime(options.wasmDir);
-  const loaded = await Promise.all(ALL_LANGUAGES.map((l) => loadLanguage(l, options.wasmDir)));
+  const wanted = ALL_LANGUAGES.filter((l) => (options.languages ?? ALL_LANGUAGES).includes(l));
   const parsers = new Map<SourceLanguage, TreeSitter.Parser>();
-  ALL_LANGUAGES.forEach((l, i) => parsers.set(l, new Parser().setLanguage(loaded[i])));
+  if (wanted.length > 0) {
+    await initRuntime(options.wasmDir);
+    const loaded = await Promise.all(wanted.map((l) => loadLanguage(l, options.wasmDir)));
+    wanted.forEach((l, i) => parsers.set(l, new Parser().setLanguage(loaded[i])));
+  }
 
   const parse = (text: string, language: SourceLanguage): Tree => {
     const parser = parsers.get(language);
@@ -110,6 +120,7 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
 
   return {
     parse,
+    languages: wanted,
     languageForPath: sourceLanguageForPath,
     callSitesOf(text, language, functions) {
       if (!mayContainCallSites(text, functions)) return [];

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { performance } from 'node:perf_hooks';
 import { IndexClient } from '../node/indexClient';
+import { INDEX_CACHE_TAG } from '../node/indexCache';
 import { createSourceParser } from '../node/treeSitter';
 import type { SourceParser } from '../node/treeSitter';
 import { Authoring } from './authoring';
@@ -20,9 +21,6 @@ export const INTERNAL_COMMANDS = {
   indexReport: 'promptCi.internal.indexReport',
   restartIndex: 'promptCi.internal.restartIndex',
 } as const;
-
-/** Part of the index cache's tag: changes when what the index computes from a file changes. */
-const INDEX_CACHE_TAG = 'index-1';
 
 /** How long the last activate() took, from its first line to its return. */
 let activationMs: number | undefined;
