@@ -47,6 +47,22 @@ export function isPromptFileName(name: string): name is PromptFileName {
 
 /** A `prompts/<name>/` directory segment: lower-case, digits, `_` and `-`, not starting with either. */
 export const PROMPT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** The collation rank of each character a prompt name may hold: `_` < `-` < digits < letters, as Unicode's root collation orders them. */
+const NAME_CHARS = /^[a-z0-9_-]*$/;
+const NAME_RANK = new Map([...'_-0123456789abcdefghijklmnopqrstuvwxyz'].map((c, i) => [c, i]));
+
+/**
+ * Orders prompt names as `a.localeCompare(b)` does under the root collation (English and most
+ * locales), without loading ICU's collator, whose first use costs a CLI run several milliseconds.
+ * Names outside PROMPT_NAME_PATTERN's characters are compared by `localeCompare`.
+ */
+export function comparePromptNames(a: string, b: string): number {
+  if (!NAME_CHARS.test(a) || !NAME_CHARS.test(b)) return a.localeCompare(b);
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return NAME_RANK.get(a[i])! - NAME_RANK.get(b[i])!;
+  return a.length - b.length;
+}
 /** A version directory segment, `v<N>` with N a positive integer written without leading zeros. */
 export const VERSION_DIR_PATTERN = /^v([1-9][0-9]*)$/;
 
@@ -239,7 +255,7 @@ export function discoverPrompts(paths: Iterable<string>, options: DiscoverOption
     }
   }
 
-  const versions = [...byDir.values()].sort((a, b) => a.name.localeCompare(b.name) || byVersionNumber(a.version, b.version));
+  const versions = [...byDir.values()].sort((a, b) => comparePromptNames(a.name, b.name) || byVersionNumber(a.version, b.version));
   for (const version of versions) {
     version.missing = PROMPT_FILES.filter((file) => !version.files[file]);
     for (const file of version.missing) {

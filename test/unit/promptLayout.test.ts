@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import {
   MAX_VERSION,
   PROMPT_FILE_NAMES,
+  comparePromptNames,
   discoverPrompts,
   fieldOfPromptFile,
   isPromptFileName,
@@ -120,5 +121,19 @@ describe('the layout facts everything else asks for', () => {
     assert.equal(promptVersionOfPath('/repo/prompts/Bad/v1/system.md'), undefined);
     assert.equal(promptVersionOfPath('/repo/prompts/a/v1/sub/system.md'), undefined);
     assert.equal(promptVersionOfPath('/repo/prompts/a/v0'), undefined);
+  });
+});
+
+describe('comparePromptNames', () => {
+  it("orders prompt names as the root collation's localeCompare does, and falls back to it for other names", () => {
+    const collator = new Intl.Collator('und');
+    const alphabet = '_-0123456789abcdefghijklmnopqrstuvwxyz';
+    let seed = 7;
+    const next = () => (seed = (seed * 48271) % 2147483647);
+    const name = () => Array.from({ length: 1 + (next() % 6) }, () => alphabet[next() % alphabet.length]).join('');
+    const pairs: [string, string][] = [['a', 'a_'], ['a-b', 'a_b'], ['a1', 'a_1'], ['v10', 'v9'], ['ab', 'a'], ['z', 'z'], ['9', 'a'], ['_', '-']];
+    for (let i = 0; i < 20000; i++) pairs.push([name(), name()]);
+    for (const [a, b] of pairs) assert.equal(Math.sign(comparePromptNames(a, b)), Math.sign(collator.compare(a, b)), `${a} vs ${b}`);
+    for (const [a, b] of [['Été', 'ete'], ['a b', 'a-b'], ['ä', 'b']]) assert.equal(Math.sign(comparePromptNames(a, b)), Math.sign(a.localeCompare(b)), `${a} vs ${b}`);
   });
 });

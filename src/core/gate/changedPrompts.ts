@@ -1,6 +1,6 @@
 import type { CallSite } from '../callSites';
 import { LineIndex } from '../lineIndex';
-import { byVersionNumber, versionDirOf, versionOfDirName } from '../promptLayout';
+import { byVersionNumber, comparePromptNames, versionDirOf, versionOfDirName } from '../promptLayout';
 
 /**
  * What a call site is, for deciding whether it changed: the prompt and version it names, the
@@ -124,7 +124,7 @@ export function planChangedPrompts(input: {
 
   return [...planned.values()]
     .map((e) => ({ ...e, files: [...new Set(e.files)].sort(), callSiteFiles: [...e.callSiteFiles].sort() }))
-    .sort((a, b) => a.name.localeCompare(b.name) || byVersionNumber(a.version, b.version));
+    .sort((a, b) => comparePromptNames(a.name, b.name) || byVersionNumber(a.version, b.version));
 }
 
 /** One ref a `git push` updates, as git hands it to the pre-push hook. */
