@@ -58,9 +58,15 @@ async function gitText(git: GitRunner, cwd: string, args: string[]): Promise<str
 }
 
 /** The base ref and its commit, or a GateSetupError that says how to fetch it. */
-async function resolveBase(git: GitRunner, root: string, refs: readonly string[], configured: boolean): Promise<{ ref: string; commit: string }> {
+async function resolveBase(
+  git: GitRunner,
+  root: string,
+  refs: readonly string[],
+  configured: boolean,
+  resolve: (rev: string) => Promise<string | undefined> = (rev) => resolveCommit(git, root, rev),
+): Promise<{ ref: string; commit: string }> {
   for (const ref of refs) {
-    const commit = await resolveCommit(git, root, ref);
+    const commit = await resolve(ref);
     if (commit) return { ref, commit };
   }
   throw new GateSetupError(await missingRefMessage(git, root, { role: 'base', refs, configured, instead: '--base REF' }));
@@ -77,15 +83,27 @@ async function resolveBase(git: GitRunner, root: string, refs: readonly string[]
 export async function findChangedPrompts(options: FindChangedPromptsOptions): Promise<ChangedPrompts> {
   const git = options.git ?? runGit;
   const root = options.repoRoot;
+  const refs = options.base !== undefined ? [options.base] : options.settings.baselineRef !== undefined ? [options.settings.baselineRef] : DEFAULT_BASELINE_REFS;
+  // HEAD and the base refs are asked of git while the top level is (one process each, at once); their answers are used in the order below.
+  const early = new Map<string, Promise<string | undefined>>();
+  const resolveEarly = (rev: string): Promise<string | undefined> => {
+    let answer = early.get(rev);
+    if (!answer) {
+      answer = resolveCommit(git, root, rev);
+      answer.catch(() => undefined); // awaited below, or not needed
+      early.set(rev, answer);
+    }
+    return answer;
+  };
+  if (!options.pushed?.length) for (const rev of ['HEAD', ...refs]) resolveEarly(rev);
   const topLevel = await gitTopLevel(git, root);
   if (topLevel === undefined) throw new GateSetupError(`${root} is not in a git repository: the gate compares against a base ref`);
 
-  const refs = options.base !== undefined ? [options.base] : options.settings.baselineRef !== undefined ? [options.settings.baselineRef] : DEFAULT_BASELINE_REFS;
   const fromPush = options.pushed?.length ? baseFromPush(options.pushed, refs, await listRemotes(git, root)) : undefined;
   // The remote's commit is usually known locally (fetched before); when it isn't, git refuses the push as non-fast-forward anyway.
   const pushedBase = fromPush !== undefined && (await resolveCommit(git, root, fromPush)) !== undefined ? fromPush : undefined;
-  const base = pushedBase !== undefined ? { ref: pushedBase, commit: pushedBase } : await resolveBase(git, root, refs, options.base !== undefined || options.settings.baselineRef !== undefined);
-  const head = await resolveCommit(git, root, 'HEAD');
+  const base = pushedBase !== undefined ? { ref: pushedBase, commit: pushedBase } : await resolveBase(git, root, refs, options.base !== undefined || options.settings.baselineRef !== undefined, resolveEarly);
+  const head = await resolveEarly('HEAD');
   if (head === undefined) throw new GateSetupError('HEAD has no commit yet: commit something first, then the gate can compare with the base ref');
 
   let mergeBase: string;
