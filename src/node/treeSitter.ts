@@ -23,8 +23,12 @@ type WasmKey = keyof typeof WASM_FILES;
 // `require`, not `import`: web-tree-sitter's package exports an ES build under `import`, which
 // finds itself through `import.meta.url`, and that is empty once bundled to CommonJS. The
 // `require` condition selects its CommonJS build, which works both from source and bundled.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Language, Parser } = require('web-tree-sitter') as typeof TreeSitter;
+// Required on the first parse, not at load: a check answered from its cache never evaluates it.
+let treeSitterModule: typeof TreeSitter | undefined;
+function treeSitter(): typeof TreeSitter {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (treeSitterModule ??= require('web-tree-sitter') as typeof TreeSitter);
+}
 
 /** Options of `createSourceParser`. */
 export interface SourceParserOptions {
@@ -79,7 +83,7 @@ const languages = new Map<string, Promise<TreeSitter.Language>>();
 function initRuntime(wasmDir: string | undefined): Promise<void> {
   if (!runtimeReady) {
     const runtime = locateWasm('runtime', wasmDir);
-    runtimeReady = Parser.init({ locateFile: () => runtime }).catch((e: unknown) => {
+    runtimeReady = treeSitter().Parser.init({ locateFile: () => runtime }).catch((e: unknown) => {
       runtimeReady = undefined;
       throw e;
     });
@@ -91,7 +95,7 @@ function loadLanguage(key: SourceLanguage, wasmDir: string | undefined): Promise
   const file = locateWasm(key, wasmDir);
   let loaded = languages.get(file);
   if (!loaded) {
-    loaded = readFile(file).then((bytes) => Language.load(new Uint8Array(bytes)));
+    loaded = readFile(file).then((bytes) => treeSitter().Language.load(new Uint8Array(bytes)));
     loaded.catch(() => languages.delete(file));
     languages.set(file, loaded);
   }
@@ -107,7 +111,7 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
   if (wanted.length > 0) {
     await initRuntime(options.wasmDir);
     const loaded = await Promise.all(wanted.map((l) => loadLanguage(l, options.wasmDir)));
-    wanted.forEach((l, i) => parsers.set(l, new Parser().setLanguage(loaded[i])));
+    wanted.forEach((l, i) => parsers.set(l, new (treeSitter().Parser)().setLanguage(loaded[i])));
   }
 
   const parse = (text: string, language: SourceLanguage): Tree => {
