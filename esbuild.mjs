@@ -82,17 +82,28 @@ function buildId() {
 }
 
 /**
- * The last line of each command bundle: its content's hash, which names its V8 code cache (so the
- * loader needn't hash megabytes at every start). The loader reads bundles as latin1 (a one-byte
- * string, decoded at once), so they are made ASCII: esbuild escapes every non-ASCII character of
- * the code (its default charset) but keeps comments as they are, and those few are escaped here
- * (in a comment an escape means nothing; anywhere else `\\uXXXX` means the character itself).
+ * Finishes each command bundle for its loader (src/cli/bundleLoader.ts), which compiles it as a
+ * vm.Script with a V8 code cache:
+ * - its last line is its content's hash, which names that cache (so the loader needn't hash
+ *   megabytes at every start);
+ * - its dynamic imports (`import("pkg")`: PGlite is an ES module) go through the loader's own
+ *   `import()`, since a script's code from the cache can't import by itself; the banner falls back to
+ *   the bundle's own when it is loaded by plain `require`;
+ * - it is ASCII, since the loader reads it as latin1 (a one-byte string, decoded at once): esbuild
+ *   escapes every non-ASCII character of the code (its default charset) but keeps comments as
+ *   they are, and those few are escaped here (in a comment an escape means nothing; anywhere else
+ *   `\\uXXXX` means the character itself).
  */
-function recordBundleHashes() {
+function finishCommandBundles() {
   const dir = join(root, 'dist/cli');
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
     const path = join(dir, name);
-    const text = readFileSync(path, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const text = readFileSync(path, 'utf8')
+      .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .replace(/(?<![\w$.])import\("/g, '__prompt_ci_import("');
+    // Any other dynamic import (of a computed name) would fail from the cache: refuse to build one.
+    const left = /(?<![\w$.])import\((?![)']|specifier\))/.exec(text);
+    if (left) throw new Error(`${path}: a dynamic import the command loader can't route: ${text.slice(left.index, left.index + 60)}`);
     writeFileSync(path, `${text}\n//# promptCiBundleHash=${createHash('sha1').update(text, 'latin1').digest('hex')}\n`, 'latin1');
   }
 }
@@ -107,7 +118,13 @@ const builds = [
   // The index worker: the extension reads, parses and checks repositories in this thread of its own.
   { ...nodeCommon, entryPoints: ['src/node/indexWorker.ts'], outfile: 'dist/indexWorker.js' },
   { ...nodeCommon, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` }, plugins: [cliCommandsExternal] },
-  { ...nodeCommon, entryPoints: cliCommandModules.map((m) => `src/cli/${m}.ts`), outdir: 'dist/cli', banner: { js: importMetaUrl }, external: RUNTIME_EXTERNAL },
+  {
+    ...nodeCommon,
+    entryPoints: cliCommandModules.map((m) => `src/cli/${m}.ts`),
+    outdir: 'dist/cli',
+    banner: { js: `${importMetaUrl}\nvar __prompt_ci_import = globalThis[Symbol.for('prompt-ci.import')] ?? ((specifier) => import(specifier));` },
+    external: RUNTIME_EXTERNAL,
+  },
   { ...nodeCommon, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' },
   // The production runtime (`prompt-ci/runtime`): its database drivers and the OpenTelemetry API stay
   // the application's own packages (one OpenTelemetry API instance per process; PGlite loads its
@@ -180,7 +197,7 @@ if (watch) {
   const results = await Promise.all(builds.map((options) => build(options)));
   const runtime = results[builds.findIndex((b) => b.outfile === 'dist/runtime.js')];
   writeFileSync(join(root, 'dist/runtime.meta.json'), JSON.stringify(runtime.metafile));
-  recordBundleHashes();
+  finishCommandBundles();
   runtimeDeclarations();
 }
 

@@ -31,13 +31,12 @@ export function requireCommandBundle(file: string): unknown {
   const vm = require('node:vm') as typeof import('node:vm');
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
   const { basename, dirname, join } = require('node:path') as typeof import('node:path');
-  // Without the main context's loader, a script's `import()` would fail: load as Node does instead.
-  const importModuleDynamically = (vm.constants as unknown as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (importModuleDynamically === undefined) return require(file);
+  // A script's code from the cache can't `import()` by itself: the build makes the bundles' dynamic imports call this one (see esbuild.mjs).
+  (globalThis as Record<symbol, unknown>)[Symbol.for('prompt-ci.import')] ??= (specifier: string) => import(specifier);
 
   let source: string;
   try {
-    // The build emits ASCII only (esbuild's default charset; esbuild.mjs checks), so latin1 reads it exactly, and faster.
+    // The build makes the bundles ASCII (esbuild.mjs), so latin1 reads them exactly, and faster than UTF-8.
     source = readFileSync(file, 'latin1');
   } catch {
     return require(file); // let require say what is wrong with the file
@@ -49,7 +48,7 @@ export function requireCommandBundle(file: string): unknown {
   const cacheFile = join(dir, `${name}-${key}.bin`);
   const cachedData = readCodeCache(cacheFile);
 
-  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData, importModuleDynamically: importModuleDynamically as never });
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
   const mod = new Module(file, require.main) as InstanceType<typeof Module> & { filename: string; paths: string[]; loaded: boolean };
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(dirname(file));
