@@ -73,7 +73,7 @@ export interface IndexServiceOptions {
   cacheTag: string;
   /** The index worker's bundle, started again as index shards to split a cold build across threads; absent, one thread does it all. */
   shardFile?: string;
-  /** How many threads a cold build is split across (the index's own included); default `shardThreads()`. */
+  /** How many threads a cold build is split across (the index's own included); default `shardThreads()`, asked at each build. */
   threads?: number;
   log?: (message: string) => void;
 }
