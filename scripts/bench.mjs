@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const benches = ['scripts/benchStartup.ts', 'scripts/benchIndex.ts', 'scripts/benchActivation.mjs', 'scripts/benchCheck.ts', 'scripts/benchEval.ts', 'scripts/benchReplay.ts', 'scripts/benchRateLimits.ts', 'scripts/benchRuntime.ts'].filter((f) => existsSync(join(root, f)));
+const benches = ['scripts/benchStartup.ts', 'scripts/benchIndex.ts', 'scripts/benchActivation.mjs', 'scripts/benchCheck.ts', 'scripts/benchEval.ts', 'scripts/benchReplay.ts', 'scripts/benchHarvest.ts', 'scripts/benchRateLimits.ts', 'scripts/benchRuntime.ts'].filter((f) => existsSync(join(root, f)));
 // Names pick benches (`node scripts/bench.mjs benchEval`); flags are handed to each bench run (`--memory`).
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));

@@ -126,9 +126,11 @@ export function planHarvest(candidates: readonly HarvestCandidate[], options: Ha
     for (const q of queues) if (round < q.length) order.push(q[round]);
   }
 
-  const dedup = new DuplicateIndex();
+  const existingPrints = options.existing.map((e) => fingerprintOf(new ExampleRedactor(redactionOptions).redactInputs(e.inputs)));
+  // Every set that will be added or looked up is known now: the index orders 4-grams rarest first.
+  const dedup = new DuplicateIndex([...existingPrints, ...order.map((c) => c.fingerprint)]);
   const existingIds = new Set(options.existing.map((e) => e.id));
-  for (const e of options.existing) dedup.add(fingerprintOf(new ExampleRedactor(redactionOptions).redactInputs(e.inputs)), true);
+  for (const fp of existingPrints) dedup.add(fp, true);
 
   const lines: SuiteLine[] = [];
   let report = emptyRedactionReport();
@@ -229,29 +231,126 @@ export function similarity(a: Fingerprint, b: Fingerprint): number {
   return common / (small.size + large.size - common);
 }
 
-/** The examples kept so far, for exact (hash) and near (4-gram Jaccard) duplicate checks. */
-export class DuplicateIndex {
-  private readonly exact = new Map<string, boolean>();
-  private readonly all: { fingerprint: Fingerprint; existing: boolean }[] = [];
+/** A duplicate found: exact or near, of an existing example or a new one, and which (the order it was added in, from 0). */
+export interface DuplicateFound {
+  kind: 'exact' | 'near';
+  existing: boolean;
+  of: number;
+}
 
-  add(fingerprint: Fingerprint, existing: boolean): void {
-    if (!this.exact.has(fingerprint.text)) this.exact.set(fingerprint.text, existing);
-    this.all.push({ fingerprint, existing });
+/**
+ * The examples kept so far, for exact (hash) and near (4-gram Jaccard ≥ `NEAR_DUPLICATE_THRESHOLD`)
+ * duplicate checks. Near duplicates are found with a prefix filter, not by comparing every pair:
+ * the 4-grams are put in one global order, and two sets with Jaccard ≥ t share a 4-gram among the
+ * first |x| − ⌈t·|x|⌉ + 1 of each (they share at least t·max(|x|, |y|) 4-grams). Only the sets
+ * indexed under one of a query's prefix 4-grams are candidates, each confirmed by the exact
+ * Jaccard, oldest first. The filter is exact, not probabilistic (as MinHash with LSH banding would
+ * be): `find` answers what the pairwise scan answered, the same example first, in any order.
+ *
+ * The order is rarest first when the sets to come are given to the constructor (their document
+ * frequencies), so that prefixes hold rare 4-grams and few sets share one; 4-grams it hasn't seen
+ * come first, then by a fixed hash.
+ */
+export class DuplicateIndex {
+  /** Normalised text → the first set added with it. */
+  private readonly exact = new Map<string, { existing: boolean; of: number }>();
+  private readonly all: { fingerprint: Fingerprint; existing: boolean }[] = [];
+  /** Prefix 4-gram → the indexes in `all` of the sets whose prefix holds it, ascending. */
+  private readonly byPrefix = new Map<string, number[]>();
+  /** 4-gram → in how many of the announced sets it occurs. */
+  private readonly frequency = new Map<string, number>();
+  private readonly prefixes = new WeakMap<Fingerprint, string[]>();
+  /** The query each set was last a candidate of (a mark, so candidates are collected without a Set). */
+  private seenBy = new Int32Array(64);
+  private query = 0;
+
+  constructor(sets: Iterable<Fingerprint> = []) {
+    for (const fp of sets) for (const gram of fp.shingles) this.frequency.set(gram, (this.frequency.get(gram) ?? 0) + 1);
   }
 
-  /** The duplicate a fingerprint has among those added, exact first; undefined when it has none. */
-  find(fingerprint: Fingerprint): { kind: 'exact' | 'near'; existing: boolean } | undefined {
+  add(fingerprint: Fingerprint, existing: boolean): void {
+    const index = this.all.push({ fingerprint, existing }) - 1;
+    if (!this.exact.has(fingerprint.text)) this.exact.set(fingerprint.text, { existing, of: index });
+    if (index >= this.seenBy.length) {
+      const grown = new Int32Array(this.seenBy.length * 2);
+      grown.set(this.seenBy);
+      this.seenBy = grown;
+    }
+    for (const gram of this.prefixOf(fingerprint)) {
+      const list = this.byPrefix.get(gram);
+      if (list) list.push(index);
+      else this.byPrefix.set(gram, [index]);
+    }
+  }
+
+  /** The duplicate a fingerprint has among those added, exact first, then the oldest near one; undefined when it has none. */
+  find(fingerprint: Fingerprint): DuplicateFound | undefined {
     const exact = this.exact.get(fingerprint.text);
-    if (exact !== undefined) return { kind: 'exact', existing: exact };
+    if (exact !== undefined) return { kind: 'exact', ...exact };
     const size = fingerprint.shingles.size;
-    for (const other of this.all) {
-      const o = other.fingerprint.shingles.size;
-      // Jaccard is at most min/max of the set sizes: most pairs are ruled out without counting.
-      if (Math.min(size, o) < NEAR_DUPLICATE_THRESHOLD * Math.max(size, o)) continue;
-      if (similarity(fingerprint, other.fingerprint) >= NEAR_DUPLICATE_THRESHOLD) return { kind: 'near', existing: other.existing };
+    const mark = ++this.query;
+    const candidates: number[] = [];
+    for (const gram of this.prefixOf(fingerprint)) {
+      for (const index of this.byPrefix.get(gram) ?? []) {
+        if (this.seenBy[index] === mark) continue;
+        this.seenBy[index] = mark;
+        // Jaccard is at most min/max of the set sizes: most candidates are ruled out without counting.
+        const o = this.all[index].fingerprint.shingles.size;
+        if (Math.min(size, o) >= NEAR_DUPLICATE_THRESHOLD * Math.max(size, o)) candidates.push(index);
+      }
+    }
+    candidates.sort((a, b) => a - b);
+    for (const index of candidates) {
+      const other = this.all[index];
+      if (nearEnough(fingerprint, other.fingerprint)) return { kind: 'near', existing: other.existing, of: index };
     }
     return undefined;
   }
+
+  /** The first |x| − ⌈t·|x|⌉ + 1 4-grams of a set in the global order (frequency, hash, the 4-gram). */
+  private prefixOf(fingerprint: Fingerprint): string[] {
+    let prefix = this.prefixes.get(fingerprint);
+    if (prefix) return prefix;
+    const size = fingerprint.shingles.size;
+    // The epsilon keeps a product such as 0.9 × 10 = 9.000000000000002 from shortening the prefix.
+    const length = size - Math.ceil(NEAR_DUPLICATE_THRESHOLD * size - 1e-9) + 1;
+    prefix = [...fingerprint.shingles]
+      .map((gram) => ({ gram, f: this.frequency.get(gram) ?? 0, h: fnv1a(gram) }))
+      .sort((a, b) => a.f - b.f || a.h - b.h || (a.gram < b.gram ? -1 : a.gram > b.gram ? 1 : 0))
+      .slice(0, length)
+      .map((x) => x.gram);
+    this.prefixes.set(fingerprint, prefix);
+    return prefix;
+  }
+}
+
+/**
+ * `similarity(a, b) >= NEAR_DUPLICATE_THRESHOLD`, stopping early: Jaccard ≥ t needs at least
+ * t·(|a| + |b|)/(1 + t) 4-grams in common, so once more of the smaller set's are missing from the
+ * larger than that allows, the answer is no. The final comparison is `similarity`'s own.
+ */
+function nearEnough(a: Fingerprint, b: Fingerprint): boolean {
+  const [small, large] = a.shingles.size <= b.shingles.size ? [a.shingles, b.shingles] : [b.shingles, a.shingles];
+  const t = NEAR_DUPLICATE_THRESHOLD;
+  // The epsilon only lowers the bound (more is counted), so no pair similarity accepts is cut short.
+  const allowedMisses = small.size - Math.ceil((t * (small.size + large.size)) / (1 + t) - 1e-9);
+  let misses = 0;
+  for (const gram of small) {
+    if (large.has(gram)) continue;
+    misses += 1;
+    if (misses > allowedMisses) return false;
+  }
+  return similarity(a, b) >= t;
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units: one fixed order of all 4-grams. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }
 
 /** A uniform [0, 1) generator from a seed string (mulberry32 seeded from the seed's SHA-256). */
