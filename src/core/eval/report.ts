@@ -166,9 +166,31 @@ export function compactResult(result: ExampleResult): ExampleResult {
   const side = (s: ExampleResult['challenger']): ExampleResult['challenger'] => ({
     ...s,
     output: null,
-    votes: s.votes.map((v) => ({ correct: v.correct, score: v.score })),
+    votes: s.votes.map((v) => sharedVote(v.correct, v.score)),
   });
-  return { ...result, inputs: {}, reference: null, challenger: side(result.challenger), baseline: side(result.baseline) };
+  return {
+    ...result,
+    inputs: NO_INPUTS,
+    reference: null,
+    ...(result.tags.length === 0 ? { tags: NO_TAGS } : {}),
+    challenger: side(result.challenger),
+    baseline: side(result.baseline),
+  };
+}
+
+// Compact results share what is the same in most of them (frozen: nothing may change a shared one).
+const NO_INPUTS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
+const VOTES = new Map<string, ExampleResult['challenger']['votes'][number]>();
+function sharedVote(correct: boolean, score: number): ExampleResult['challenger']['votes'][number] {
+  const key = `${correct}:${score}`;
+  let vote = VOTES.get(key);
+  if (!vote) {
+    if (VOTES.size >= 64) return { correct, score }; // scores are 1..5; anything else is not worth keeping
+    vote = Object.freeze({ correct, score });
+    VOTES.set(key, vote);
+  }
+  return vote;
 }
 
 /** The examples the gate decides on: all but those tagged `needs-review`. */
