@@ -236,8 +236,8 @@ describe('runtime core: audit intervals', () => {
     tracker.touch('acme', 'summarisation', 1, 'rollout', 9000, undefined, 1004);
     assert.equal(tracker.size, 4);
     assert.deepEqual(
-      tracker.drain().served.map((s) => [s.tenantId, s.prompt, s.version, s.firstAt, s.lastAt]),
-      [['acme', 'summarisation', 1, 1000, 1004], ['acme-eu', 'summarisation', 1, 1003, 1003], ['acme', 'summarisation', 2, 1002, 1002], ['acme', 'classification', 1, 1001, 1001]],
+      tracker.drain().served.map((s) => [s.tenantId, s.prompt, s.version, s.firstAt, s.lastAt]).sort(),
+      [['acme', 'classification', 1, 1001, 1001], ['acme', 'summarisation', 1, 1000, 1004], ['acme', 'summarisation', 2, 1002, 1002], ['acme-eu', 'summarisation', 1, 1003, 1003]],
     );
     // A pin of acme to v1 of summarisation: acme's v1-by-rollout and v2 intervals close, acme-eu's and classification's stay.
     const pin: TenantPin = { prompt: 'summarisation', tenantId: 'acme', version: 1, expiresAt: null, reason: 'contract', createdAt: 0, createdBy: 'ops' };
@@ -310,5 +310,83 @@ describe('runtime core: audit intervals', () => {
     const served = tracker.drain().served;
     assert.equal(served.length, 3000);
     assert.ok(served.every((s) => s.lastAt === 2000 + Number(s.tenantId.slice(1))), 'each interval keeps its own last request');
+  });
+  it('checks every route only when the table changed or a pin expired, and still closes exactly then', () => {
+    const pinOf = (tenantId: string, version: number, expiresAt: number | null): TenantPin => ({ prompt: 'summarisation', tenantId, version, expiresAt, reason: 'contract', createdAt: 0, createdBy: 'ops' });
+    const shares = rollout('summarisation', [[1, 9000], [2, 1000]]);
+    const base = new RoutingTable(snapshot([shares]), versions);
+    const tracker = new AuditTracker(60_000);
+    let routeChecks = 0;
+    const counted = (table: RoutingTable): RoutingTable => {
+      const routeOf = table.routeOf.bind(table);
+      table.routeOf = (...args) => (routeChecks++, routeOf(...args));
+      return table;
+    };
+    counted(base);
+    for (let i = 0; i < 100; i++) tracker.touch(`t${i}`, 'summarisation', 1, 'rollout', 9000, undefined, 1000);
+    tracker.reconcile(base, 1000);
+    assert.equal(routeChecks, 100, 'the first table: every interval is checked');
+    tracker.drain();
+    // Unchanged table, no pin: later requests on open intervals need no route check; new and re-tiered ones do.
+    routeChecks = 0;
+    for (let i = 0; i < 100; i++) tracker.touch(`t${i}`, 'summarisation', 1, 'rollout', 9000, undefined, 1500);
+    tracker.touch('new', 'summarisation', 2, 'rollout', 1000, undefined, 1600);
+    tracker.touch('t7', 'summarisation', 1, 'rollout', 9000, 'enterprise', 1700);
+    tracker.reconcile(base, 2000);
+    assert.equal(routeChecks, 2, 'only the new interval and the one whose tier changed');
+    routeChecks = 0;
+    tracker.reconcile(base, 3000);
+    assert.equal(routeChecks, 0, 'nothing touched since: no route check');
+    assert.equal(tracker.size, 101);
+    assert.deepEqual(tracker.drain().closed, []);
+    // A new interval whose reason the table does not give it is still closed on the next flush.
+    tracker.touch('stray', 'summarisation', 1, 'pin', null, undefined, 3100);
+    tracker.reconcile(base, 3200);
+    assert.deepEqual(tracker.drain().closed.map((c) => [c.tenantId, c.endedAt]), [['stray', 3200]]);
+    // A pin added (a new table): t1's rollout interval closes; a pin expiring at 10,000 is remembered.
+    const pinned = counted(new RoutingTable(snapshot([shares], [pinOf('t1', 2, 10_000), pinOf('t2', 1, null)]), versions));
+    routeChecks = 0;
+    tracker.reconcile(pinned, 4000);
+    assert.equal(routeChecks, 101, 'another table: every interval is checked');
+    let batch = tracker.drain();
+    assert.deepEqual(batch.closed.map((c) => [c.tenantId, c.version, c.endedAt]).sort(), [['t1', 1, 4000], ['t2', 1, 4000]], 't2 now gets v1 by its pin, not the rollout');
+    tracker.touch('t1', 'summarisation', 2, 'pin', null, undefined, 5000);
+    tracker.touch('t2', 'summarisation', 1, 'pin', null, undefined, 5000);
+    tracker.reconcile(pinned, 9999);
+    assert.deepEqual(tracker.drain().closed, [], 'before the expiry the pins hold');
+    routeChecks = 0;
+    tracker.reconcile(pinned, 9999);
+    assert.equal(routeChecks, 0);
+    // The same table, at the pin's expiry: the pinned interval closes without any table change.
+    tracker.reconcile(pinned, 10_000);
+    assert.equal(routeChecks, 101, 'a pin expired: every interval is checked');
+    batch = tracker.drain();
+    assert.deepEqual(batch.closed.map((c) => [c.tenantId, c.version, c.endedAt]), [['t1', 2, 10_000]], 'closed at the reconcile that saw the expiry');
+    routeChecks = 0;
+    tracker.reconcile(pinned, 11_000);
+    assert.equal(routeChecks, 0, 'a passed expiry counts once');
+    // A pin removed (a new table without t2's pin): its pin interval closes.
+    const unpinned = new RoutingTable(snapshot([shares], [pinOf('t1', 2, 10_000)]), versions);
+    tracker.reconcile(unpinned, 12_000);
+    assert.deepEqual(tracker.drain().closed.map((c) => [c.tenantId, c.version, c.endedAt]), [['t2', 1, 12_000]]);
+    // Idle, with the table unchanged: every interval idle for the idle time closes at its last request, the others stay.
+    tracker.touch('t3', 'summarisation', 1, 'rollout', 9000, undefined, 61_000);
+    routeChecks = 0;
+    tracker.reconcile(unpinned, 61_499);
+    assert.deepEqual(tracker.drain().closed, [], 'nothing idle for the idle time yet');
+    tracker.reconcile(unpinned, 1500 + 60_000);
+    batch = tracker.drain();
+    const closedAt = new Map(batch.closed.map((c) => [c.tenantId, c.endedAt]));
+    assert.equal(closedAt.size, 96, 'every interval last requested at 1500 (not t1, t2: closed before; t3, t7: later requests)');
+    assert.ok([...closedAt.values()].every((at) => at === 1500), 'at its last request');
+    assert.ok(batch.closing.length === 96 && batch.closing.every((c) => c.lastAt === 1500), 'the last request, less than a refresh period past the one written, goes with the close');
+    tracker.reconcile(unpinned, 1600 + 60_000);
+    assert.deepEqual(tracker.drain().closed.map((c) => [c.tenantId, c.endedAt]), [['new', 1600]]);
+    tracker.reconcile(unpinned, 1700 + 60_000);
+    batch = tracker.drain();
+    assert.deepEqual(batch.closed.map((c) => [c.tenantId, c.endedAt]), [['t7', 1700]]);
+    assert.deepEqual(batch.closing.map((c) => [c.tenantId, c.lastAt]), [['t7', 1700]], 'its last request was not written yet: it goes with the close');
+    assert.equal(routeChecks, 0, 'the idle sweep needs no route check');
+    assert.equal(tracker.size, 1);
   });
 });

@@ -14,6 +14,12 @@ import type { RoutingTable, SelectionReason } from './selection';
  * whose runtime stopped without closing it; a lag of a minute against an idle time of an hour
  * changes neither answer for a live runtime. Without it every flush rewrote every active tenant's
  * interval (10,000 rows a second at 10,000 active tenants).
+ *
+ * Routing checks on a flush: an open interval's route depends only on the routing table, the clock
+ * through pin expiries, and the interval's own (prompt, tenant, tier, version, reason, share). So
+ * `reconcile` checks every open interval only when the table is another one or a pin expired since
+ * the last check; otherwise it checks only the intervals opened or moved to another tier since then
+ * (its dirty slots), and the idle time of all of them, which reads two typed arrays.
  */
 
 /** An interval this runtime holds open; its last request is in the tracker's `lastAt` array, at `slot`. */
@@ -25,8 +31,6 @@ interface OpenInterval {
   basisPoints: number | null;
   tier: string | undefined;
   firstAt: number;
-  /** The `lastAt` the database has; -1 before the interval was first written. */
-  writtenAt: number;
   slot: number;
 }
 
@@ -84,8 +88,21 @@ export class AuditTracker {
   /** By slot: the open interval, its last request, its (reason, share, tier) code. */
   private entries: (OpenInterval | undefined)[] = [];
   private lastAt = new Float64Array(1024);
+  /** By slot: the `lastAt` the database has; -1 before the interval was first written. */
+  private writtenAt = new Float64Array(1024);
   private slotCodes = new Int32Array(1024);
+  /** By slot: 1 while an interval is open there. */
+  private live = new Uint8Array(1024);
+  /** By slot: 1 when its interval opened or changed tier since the last routing check; the slots are in `dirty`. */
+  private dirtyFlags = new Uint8Array(1024);
+  private dirty: number[] = [];
   private readonly freeSlots: number[] = [];
+  /** The table of the last full routing check, and its time. */
+  private checkedTable: RoutingTable | undefined;
+  private checkedAt = 0;
+  /** The checked table's pin expiries, ascending, and the index of the first one after `checkedAt`. */
+  private pinExpiries: number[] = [];
+  private nextExpiry = 0;
   private closing = new Map<string, ServedRecord>();
   private closed = new Map<string, AuditBatch['closed'][number]>();
 
@@ -130,16 +147,26 @@ export class AuditTracker {
         entry.tier = tier;
         this.slotCodes[slot] = intervals.code;
         if (now > this.lastAt[slot]) this.lastAt[slot] = now;
+        this.markDirty(slot);
         return;
       }
-      this.close(intervals.tenants, entry, now);
+      this.close(entry, now);
     }
     const free = this.freeSlots.pop() ?? this.grow();
-    this.entries[free] = { tenantId, prompt, version, reason, basisPoints, tier, firstAt: now, writtenAt: -1, slot: free };
+    this.entries[free] = { tenantId, prompt, version, reason, basisPoints, tier, firstAt: now, slot: free };
     this.lastAt[free] = now;
+    this.writtenAt[free] = -1;
     this.slotCodes[free] = intervals.code;
+    this.live[free] = 1;
+    this.markDirty(free);
     intervals.tenants.set(tenantId, free);
     this.openCount++;
+  }
+
+  private markDirty(slot: number): void {
+    if (this.dirtyFlags[slot]) return;
+    this.dirtyFlags[slot] = 1;
+    this.dirty.push(slot);
   }
 
   /** A new slot at the end, the typed arrays doubled when full. */
@@ -147,12 +174,12 @@ export class AuditTracker {
     const slot = this.entries.length;
     this.entries.push(undefined);
     if (slot >= this.lastAt.length) {
-      const lastAt = new Float64Array(this.lastAt.length * 2);
-      lastAt.set(this.lastAt);
-      this.lastAt = lastAt;
-      const codes = new Int32Array(this.slotCodes.length * 2);
-      codes.set(this.slotCodes);
-      this.slotCodes = codes;
+      const size = this.lastAt.length * 2;
+      this.lastAt = grown(new Float64Array(size), this.lastAt);
+      this.writtenAt = grown(new Float64Array(size), this.writtenAt);
+      this.slotCodes = grown(new Int32Array(size), this.slotCodes);
+      this.live = grown(new Uint8Array(size), this.live);
+      this.dirtyFlags = grown(new Uint8Array(size), this.dirtyFlags);
     }
     return slot;
   }
@@ -172,39 +199,53 @@ export class AuditTracker {
     return intervals;
   }
 
-  private *openEntries(): Generator<[Map<string, number>, OpenInterval]> {
-    for (const versions of this.open.values()) {
-      for (const intervals of versions.values()) for (const slot of intervals.tenants.values()) yield [intervals.tenants, this.entries[slot] as OpenInterval];
-    }
-  }
-
   /**
-   * After a control change (and on every flush, for pins that expired): closes, at `now`, each open
-   * interval whose version the control plane no longer routes to its tenant for the same reason and
-   * share; closes idle ones at their last request.
+   * On a control change and on every flush: closes, at `now`, each open interval whose version the
+   * control plane no longer routes to its tenant for the same reason and share; closes idle ones at
+   * their last request. Every open interval's route is checked only when `table` is not the one of
+   * the last full check, or a pin of it expired since (or the clock went back); otherwise only the
+   * intervals opened or moved to another tier since the last check are.
    */
   reconcile(table: RoutingTable, now: number): void {
-    for (const [tenants, entry] of this.openEntries()) {
-      const lastAt = this.lastAt[entry.slot];
-      if (now - lastAt >= this.idleMs) {
-        this.close(tenants, entry, lastAt);
-        continue;
-      }
-      const route = table.routeOf(entry.prompt, entry.tenantId, entry.tier, entry.version, now);
-      if (!route || route.reason !== entry.reason || route.basisPoints !== entry.basisPoints) this.close(tenants, entry, now);
+    const slots = this.entries.length;
+    for (let slot = 0; slot < slots; slot++) {
+      if (this.live[slot] && now - this.lastAt[slot] >= this.idleMs) this.close(this.entries[slot] as OpenInterval, this.lastAt[slot]);
     }
+    const full = table !== this.checkedTable || now < this.checkedAt || (this.nextExpiry < this.pinExpiries.length && this.pinExpiries[this.nextExpiry] <= now);
+    if (full) {
+      for (let slot = 0; slot < slots; slot++) if (this.live[slot]) this.checkRoute(table, slot, now);
+      if (table !== this.checkedTable) {
+        this.checkedTable = table;
+        this.pinExpiries = pinExpiriesOf(table);
+      }
+    } else {
+      for (const slot of this.dirty) if (this.live[slot]) this.checkRoute(table, slot, now);
+    }
+    for (const slot of this.dirty) this.dirtyFlags[slot] = 0;
+    this.dirty = [];
+    this.checkedAt = now;
+    // The first expiry after now: a pin expires at `expiresAt <= now`, so the next change is the first one greater.
+    let next = 0;
+    while (next < this.pinExpiries.length && this.pinExpiries[next] <= now) next++;
+    this.nextExpiry = next;
+  }
+
+  private checkRoute(table: RoutingTable, slot: number, now: number): void {
+    const entry = this.entries[slot] as OpenInterval;
+    const route = table.routeOf(entry.prompt, entry.tenantId, entry.tier, entry.version, now);
+    if (!route || route.reason !== entry.reason || route.basisPoints !== entry.basisPoints) this.close(entry, now);
   }
 
   /** Off the request path: closing is rare, so its maps keep a composite key. */
-  private close(tenants: Map<string, number>, entry: OpenInterval, endedAt: number): void {
-    // Deleting the current entry while iterating a Map is safe: iteration goes on with the next one.
-    tenants.delete(entry.tenantId);
+  private close(entry: OpenInterval, endedAt: number): void {
+    this.open.get(entry.prompt)?.get(entry.version)?.tenants.delete(entry.tenantId);
     this.openCount--;
     const lastAt = this.lastAt[entry.slot];
     this.entries[entry.slot] = undefined;
+    this.live[entry.slot] = 0;
     this.freeSlots.push(entry.slot);
     const key = intervalKey(entry);
-    if (lastAt !== entry.writtenAt) {
+    if (lastAt !== this.writtenAt[entry.slot]) {
       const earlier = this.closing.get(key);
       this.closing.set(key, { ...record(entry, lastAt), firstAt: Math.min(entry.firstAt, earlier?.firstAt ?? entry.firstAt) });
     }
@@ -214,11 +255,12 @@ export class AuditTracker {
   /** What changed since the last drain, marked as written; give it back with `restore` when the write failed. */
   drain(): AuditBatch {
     const served: ServedRecord[] = [];
-    for (const [, entry] of this.openEntries()) {
-      if (!this.due(entry)) continue;
-      const lastAt = this.lastAt[entry.slot];
-      served.push(record(entry, lastAt));
-      entry.writtenAt = lastAt;
+    const slots = this.entries.length;
+    for (let slot = 0; slot < slots; slot++) {
+      if (!this.due(slot)) continue;
+      const lastAt = this.lastAt[slot];
+      served.push(record(this.entries[slot] as OpenInterval, lastAt));
+      this.writtenAt[slot] = lastAt;
     }
     const batch = { closing: [...this.closing.values()], closed: [...this.closed.values()], served };
     this.closing = new Map();
@@ -229,7 +271,8 @@ export class AuditTracker {
   /** True when a drain would send something. */
   get pending(): boolean {
     if (this.closing.size || this.closed.size) return true;
-    for (const [, entry] of this.openEntries()) if (this.due(entry)) return true;
+    const slots = this.entries.length;
+    for (let slot = 0; slot < slots; slot++) if (this.due(slot)) return true;
     return false;
   }
 
@@ -245,14 +288,15 @@ export class AuditTracker {
     }
     for (const s of batch.served) {
       const slot = this.open.get(s.prompt)?.get(s.version)?.tenants.get(s.tenantId);
-      const entry = slot === undefined ? undefined : this.entries[slot];
-      if (entry && entry.writtenAt === s.lastAt) entry.writtenAt = -1;
+      if (slot !== undefined && this.writtenAt[slot] === s.lastAt) this.writtenAt[slot] = -1;
     }
   }
 
   /** An open interval a drain sends: never written, or its last request moved `refreshMs` past the one written. */
-  private due(entry: OpenInterval): boolean {
-    return entry.writtenAt < 0 ? true : this.lastAt[entry.slot] - entry.writtenAt >= this.refreshMs;
+  private due(slot: number): boolean {
+    if (!this.live[slot]) return false;
+    const writtenAt = this.writtenAt[slot];
+    return writtenAt < 0 || this.lastAt[slot] - writtenAt >= this.refreshMs;
   }
 
   /** Open intervals held. */
@@ -264,6 +308,19 @@ export class AuditTracker {
 /** A sixtieth of the idle time, at most a minute, at least a millisecond. */
 export function defaultRefreshMs(idleMs: number): number {
   return Math.max(1, Math.min(60_000, Math.floor(idleMs / 60)));
+}
+
+/** A copy of `from` at the start of the larger `to`. */
+function grown<T extends Float64Array | Int32Array | Uint8Array>(to: T, from: T): T {
+  to.set(from);
+  return to;
+}
+
+/** The expiry times of a table's pins, ascending. */
+function pinExpiriesOf(table: RoutingTable): number[] {
+  const times: number[] = [];
+  for (const pin of table.snapshot.pins.values()) if (pin.expiresAt !== null) times.push(pin.expiresAt);
+  return times.sort((a, b) => a - b);
 }
 
 function intervalKey(i: { prompt: string; version: number; tenantId: string }): string {
