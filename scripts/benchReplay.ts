@@ -21,6 +21,8 @@ const { values } = parseArgs({
     commits: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '40' },
     keep: { type: 'boolean', default: false },
+    // `npm run bench -- --memory` hands it to every bench; this one measures time only.
+    memory: { type: 'boolean', default: false },
   },
 });
 const COMMITS = Number(values.commits);
