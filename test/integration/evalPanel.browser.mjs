@@ -13,6 +13,17 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** Waits two frames of both documents (the layout and any expanded example painted), then saves `out`, a path in the repository. */
+async function screenshotPainted(page, frame, ctx, out) {
+  const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  await frame.evaluate(painted);
+  await page.evaluate(painted);
+  const file = path.resolve(repoRoot, out);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file });
+  ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
+}
+
 /** @param {import('playwright-core').Page} page */
 export default async function evalPanelBrowserSide(page, ctx) {
   /** Every JavaScript dialog (alert, confirm, prompt) any frame opened: there must be none. */
@@ -160,13 +171,7 @@ const ACTIONS = {
       return found;
     }, details);
     await frame.evaluate(() => window.scrollTo(0, 0));
-    const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-    await frame.evaluate(painted);
-    await page.evaluate(painted);
-    const file = path.resolve(repoRoot, out);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    await page.screenshot({ path: file });
-    ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
+    await screenshotPainted(page, frame, ctx, out);
     return styles;
   },
 
@@ -370,14 +375,8 @@ const ACTIONS = {
       await page.setViewportSize({ width: 1400, height: 1000 });
       await frame.$eval('#synthesis-bar', (node) => node.scrollIntoView({ block: 'start' }));
       await frame.evaluate(() => window.scrollBy(0, -60));
-      const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-      await frame.evaluate(painted);
-      await page.evaluate(painted);
-      const file = path.resolve(repoRoot, out);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      await page.screenshot({ path: file });
+      await screenshotPainted(page, frame, ctx, out);
       if (viewport) await page.setViewportSize(viewport);
-      ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
     }
     return { initial, cleared, chosen, openedBefore, opened };
   },
@@ -410,14 +409,7 @@ const ACTIONS = {
     const frame = await panel(ctx, prompt, `details.example[data-example-id="${id}"]`);
     await expand(frame, id);
     await frame.evaluate(() => window.scrollTo(0, 0));
-    // Two frames of both documents: the maximised layout and the expanded example are painted.
-    const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-    await frame.evaluate(painted);
-    await page.evaluate(painted);
-    const file = path.resolve(repoRoot, out);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    await page.screenshot({ path: file });
+    await screenshotPainted(page, frame, ctx, out);
     if (viewport) await page.setViewportSize(viewport);
-    ctx.log(`screenshot: ${path.relative(repoRoot, file)}`);
   },
 };

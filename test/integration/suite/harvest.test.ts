@@ -107,6 +107,21 @@ function otlpExport(commit: string, tickets: readonly string[] = TICKETS, first 
 
 const addSpans = (args?: { confirmed: boolean }): Thenable<HarvestCommandOutcome> => vscode.commands.executeCommand<HarvestCommandOutcome>('promptCi.addSpansToEvalSuite', args);
 
+/**
+ * Runs the command confirmed, accepting the version quick pick's first item (the newest, v2) until
+ * it returns: no event says the quick pick is open.
+ */
+async function addSpansToNewestVersion(): Promise<HarvestCommandOutcome> {
+  const pending = addSpans({ confirmed: true });
+  let settled = false;
+  void pending.then(() => (settled = true), () => (settled = true));
+  for (const deadline = Date.now() + 45_000; !settled && Date.now() < deadline; ) {
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return pending;
+}
+
 async function open(relative: string): Promise<vscode.TextEditor> {
   return vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(path.join(root(), relative))), { preview: false });
 }
@@ -151,15 +166,7 @@ describe('Add Spans to Eval Suite', function () {
   it('appends the spans redacted and tagged to the chosen version', async () => {
     await open('harvest-spans.json');
     // VS Code refuses modal dialogs under test: `confirmed` skips it, and the outcome carries its text.
-    const pending = addSpans({ confirmed: true });
-    let settled = false;
-    void pending.then(() => (settled = true), () => (settled = true));
-    // No event says the version quick pick is open: accept its first item (the newest, v2) until the command returns.
-    for (const deadline = Date.now() + 45_000; !settled && Date.now() < deadline; ) {
-      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const outcome = await pending;
+    const outcome = await addSpansToNewestVersion();
     assert.ok(outcome.status === 'appended', JSON.stringify(outcome));
     assert.strictEqual(outcome.written, 3);
     const { message, detail } = outcome.confirmation;
@@ -206,14 +213,7 @@ describe('Add Spans to Eval Suite', function () {
     const evalFile = path.join(root(), 'prompts', NAME, 'v2', 'eval.jsonl');
     const before = fs.readFileSync(evalFile);
 
-    const pending = addSpans({ confirmed: true });
-    let settled = false;
-    void pending.then(() => (settled = true), () => (settled = true));
-    for (const deadline = Date.now() + 45_000; !settled && Date.now() < deadline; ) {
-      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const outcome = await pending;
+    const outcome = await addSpansToNewestVersion();
     assert.ok(outcome.status === 'appended', JSON.stringify(outcome));
     assert.strictEqual(outcome.written, 1);
     assert.strictEqual(outcome.confirmation.message, `Append 1 example from the replayed span b7ad6b7169203303 to prompts/${NAME}/v2/eval.jsonl?`);
