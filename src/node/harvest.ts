@@ -9,7 +9,7 @@ import type { PromptMetadata } from '../core/metadataSchema';
 import type { PromptSnapshot, ReplayResult } from '../core/replay';
 import { ReplayError, replayPrompt } from '../core/replay';
 import type { CandidateSpan, ParsedSpanInfo } from '../core/span';
-import { MAX_SPAN_INPUT_BYTES, SpanError, isLlmSpan, readSpans, spanInfoOf } from '../core/span';
+import { MAX_SPAN_INPUT_BYTES, SpanError, findLlmSpans, isLlmSpan, readSpans, spanInfoOf } from '../core/span';
 import type { HarvestCandidate, HarvestPlan, SuiteLine } from '../core/suiteGrowth';
 import { planHarvest, suiteLinesText } from '../core/suiteGrowth';
 import { readRepoSettings } from './checkRepo';
@@ -148,14 +148,7 @@ export async function harvestSpans(request: HarvestRequest): Promise<HarvestOutc
       }, request.signal);
       continue;
     }
-    let scan;
-    try {
-      scan = readSpans(e.text);
-    } catch (error) {
-      if (error instanceof SpanError) throw new HarvestError(`${e.label}: ${spanErrorWithoutContent(error)}`);
-      throw error;
-    }
-    spans.push(...scan.spans.filter(isLlmSpan));
+    spans.push(...llmSpansOfText(e.text, e.label));
   }
   spans.push(...(request.spans ?? []));
   const since = request.since !== undefined ? Date.parse(request.since) : undefined;
@@ -379,20 +372,23 @@ export interface SpanExportSurvey {
   badIdentity: number;
 }
 
+/** The LLM spans of one whole export's text; a text that isn't a span export is a {@link HarvestError} naming `label`, never quoting the text. */
+function llmSpansOfText(text: string, label: string): CandidateSpan[] {
+  try {
+    return findLlmSpans(text);
+  } catch (error) {
+    if (error instanceof SpanError) throw new HarvestError(`${label}: ${spanErrorWithoutContent(error)}`);
+    throw error;
+  }
+}
+
 /** Reads the exports (as `harvestSpans` does) and counts their LLM spans by prompt; a file that isn't a span export is a {@link HarvestError}. */
 export function surveySpanExports(exports: readonly TextSpanExport[]): SpanExportSurvey {
   const counts = new Map<string, number>();
   let spans = 0;
   let badIdentity = 0;
   for (const e of exports) {
-    let scan;
-    try {
-      scan = readSpans(e.text);
-    } catch (error) {
-      if (error instanceof SpanError) throw new HarvestError(`${e.label}: ${spanErrorWithoutContent(error)}`);
-      throw error;
-    }
-    for (const span of scan.spans.filter(isLlmSpan)) {
+    for (const span of llmSpansOfText(e.text, e.label)) {
       spans += 1;
       try {
         const name = spanInfoOf(span).promptName;
@@ -433,14 +429,7 @@ export async function readSpanFile(file: FileSpanExport, onSpan: (span: Candidat
     throw new HarvestError(`span file ${file.label} can't be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((error as NodeJS.ErrnoException).code ?? 'error')}`);
   }
   if (size <= MAX_SPAN_INPUT_BYTES) {
-    let scan;
-    try {
-      scan = readSpans(await readFile(file.path, 'utf8'));
-    } catch (error) {
-      if (error instanceof SpanError) throw new HarvestError(`${file.label}: ${spanErrorWithoutContent(error)}`);
-      throw error;
-    }
-    for (const span of scan.spans) if (isLlmSpan(span)) onSpan(span);
+    for (const span of llmSpansOfText(await readFile(file.path, 'utf8'), file.label)) onSpan(span);
     return;
   }
   const limit = mib(MAX_SPAN_INPUT_BYTES);
