@@ -161,7 +161,7 @@ export class CallPool {
 
   acquire(signal?: AbortSignal, options: { first?: boolean } = {}): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortError());
-    if (this.waiting.length === 0 && this.canStart()) {
+    if (this.waiting.length === 0 && this.canStart(this.now())) {
       this.active += 1;
       return Promise.resolve();
     }
@@ -179,7 +179,8 @@ export class CallPool {
       signal?.addEventListener('abort', entry.onAbort, { once: true });
       if (options.first) this.waiting.unshift(entry);
       else this.waiting.push(entry);
-      this.schedule();
+      // Not only a timer: the hold may have ended since `canStart` looked.
+      this.drain();
     });
   }
 
@@ -188,29 +189,33 @@ export class CallPool {
     this.drain();
   }
 
-  private canStart(): boolean {
-    return this.active < this.currentLimit && this.now() >= this.heldUntil;
+  private canStart(now: number): boolean {
+    return this.active < this.currentLimit && now >= this.heldUntil;
   }
 
-  /** Starts waiters while there is room; when held, wakes up when the hold ends. */
+  /**
+   * Starts waiters while there is room; when held, wakes up when the hold ends. One reading of the
+   * clock decides both: read twice, the hold could end between "held, don't start" and "not held,
+   * no timer needed", and with no call in flight to release a slot, the waiters would wait forever.
+   */
   private drain(): void {
-    while (this.waiting.length > 0 && this.canStart()) {
+    const now = this.now();
+    while (this.waiting.length > 0 && this.canStart(now)) {
       const next = this.waiting.shift()!;
       next.signal?.removeEventListener('abort', next.onAbort);
       this.active += 1;
       next.resolve();
     }
-    this.schedule();
+    this.schedule(now);
   }
 
-  private schedule(): void {
-    if (this.timer || this.waiting.length === 0) return;
-    const wait = this.heldUntil - this.now();
-    if (wait <= 0) return;
+  private schedule(now: number = this.now()): void {
+    if (this.timer || this.waiting.length === 0 || now >= this.heldUntil) return;
+    // A timer can fire a little early by this clock: `drain` then sets another.
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.drain();
-    }, wait);
+    }, this.heldUntil - now);
   }
 }
 

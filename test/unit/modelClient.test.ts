@@ -396,4 +396,24 @@ describe('CallPool', () => {
     pool.release();
     assert.equal(pool.inFlight, 0);
   });
+
+  it('starts a waiter whose hold ends between two readings of the clock', async () => {
+    // The clock moves on by a millisecond each time it is read. The hold ends at 1: the first
+    // reading (0) finds the pool held, the next (1) finds it open. Read apart, the first said
+    // "queue it" and the second "no timer needed", and with no call in flight to hand a slot
+    // over, the waiter never started.
+    for (const holdMs of [1, 2, 3]) {
+      let time = 0;
+      const pool = new CallPool(2, () => time++);
+      pool.holdUntil(holdMs);
+      let stuck: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        pool.acquire().then(() => 'started'),
+        new Promise<string>((resolve) => (stuck = setTimeout(() => resolve('still waiting'), 2_000))),
+      ]);
+      clearTimeout(stuck);
+      assert.equal(outcome, 'started', `held until ${holdMs}`);
+      assert.equal(pool.inFlight, 1);
+    }
+  });
 });
