@@ -7,10 +7,11 @@ import { IndexCache, INDEX_CACHE_TAG } from './indexCache';
 import type { CacheStats } from './indexCache';
 import { makeIgnoredDirectory } from './outputFiles';
 import { readPromptFileSync } from './promptFileRead';
-import { RepoIndex, languagesToParse } from './repoIndex';
+import { RepoIndex, sourcesToParse } from './repoIndex';
+import type { SourcesToParse } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
-import type { SourceParser } from './treeSitter';
+import type { SourceParser, SourceParserOptions } from './treeSitter';
 
 /**
  * Where `prompt-ci check` keeps what it parsed, under a repository's root: git-ignored by a
@@ -62,7 +63,7 @@ export async function checkRepoOnDisk(
   const snapshot = diskSnapshot(root, listRepoFiles(root));
   const cache = options.cacheDir === undefined ? undefined : new IndexCache({ dir: options.cacheDir, root, tag: CHECK_CACHE_TAG });
   // Grammars load only for the languages of sources that will be parsed: often none, once the cache holds them.
-  const parser = options.parser ?? (await createSourceParser({ languages: languagesToParse(snapshot, settings, cache) }));
+  const parser = options.parser ?? (await createSourceParser(parserFor(sourcesToParse(snapshot, settings, cache, BASELINE_ONLY_CHARS))));
   try {
     const index = new RepoIndex(root, snapshot, settings, parser, [...problems, ...warnings], cache);
     index.build();
@@ -77,6 +78,17 @@ export async function checkRepoOnDisk(
   } finally {
     if (!options.parser) parser.dispose();
   }
+}
+
+/**
+ * Below this much source text to parse, the grammars run unoptimised (see `baselineOnly`): on two
+ * cores, the optimising compiler's work on the lexers pays for itself from about 1.5 million
+ * characters of source.
+ */
+const BASELINE_ONLY_CHARS = 1024 * 1024;
+
+function parserFor(sources: SourcesToParse): SourceParserOptions {
+  return { languages: sources.languages, baselineOnly: sources.chars < BASELINE_ONLY_CHARS };
 }
 
 /**

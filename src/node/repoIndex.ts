@@ -32,24 +32,37 @@ export interface IndexMemo {
   hasCallSites(path: string, language: string, functions: readonly string[], read: () => string | undefined): boolean;
 }
 
+/** What a build of a repository will parse (see `sourcesToParse`). */
+export interface SourcesToParse {
+  /** The languages whose grammars need loading. */
+  languages: SourceLanguage[];
+  /** How much source text (UTF-16 code units) will be parsed, counted up to the `countUpTo` asked for. */
+  chars: number;
+}
+
 /**
- * The languages a build of `snapshot` will parse: those of the source files whose text names a
- * render function (the others are never parsed) and whose call sites `memo` doesn't already keep.
- * Only their grammars need loading; none at all when nothing is to be parsed.
+ * What a build of `snapshot` will parse: the languages of the source files whose text names a
+ * render function (the others are never parsed) and whose call sites `memo` doesn't already keep,
+ * and the length of those texts, counted until it reaches `countUpTo` (files are read only as far
+ * as the answer needs). Only those grammars need loading; none at all when nothing is to be parsed.
  */
-export function languagesToParse(snapshot: RepoSnapshot, settings: RepoSettings, memo?: IndexMemo): SourceLanguage[] {
+export function sourcesToParse(snapshot: RepoSnapshot, settings: RepoSettings, memo?: IndexMemo, countUpTo = 0): SourcesToParse {
   const isSource = sourceMatcher(settings);
   const functions = settings.callSites.functions;
   const needed = new Set<SourceLanguage>();
+  let chars = 0;
   for (const path of snapshot.paths) {
     const language = sourceLanguageForPath(path);
-    if (!language || needed.has(language) || !isSource(path)) continue;
+    if (!language || (needed.has(language) && chars >= countUpTo) || !isSource(path)) continue;
     const read = (): string | undefined => snapshot.read(path);
     if (memo?.hasCallSites(path, language, functions, read)) continue;
     const text = read();
-    if (text !== undefined && text.length <= MAX_SOURCE_BYTES && mayContainCallSites(text, functions)) needed.add(language);
+    if (text !== undefined && text.length <= MAX_SOURCE_BYTES && mayContainCallSites(text, functions)) {
+      needed.add(language);
+      chars += text.length;
+    }
   }
-  return [...needed];
+  return { languages: [...needed], chars };
 }
 
 /**

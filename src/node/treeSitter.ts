@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import type * as TreeSitter from 'web-tree-sitter';
 import type { Tree } from 'web-tree-sitter';
 import { extractCallSites, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
@@ -39,6 +40,14 @@ export interface SourceParserOptions {
    * with none, the runtime isn't even initialised (nothing will be parsed).
    */
   languages?: readonly SourceLanguage[];
+  /**
+   * Compile the runtime and the grammars with V8's baseline WebAssembly compiler only (Liftoff),
+   * never optimising them. For a little source (a check of a small repository) optimising the
+   * grammars' lexers costs more CPU than it saves, on threads that compete with the parse, and the
+   * process waits for those compilations before it exits. Only the call that loads a grammar
+   * decides, and V8's flags are the process's own again once the parser is disposed.
+   */
+  baselineOnly?: boolean;
 }
 
 /** Parses Python, TypeScript, TSX and JavaScript source with the grammars' own `.wasm` builds. */
@@ -102,16 +111,43 @@ function loadLanguage(key: SourceLanguage, wasmDir: string | undefined): Promise
   return loaded;
 }
 
+/**
+ * Turns V8's `--liftoff-only` on, for the grammars that `createSourceParser({ baselineOnly })`
+ * loads and the functions they compile lazily as they parse; returns what turns it off again. The
+ * flags are part of what V8's code caches are checked against (the CLI's command bundles have one,
+ * written as the process exits), so they must be Node's own again once the parse is done. Nothing
+ * is changed when Node was started with a WebAssembly flag of its own.
+ */
+function baselineOnlyFlags(): () => void {
+  const own = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /liftoff|wasm/.test(a));
+  if (own) return () => undefined;
+  setFlagsFromString('--liftoff-only');
+  let restored = false;
+  return () => {
+    if (restored) return;
+    restored = true;
+    // --liftoff-only turned these two off as well: each is put back to its default.
+    for (const flag of ['--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering']) setFlagsFromString(flag);
+  };
+}
+
 const ALL_LANGUAGES: readonly SourceLanguage[] = ['python', 'typescript', 'tsx', 'javascript'];
 
 /** Initialises the runtime and loads the grammars of `options.languages` (all four by default); resolves to a parser for them. */
 export async function createSourceParser(options: SourceParserOptions = {}): Promise<SourceParser> {
   const wanted = ALL_LANGUAGES.filter((l) => (options.languages ?? ALL_LANGUAGES).includes(l));
   const parsers = new Map<SourceLanguage, TreeSitter.Parser>();
+  let restoreFlags = (): void => undefined;
   if (wanted.length > 0) {
-    await initRuntime(options.wasmDir);
-    const loaded = await Promise.all(wanted.map((l) => loadLanguage(l, options.wasmDir)));
-    wanted.forEach((l, i) => parsers.set(l, new (treeSitter().Parser)().setLanguage(loaded[i])));
+    if (options.baselineOnly) restoreFlags = baselineOnlyFlags();
+    try {
+      await initRuntime(options.wasmDir);
+      const loaded = await Promise.all(wanted.map((l) => loadLanguage(l, options.wasmDir)));
+      wanted.forEach((l, i) => parsers.set(l, new (treeSitter().Parser)().setLanguage(loaded[i])));
+    } catch (error) {
+      restoreFlags();
+      throw error;
+    }
   }
 
   const parse = (text: string, language: SourceLanguage): Tree => {
@@ -138,6 +174,7 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
     dispose() {
       for (const p of parsers.values()) p.delete();
       parsers.clear();
+      restoreFlags();
     },
   };
 }

@@ -2,13 +2,18 @@ import * as assert from 'node:assert';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INDEX_CACHE_DIR, checkRepoOnDisk } from '../../src/node/checkRepo';
+import { cachedDataVersionTag } from 'node:v8';
+import { INDEX_CACHE_DIR, checkRepoOnDisk, readRepoSettings } from '../../src/node/checkRepo';
+import { diskSnapshot, listRepoFiles } from '../../src/node/repoFiles';
+import { sourcesToParse } from '../../src/node/repoIndex';
 import { createSourceParser } from '../../src/node/treeSitter';
 
 // The fixture workspace of the VS Code tests: prompts with deliberate mistakes, a Python and a TypeScript caller.
 const FIXTURE = join(__dirname, '..', 'fixtures', 'workspace');
 const PY = 'src/support/replies.py';
 const TS = 'src/support/inbox.ts';
+// V8's flags as Node set them, before any test has loaded a grammar: the tag hashes the flags with V8's version.
+const NODE_FLAGS_TAG = cachedDataVersionTag();
 
 describe("check's grammars and its cache of parsed files", () => {
   let root: string;
@@ -46,6 +51,42 @@ describe("check's grammars and its cache of parsed files", () => {
     const empty = await createSourceParser({ languages: [] });
     assert.deepStrictEqual(empty.languages, []);
     empty.dispose();
+  });
+
+  it('counts the source text to be parsed, reading no further than the count asked for needs', () => {
+    const { settings } = readRepoSettings(root);
+    const snapshot = diskSnapshot(root, listRepoFiles(root));
+    const both = readFileSync(join(root, PY), 'utf8').length + readFileSync(join(root, TS), 'utf8').length;
+    const all = sourcesToParse(snapshot, settings, undefined, Number.POSITIVE_INFINITY);
+    assert.deepStrictEqual([...all.languages].sort(), ['python', 'typescript']);
+    assert.strictEqual(all.chars, both);
+    // Without a count to reach, one file of each language is enough to name the grammars.
+    assert.deepStrictEqual([...sourcesToParse(snapshot, settings).languages].sort(), ['python', 'typescript']);
+
+    writeFileSync(join(root, PY), 'def unrelated():\n    return 1\n');
+    const ts = sourcesToParse(diskSnapshot(root, listRepoFiles(root)), settings, undefined, Number.POSITIVE_INFINITY);
+    assert.deepStrictEqual(ts, { languages: ['typescript'], chars: readFileSync(join(root, TS), 'utf8').length }, 'a source naming no render function is not parsed');
+  });
+
+  it('a parser on the baseline compiler finds the same call sites, and leaves V8\'s flags as they were once disposed', async () => {
+    const text = readFileSync(join(root, TS), 'utf8');
+    const functions = readRepoSettings(root).settings.callSites.functions;
+    const baseline = await createSourceParser({ languages: ['typescript'], baselineOnly: true });
+    let sites;
+    try {
+      sites = baseline.callSitesOf(text, 'typescript', functions);
+    } finally {
+      baseline.dispose();
+    }
+    // A code cache made with other flags than the next process's is refused.
+    assert.strictEqual(cachedDataVersionTag(), NODE_FLAGS_TAG);
+    const usual = await createSourceParser({ languages: ['typescript'] });
+    try {
+      assert.ok(sites.length > 0);
+      assert.deepStrictEqual(sites, usual.callSitesOf(text, 'typescript', functions));
+    } finally {
+      usual.dispose();
+    }
   });
 
   it('keeps parsed results in a git-ignored folder, and an unchanged repository is checked from it with no grammar loaded', async () => {
