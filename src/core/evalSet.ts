@@ -69,7 +69,7 @@ export class EvalJsonlParser {
       return undefined;
     }
     const errors: ParseError[] = [];
-    const value: unknown = parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false });
+    const value = parseJsonLine(source, errors);
     if (errors.length > 0) {
       const first = errors[0];
       // An error at the end of the line (a missing brace) is shown on the line's last character.
@@ -148,6 +148,36 @@ export class EvalJsonlParser {
       message: `line ${line + 1} is ${length} characters; lines over ${MAX_EVAL_LINE_CHARS} are refused`,
     });
   }
+}
+
+/**
+ * One line's JSON value as the strict JSONC parse gives it (no comments, no trailing comma), its
+ * errors into `errors`. The engine's `JSON.parse` settles the common line in one native pass: what
+ * it accepts is strict JSON, which the JSONC parse accepts without error and reads as the same
+ * value, except for a `"__proto__"` key (an own property here, the object's prototype there), so a
+ * value holding one, and any line it refuses, is parsed again by the JSONC parser.
+ */
+export function parseJsonLine(source: string, errors: ParseError[]): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch {
+    return parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false });
+  }
+  return hasProtoKey(value) ? parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false }) : value;
+}
+
+/** True when an object anywhere in a parsed JSON value has its own `__proto__` key (walked without recursion: JSON.parse takes any depth). */
+function hasProtoKey(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== 'object' || next === null) continue;
+    if (Array.isArray(next)) for (const item of next as unknown[]) pending.push(item);
+    else if (Object.hasOwn(next, '__proto__')) return true;
+    else for (const key in next) pending.push((next as Record<string, unknown>)[key]);
+  }
+  return false;
 }
 
 function jsonMessage(source: string, error: ParseError): string {

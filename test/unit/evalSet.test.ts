@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { parseEvalJsonl } from '../../src/core/evalSet';
+import { parse as parseJsonc } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
+import { parseEvalJsonl, parseJsonLine } from '../../src/core/evalSet';
 
 describe('parseEvalJsonl', () => {
   it('reads every good line, with its 0-based line number, skipping blank lines', () => {
@@ -86,4 +88,46 @@ describe('parseEvalJsonl', () => {
   it('gives no examples and no findings for an empty file', () => {
     assert.deepEqual(parseEvalJsonl(''), { examples: [], findings: [] });
   });
+
+  it('reads each line as the strict JSONC parse does, value and errors, on the lines where the engine\'s JSON.parse would differ', () => {
+    const lines = [
+      '{"id": "a", "inputs": {"x": 1}}',
+      '{"id": "a", "id": "b", "inputs": {}}',
+      '{"__proto__": {"id": "from-prototype"}, "inputs": {}}',
+      '{"id": "a", "inputs": {"nested": [{"__proto__": {"polluted": true}}]}}',
+      '{"id": "a", "inputs": {"\\u005f_proto__": {"x": 1}}}',
+      '{"id": "a", "inputs": {"__proto__": 3}}',
+      '{"id": "-0", "inputs": {"n": -0, "big": 1e400, "small": 5e-324, "long": 12345678901234567890}}',
+      '{"id": "\\ud800\\u00e9\\n\\t\\/", "inputs": {}}',
+      '\u00a0{"id": "a", "inputs": {}}',
+      '\u000b{"id": "a", "inputs": {}}',
+      '{"id": "a", "inputs": {},}',
+      '{"id": "a", "inputs": {}} // note',
+      '{"id": "a", "inputs": {"s": "tab\tinside"}}',
+      '{"id": 01, "inputs": {}}',
+      '{"id": "a", "inputs": {"n": 1.}}',
+      '[1, 2]',
+      '"text"',
+      'null',
+      '{"id": "a"',
+      '{"id": "a", "inputs": {}} {"id": "b"}',
+      `${'['.repeat(500)}${']'.repeat(500)}`,
+    ];
+    for (const line of lines) {
+      const errors: ParseError[] = [];
+      const expectedErrors: ParseError[] = [];
+      const expected: unknown = parseJsonc(line, expectedErrors, { disallowComments: true, allowTrailingComma: false });
+      assert.deepStrictEqual(shape(parseJsonLine(line, errors)), shape(expected), line.slice(0, 80));
+      assert.deepStrictEqual(errors, expectedErrors, line.slice(0, 80));
+    }
+  });
+
 });
+
+/** A parsed value as plain data, each object's prototype spelled out (deepStrictEqual compares prototypes by reference). */
+function shape(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return Object.is(value, -0) ? '-0' : value;
+  if (Array.isArray(value)) return value.map(shape);
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return { own: Object.entries(Object.getOwnPropertyDescriptors(value)).map(([k, d]) => [k, shape(d.value)]), prototype: prototype === Object.prototype ? 'Object' : shape(prototype) };
+}
