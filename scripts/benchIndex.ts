@@ -49,7 +49,9 @@ function generate(root: string): { templates: string[]; callers: string[] } {
     const calls = f % Math.round(1 / CALLING_SHARE) === 0;
     const dir = join(root, 'src', `pkg${f % 50}`);
     mkdirSync(dir, { recursive: true });
-    const lines: string[] = [];
+    // Each file's text is its own (a first line naming it), as in a real repository: the index's
+    // cache keys parsed results by content, so identical files would be parsed once.
+    const lines: string[] = [python ? `# module ${f}` : `// module ${f}`];
     for (let i = 0; i < 95; i++) {
       lines.push(python ? `def helper_${i}(x):\n    return x * ${i} + len(str(x))` : `export function helper${i}(x: number): number { return x * ${i} + String(x).length; }`);
     }
