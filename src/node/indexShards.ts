@@ -74,7 +74,7 @@ export function runShardTask(task: ShardTask, parser: SourceParser | undefined, 
   return cache.entries();
 }
 
-/** Splits the pending work into pieces, keeping each version whole and files in their listed order. */
+/** Splits the pending work into pieces, keeping each version whole and files in their listed order: the versions' pieces first, then the source files'. */
 export function shardPieces(base: Omit<ShardTask, 'sources' | 'versions' | 'open'>, open: ReadonlyMap<string, string>, sources: [string, SourceLanguage][], versions: PromptVersion[]): ShardTask[] {
   const pieces: ShardTask[] = [];
   const openFor = (paths: string[]): [string, string][] => paths.filter((p) => open.has(p)).map((p) => [p, open.get(p) as string]);
@@ -119,8 +119,11 @@ export async function runSharded(
     void thread.worker.terminate();
   };
 
+  // The shard threads take pieces from the end of the queue (the source files, which they load the
+  // grammars for as they start), the calling thread from its front (the prompt versions): so each
+  // thread mostly runs, and compiles, the code of one kind of work.
   const dispatch = (thread: ShardThread): ShardTask | undefined => {
-    const task = queue.shift();
+    const task = queue.pop();
     if (!task) return undefined;
     thread.busy = true;
     running += 1;
@@ -138,7 +141,7 @@ export async function runSharded(
       if (message.kind === 'failed') {
         // Not given more: its piece goes back to the queue for the calling thread.
         options.log?.(`an index shard could not do its part (${message.message}); the index's own thread does it`);
-        if (current) queue.push(current);
+        if (current) queue.unshift(current);
         current = undefined;
         retire(thread);
         wake();
@@ -154,7 +157,7 @@ export async function runSharded(
       if (thread.busy && current) {
         running -= 1;
         thread.busy = false;
-        queue.push(current);
+        queue.unshift(current);
         current = undefined;
         options.log?.(`an index shard stopped (${why}); the index's own thread does its part`);
       }
