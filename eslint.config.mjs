@@ -29,6 +29,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
       '@typescript-eslint/no-explicit-any': 'warn',
+      // zod's `z` export is a namespace object of all of zod, its 40-odd locales and JSON Schema
+      // converters included: a bundle can drop what it doesn't use only from `import * as z`.
+      'no-restricted-syntax': ['error', {
+        selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
+        message: "Import zod as `import * as z from 'zod'`, so the bundles keep only the parts of zod they use.",
+      }],
     },
   },
   {

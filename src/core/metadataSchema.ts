@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The contract of `metadata.yaml`, the single source of truth: the validator, the types and the

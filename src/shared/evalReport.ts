@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The eval report (`schema: "prompt-ci/eval-report@1"`): the one document `prompt-ci eval --json`

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sanitizeUntrusted } from '../escaping/untrusted';
 import { validateMetadata } from '../metadata';
 import { parseTemplate } from '../template/template';
