@@ -140,6 +140,8 @@ export class IndexCache implements IndexMemo {
   private held: Map<string, Stats | undefined> | undefined;
   /** Files read and hashed since the counters were cleared (their records are new or renewed). */
   private hashed = 0;
+  /** The bytes of the prompt files read to key the version being checked, for its check to take rather than read again (see `justRead`). */
+  private readForKey: Map<string, Uint8Array> | undefined;
 
   constructor(private readonly options: IndexCacheOptions) {
     this.file = options.dir && join(options.dir, `index-${hashOf(options.root).slice(0, 16)}.bin`);
@@ -249,7 +251,26 @@ export class IndexCache implements IndexMemo {
     return sites;
   }
 
+  /**
+   * The bytes of a prompt file this cache has just read to key the version being checked, handed
+   * over once (a snapshot's `justRead`): its check then reads each file once, not twice.
+   */
+  justRead(path: string): Uint8Array | undefined {
+    const bytes = this.readForKey?.get(path);
+    this.readForKey?.delete(path);
+    return bytes;
+  }
+
   checkedVersion(version: PromptVersion, snapshot: RepoSnapshot, compute: (snapshot: RepoSnapshot) => CheckedVersion): CheckedVersion {
+    this.readForKey = new Map();
+    try {
+      return this.checkVersion(version, snapshot, compute);
+    } finally {
+      this.readForKey = undefined;
+    }
+  }
+
+  private checkVersion(version: PromptVersion, snapshot: RepoSnapshot, compute: (snapshot: RepoSnapshot) => CheckedVersion): CheckedVersion {
     const key = this.versionKey(version, snapshot.today, (path) => this.fileHash(path)) as string;
     this.versionKeyOf.set(version.dir, key);
     const known = this.data.versions.get(key);
@@ -405,6 +426,7 @@ export class IndexCache implements IndexMemo {
     }
     const hash = hashOf(bytes);
     this.record(path, 'b', hash);
+    this.readForKey?.set(path, bytes);
     return hash;
   }
 

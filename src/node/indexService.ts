@@ -154,7 +154,7 @@ export class IndexService {
     cache.resetStats();
     const { settings, problems, warnings } = readRepoSettings(root);
     const settingsProblems = [...problems, ...warnings];
-    const snapshot = diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p));
+    const snapshot = diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p), (p) => cache.justRead(p));
     if (previous) clearTimeout(previous.saveTimer);
     const repo: Repo = { overlay, cache };
     this.repos.set(root, repo);
@@ -179,7 +179,6 @@ export class IndexService {
       let fingerprint = cache.hasRecordedBuild ? fingerprintNow() : undefined;
       const reused = fingerprint === undefined ? undefined : cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sources.length);
       const split = reused ? { threads: 1, shardedPieces: 0 } : await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache);
-      fingerprint ??= fingerprintNow();
       const build = async (): Promise<RepoIndex> => {
         const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
         index.build();
@@ -204,6 +203,8 @@ export class IndexService {
         return { kind: 'indexed', id: request.id, state, stats };
       }
       const index = await build();
+      // Taken after the build, which has hashed every file it read: so no file is read twice for it.
+      fingerprint ??= fingerprintNow();
       const parts = partsOf(index, (v) => cache.serialised(v));
       cache.recordBuild(fingerprint, parts);
       const stats: BuildStats = { ms: performance.now() - started, ...split, cache: { ...cache.stats } };

@@ -56,7 +56,7 @@ export function shardThreads(): number {
 export function runShardTask(task: ShardTask, parser: SourceParser | undefined, into?: IndexCache): CacheEntries | undefined {
   const open = new Map(task.open);
   const cache = into ?? new IndexCache({ root: task.root, tag: '', overlay: (p) => open.get(p) });
-  const snapshot = { ...diskSnapshot(task.root, [], (p) => open.get(p)), today: task.today };
+  const snapshot = { ...diskSnapshot(task.root, [], (p) => open.get(p), (p) => cache.justRead(p)), today: task.today };
   const work = (): void => {
     for (const [path, language] of task.sources) {
       cache.callSites(path, language, task.functions, () => snapshot.read(path), (text) => {

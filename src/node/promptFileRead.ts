@@ -90,15 +90,17 @@ function failure(path: string, error: unknown): PromptFileRead {
 
 /**
  * Reads a prompt file at `absolute`; `path` names it in messages (repo-relative, say). With `root`
- * (the repository root), a symbolic link among the directories below it is refused too.
+ * (the repository root), a symbolic link among the directories below it is refused too. `bytes`,
+ * when the caller has just read the file's bytes itself (to hash them), are taken as its content
+ * once the file has passed the same checks, instead of reading it again.
  */
-export function readPromptFileSync(absolute: string, path: string = absolute, root?: string, known?: DirectoryKinds): PromptFileRead {
+export function readPromptFileSync(absolute: string, path: string = absolute, root?: string, known?: DirectoryKinds, bytes?: Uint8Array): PromptFileRead {
   try {
     const linked = root === undefined ? undefined : linkedDirectorySync(root, absolute, known);
     if (linked) return linked;
     const refused = classify(path, lstatSync(absolute, { throwIfNoEntry: false }));
     if (refused) return refused;
-    return { kind: 'text', ...decodePromptText(readFileSync(absolute)) };
+    return { kind: 'text', ...decodePromptText(bytes ?? readFileSync(absolute)) };
   } catch (error) {
     return failure(path, error);
   }

@@ -90,7 +90,13 @@ const REMEMBERED_READS = 16;
  * check asks a file's notes and then its text, and a build reads thousands of files below the same
  * directories, all in one synchronous run. Only the last few files read are kept.
  */
-export function diskSnapshot(root: string, paths: readonly string[], overlay?: (path: string) => string | undefined): RepoSnapshot {
+export function diskSnapshot(
+  root: string,
+  paths: readonly string[],
+  overlay?: (path: string) => string | undefined,
+  /** The bytes of a file just read by the caller (the index cache, hashing it), taken instead of reading it again; see readPromptFileSync. */
+  justRead?: (path: string) => Uint8Array | undefined,
+): RepoSnapshot {
   let turn: { reads: Map<string, { text?: string; notes?: FileReadNotes }>; dirs: DirectoryKinds } | undefined;
   const thisTurn = (): NonNullable<typeof turn> => {
     if (!turn) {
@@ -110,14 +116,15 @@ export function diskSnapshot(root: string, paths: readonly string[], overlay?: (
     let known: { text?: string; notes?: FileReadNotes };
     {
       const absolute = join(root, path);
-      const read = readPromptFileSync(absolute, path, root, dirs);
+      const bytes = justRead?.(path);
+      const read = readPromptFileSync(absolute, path, root, dirs, bytes);
       if (read.kind === 'refused') known = { notes: { refused: read.message } };
       else if (read.kind === 'missing') known = {};
       else {
         const notes: FileReadNotes = {};
         if (read.bom) notes.bom = true;
         if (read.crlf) notes.crlf = true;
-        if (read.invalidUtf8At !== undefined) notes.invalidUtf8At = positionOfByte(readFileSync(absolute), read.invalidUtf8At);
+        if (read.invalidUtf8At !== undefined) notes.invalidUtf8At = positionOfByte(bytes ?? readFileSync(absolute), read.invalidUtf8At);
         known = { text: read.text, notes: Object.keys(notes).length > 0 ? notes : undefined };
       }
     }
