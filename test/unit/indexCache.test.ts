@@ -1,6 +1,6 @@
 import * as assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
@@ -55,6 +55,23 @@ describe('index cache and index service', () => {
     assert.ok(second.stats.cache.unread > 0);
     assert.strictEqual(sortedFindings(second.state.groups), sortedFindings(first.state.groups));
     await warm.dispose();
+  });
+
+  it('checks prompt files from the bytes it read to hash them with the findings of `prompt-ci check`: a link, CRLF, a BOM, bytes not UTF-8', async () => {
+    const v1 = join(root, 'prompts', 'support', 'v1');
+    const v2 = join(root, 'prompts', 'support', 'v2');
+    cpSync(v1, v2, { recursive: true });
+    writeFileSync(join(v2, 'metadata.yaml'), readFileSync(join(v1, 'metadata.yaml'), 'utf8').replace('version: 1', 'version: 2').replace(/\n/g, '\r\n'));
+    writeFileSync(join(v2, 'system.md'), `\ufeff${readFileSync(join(v1, 'system.md'), 'utf8')}`);
+    writeFileSync(join(v2, 'eval.jsonl'), Buffer.concat([readFileSync(join(v1, 'eval.jsonl')), Buffer.from([0xff, 0xfe, 0x0a])]));
+    rmSync(join(v2, 'user.template.md'));
+    symlinkSync(join(v1, 'user.template.md'), join(v2, 'user.template.md'));
+    const expected = (await checkRepoOnDisk(root)).findings;
+    for (const code of ['file/crlf', 'file/bom', 'file/invalid-utf8', 'file/refused']) assert.ok(expected.some((f) => f.code === code), code);
+    const cold = service();
+    const first = indexed(await cold.handle({ kind: 'index', id: 1, root, open: [] }));
+    assert.deepStrictEqual(first.state.groups.flatMap(([, f]) => f), expected);
+    await cold.dispose();
   });
 
   it('re-parses a file whose content changed, even when its size and modification time are those recorded', async () => {
