@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { linkedDirectoryRefusal } from '../core/promptLayout';
 import type { DecodedPromptText } from '../core/promptText';
 import { decodePromptText } from '../core/promptText';
@@ -49,6 +49,9 @@ export type DirectoryKinds = Map<string, 'link' | 'dir' | 'missing'>;
 
 /** The refusal for the first directory between `root` and `absolute` that is a symbolic link, if any. */
 export function linkedDirectorySync(root: string, absolute: string, known?: DirectoryKinds): PromptFileRead | undefined {
+  // A directory is noted as `dir` only once every directory above it (below `root`) was: a file in
+  // one is below no link, and its siblings needn't walk the path again.
+  if (known?.get(dirname(absolute)) === 'dir') return undefined;
   for (const dir of directoriesBetween(root, absolute)) {
     let kind = known?.get(dir.absolute);
     if (kind === undefined) {

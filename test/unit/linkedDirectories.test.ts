@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleError } from '../../src/core/runtime/bundle';
@@ -8,6 +8,8 @@ import { BaselineError, resolveBaseline } from '../../src/node/baseline';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
 import { runGit } from '../../src/node/git';
 import { readPromptAtCommit, readPromptVersionFromGit } from '../../src/node/promptAtCommit';
+import type { DirectoryKinds } from '../../src/node/promptFileRead';
+import { readPromptFileSync } from '../../src/node/promptFileRead';
 import { PromptFilesError, readPromptVersionFromDisk } from '../../src/node/promptFiles';
 import { readPromptTree } from '../../src/node/runtime/promptSource';
 
@@ -59,6 +61,26 @@ describe('symbolic links among the directories of prompt files', function () {
       return true;
     });
     assert.throws(() => readPromptTree(repo), (error: unknown) => error instanceof BundleError && LINK.test((error as Error).message));
+  });
+
+  it('one walk of the directories for many files still refuses a file below a linked directory, whatever was read before it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'prompt-ci-linked-walk-'));
+    try {
+      mkdirSync(join(root, 'a', 'b'), { recursive: true });
+      mkdirSync(join(root, 'outside'), { recursive: true });
+      for (const file of ['a/one.md', 'a/b/two.md', 'outside/three.md']) writeFileSync(join(root, file), file);
+      symlinkSync(join(root, 'outside'), join(root, 'a', 'linked'));
+      symlinkSync(join(root, 'outside'), join(root, 'a', 'b', 'deeper'));
+      const known: DirectoryKinds = new Map();
+      const read = (path: string): string => readPromptFileSync(join(root, path), path, root, known).kind;
+      assert.equal(read('a/one.md'), 'text');
+      assert.equal(read('a/b/two.md'), 'text');
+      assert.equal(read('a/linked/three.md'), 'refused');
+      assert.equal(read('a/b/deeper/three.md'), 'refused');
+      assert.equal(read('a/b/two.md'), 'text');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('a prompt directory that is a link', async () => {
