@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as z from 'zod';
 import { sortFindings } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import { discoverPrompts } from '../core/promptLayout';
@@ -23,6 +24,9 @@ export { CHECK_USAGE } from './usages';
  * the current directory) and prints the findings under those paths. Exit 0 clean, 1 errors.
  */
 export async function runCheckCommand(argv: string[], io: CliIo, env: Record<string, string | undefined> = process.env): Promise<number> {
+  // zod compiles a parser for each object schema (new Function) the first time it parses with it,
+  // which pays off over many objects; check validates one prompt-ci.yaml and a few metadata.yaml.
+  z.config({ jitless: true });
   const { values, positionals } = parseArgs({
     args: argv,
     options: { ...CHECK_FORMAT.spec },
