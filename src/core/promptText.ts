@@ -36,7 +36,8 @@ export function decodePromptText(bytes: Uint8Array): DecodedPromptText {
   }
   const bom = raw.charCodeAt(0) === 0xfeff;
   const crlf = raw.includes('\r\n');
-  const decoded: DecodedPromptText = { text: normalisePromptText(raw), bom, crlf };
+  // Most files have neither: their text is the decoded string itself, not scanned again for CRLF.
+  const decoded: DecodedPromptText = { text: crlf ? normalisePromptText(raw) : bom ? raw.slice(1) : raw, bom, crlf };
   if (invalid !== undefined) decoded.invalidUtf8At = invalid;
   return decoded;
 }
