@@ -239,7 +239,21 @@ function escapeQuoted(text: string, quote: string): string {
  * site, it only proves there is none.
  */
 export function mayContainCallSites(text: string, functions: readonly string[]): boolean {
-  return functions.some((name) => name.length > 0 && text.includes(name));
+  // One pass of a literal alternation of the names (each escaped), not one search per name.
+  const names = namesPattern(functions);
+  return names !== undefined && names.test(text);
+}
+
+/** The last names asked about, and their pattern (undefined: no non-empty name). */
+let lastNames: { key: string; pattern: RegExp | undefined } | undefined;
+
+function namesPattern(functions: readonly string[]): RegExp | undefined {
+  const key = JSON.stringify(functions);
+  if (lastNames?.key !== key) {
+    const names = functions.filter((name) => name.length > 0);
+    lastNames = { key, pattern: names.length === 0 ? undefined : new RegExp(names.map((name) => name.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')).join('|')) };
+  }
+  return lastNames.pattern;
 }
 
 /**

@@ -713,6 +713,26 @@ describe('call sites: helpers', () => {
     assert.deepEqual(sites('# render_prompt("summarisation", document=d)\n', 'python'), []);
   });
 
+  it('prefilters as a search for each name would, names with pattern characters, empty names and lone surrogates included', () => {
+    const lists: string[][] = [
+      DEFAULT_RENDER_FUNCTIONS.slice(),
+      ['a.b', 'x|y', '$end', '(open', 'back\\slash', '[set]', 'star*', 'q?', 'plus+', '^caret', '{1}', 'a-b', 'sl/ash'],
+      ['', 'render'],
+      [''],
+      [],
+      ['\ud800', 'é'],
+      ['a\u0000b'],
+      ['a', 'b'],
+    ];
+    const texts = ['', 'render', 'aXb', 'a.b', 'xy', 'x|y', 'end$', '$end', 'open(', '(open', 'back\\slash', 'backslash', 's', '[set]', 'star', 'star*', 'q', 'q?', '^caret', 'caret', '{1}', '1', 'a-b', 'ab', 'sl/ash', '\ud800x', '\ud83d\ude00', 'e\u0301', 'é', 'a\u0000b', 'a b'];
+    for (const names of lists) {
+      for (const text of texts) {
+        const expected = names.some((name) => name.length > 0 && text.includes(name));
+        assert.equal(mayContainCallSites(text, names), expected, `${JSON.stringify(names)} in ${JSON.stringify(text)}`);
+      }
+    }
+  });
+
   it('locates every wasm file', () => {
     for (const key of ['runtime', 'python', 'typescript', 'tsx', 'javascript'] as const) {
       assert.match(locateWasm(key), /\.wasm$/);
