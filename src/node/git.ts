@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/** A git command that failed: the arguments, exit code and git's own stderr. */
+/** A git command that failed: the arguments, exit code and git's own stderr (and what it printed on stdout before it failed). */
 export class GitError extends Error {
   override name = 'GitError';
   constructor(
     readonly args: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
+    readonly stdout = '',
   ) {
     super(`git ${args.join(' ')} failed${exitCode === null ? '' : ` (exit ${exitCode})`}: ${stderr.trim() || 'no output'}`);
   }
@@ -95,7 +96,7 @@ export const runGit: GitRunner = (args, options) =>
           } else if (refused !== undefined) {
             reject(new GitUnavailableError(args, 'dubious-ownership', text, refused));
           } else {
-            reject(new GitError(args, code, text));
+            reject(new GitError(args, code, text, stdout.toString('utf8')));
           }
           return;
         }
@@ -135,6 +136,23 @@ export async function gitTopLevel(git: GitRunner, cwd: string): Promise<string |
   } catch (error) {
     if (isGitAnswer(error)) return undefined;
     throw error;
+  }
+}
+
+/**
+ * The repository's top-level directory for `cwd` and the full SHA `rev` names as a commit there,
+ * asked of one git process: git prints the top level, then the commit, or with `--quiet` nothing
+ * more and exits 1 when `rev` names none. Both undefined outside a git repository.
+ * @throws GitUnavailableError when git isn't installed or refuses the repository (not "outside").
+ */
+export async function topLevelAndCommit(git: GitRunner, cwd: string, rev: string): Promise<{ topLevel?: string; commit?: string }> {
+  try {
+    const [topLevel, commit] = (await git(['rev-parse', '--show-toplevel', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { cwd })).toString('utf8').split('\n');
+    return { topLevel, commit: commit || undefined };
+  } catch (error) {
+    if (!isGitAnswer(error)) throw error;
+    const topLevel = error.exitCode === 1 ? error.stdout.split('\n')[0] : '';
+    return topLevel ? { topLevel } : {};
   }
 }
 

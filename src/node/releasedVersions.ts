@@ -9,7 +9,7 @@ import { discoverPrompts, promptVersionOfPath, versionDirOf, versionOfDirName } 
 import type { RepoSettings } from '../core/repoSettings';
 import { DEFAULT_BASELINE_REFS } from './baseline';
 import type { GitRunner } from './git';
-import { GitUnavailableError, gitTopLevel, isGitAnswer, resolveCommit, runGit, showFileAt } from './git';
+import { GitUnavailableError, isGitAnswer, resolveCommit, runGit, showFileAt, topLevelAndCommit } from './git';
 import { listRepoFiles } from './repoFiles';
 
 /** The commits a released-version check compares against. */
@@ -112,11 +112,14 @@ export async function releasedTextsOf(repoRoot: string, base: ReleaseBase, dir: 
  */
 export async function findReleaseBase(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<ReleaseBase | undefined> {
   const refs = settings.baselineRef !== undefined ? [settings.baselineRef] : DEFAULT_BASELINE_REFS;
-  // The top level and the candidate refs are independent questions: asked at once, one git process each.
-  const [topLevel, ...commits] = await settleAll([gitTopLevel(git, repoRoot), ...refs.map((ref) => resolveCommit(git, repoRoot, ref))]);
-  if (topLevel.value === undefined) return undefined;
+  // The top level and the candidate refs are independent questions, asked at once: the top level
+  // with the first ref (one git process), each other ref in one more.
+  const asked = [topLevelAndCommit(git, repoRoot, refs[0]), ...refs.slice(1).map(async (ref) => ({ commit: await resolveCommit(git, repoRoot, ref) }))];
+  const [first, ...others] = (await settleAll(asked)).map((answer) => answer.value);
+  if (first.topLevel === undefined) return undefined;
+  const commits = [first.commit, ...others.map((answer) => answer.commit)];
   for (let i = 0; i < refs.length; i++) {
-    const commit = commits[i].value;
+    const commit = commits[i];
     if (!commit) continue;
     try {
       const mergeBase = (await git(['merge-base', commit, 'HEAD'], { cwd: repoRoot })).toString('utf8').trim();

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareEval, replaySpanText } from '../../src/api';
-import { GitError, GitUnavailableError, dubiousOwnershipIn, gitTopLevel, resolveCommit, runGit } from '../../src/node/git';
+import { GitError, GitUnavailableError, dubiousOwnershipIn, gitTopLevel, resolveCommit, runGit, topLevelAndCommit } from '../../src/node/git';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const SPAN = join(__dirname, '..', 'fixtures', 'spans', 'otlp-span.json');
@@ -49,9 +49,10 @@ describe('git unavailable', () => {
       rmSync(bin, { recursive: true, force: true });
     });
 
-    it('gitTopLevel and resolveCommit throw instead of answering "not a repository"', async () => {
+    it('gitTopLevel, resolveCommit and topLevelAndCommit throw instead of answering "not a repository"', async () => {
       await assert.rejects(gitTopLevel(runGit, repo), (error: unknown) => error instanceof GitUnavailableError && error.reason === 'not-installed');
       await assert.rejects(resolveCommit(runGit, repo, 'HEAD'), GitUnavailableError);
+      await assert.rejects(topLevelAndCommit(runGit, repo, 'main'), GitUnavailableError);
     });
 
     it('prepareEval says git is missing', async () => {
