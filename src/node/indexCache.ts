@@ -370,6 +370,17 @@ export class IndexCache implements IndexMemo {
     }
   }
 
+  /** `holdStats` for synchronous work (an index shard's piece): each path is looked at once while `during` runs. */
+  holdStatsSync<T>(during: () => T): T {
+    if (this.held) return during();
+    this.held = new Map();
+    try {
+      return during();
+    } finally {
+      this.held = undefined;
+    }
+  }
+
   /** Writes what this session used, atomically; a no-op without a folder. */
   save(): void {
     if (!this.file || !this.options.dir) return;

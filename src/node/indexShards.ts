@@ -70,7 +70,8 @@ export function runShardTask(task: ShardTask, parser: SourceParser | undefined, 
     into.ahead(work);
     return undefined;
   }
-  work();
+  // Its cache's own: each file is looked at once for its record (as the index does while it answers a request).
+  cache.holdStatsSync(work);
   return cache.entries();
 }
 
