@@ -7,6 +7,7 @@ import type { CheckedVersion, RepoSnapshot } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import type { LocatedCallSite } from '../core/crossCheck';
 import type { PromptVersion } from '../core/promptLayout';
+import type { KnownFile } from './promptFileRead';
 import type { IndexMemo } from './repoIndex';
 
 /**
@@ -252,13 +253,17 @@ export class IndexCache implements IndexMemo {
   }
 
   /**
-   * The bytes of a prompt file this cache has just read to key the version being checked, handed
-   * over once (a snapshot's `justRead`): its check then reads each file once, not twice.
+   * What this cache has just learnt of a file, for a snapshot's `justRead`: the `lstat` it holds
+   * while a request is answered (see `holdStats`), and the bytes of a prompt file it read to key
+   * the version being checked (handed over once). The check then looks at and reads each file once.
    */
-  justRead(path: string): Uint8Array | undefined {
+  justRead(path: string): KnownFile | undefined {
     const bytes = this.readForKey?.get(path);
     this.readForKey?.delete(path);
-    return bytes;
+    // Only a stat taken: a path that couldn't be looked at is looked at again, for the reader's own words on why.
+    const stat = this.held?.get(path);
+    const lstat = stat ? { stat } : undefined;
+    return bytes || lstat ? { bytes, lstat } : undefined;
   }
 
   checkedVersion(version: PromptVersion, snapshot: RepoSnapshot, compute: (snapshot: RepoSnapshot) => CheckedVersion): CheckedVersion {

@@ -1,4 +1,5 @@
 import { lstatSync, readFileSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { linkedDirectoryRefusal } from '../core/promptLayout';
@@ -92,18 +93,29 @@ function failure(path: string, error: unknown): PromptFileRead {
 }
 
 /**
- * Reads a prompt file at `absolute`; `path` names it in messages (repo-relative, say). With `root`
- * (the repository root), a symbolic link among the directories below it is refused too. `bytes`,
- * when the caller has just read the file's bytes itself (to hash them), are taken as its content
- * once the file has passed the same checks, instead of reading it again.
+ * What a caller reading many files at one moment already knows of one (the index cache, which has
+ * just looked at it and hashed it): taken instead of looking again.
  */
-export function readPromptFileSync(absolute: string, path: string = absolute, root?: string, known?: DirectoryKinds, bytes?: Uint8Array): PromptFileRead {
+export interface KnownFile {
+  /** Its bytes, as just read. */
+  bytes?: Uint8Array;
+  /** Its `lstat`, as just taken (`stat` undefined: nothing was there). */
+  lstat?: { stat: Stats | undefined };
+}
+
+/**
+ * Reads a prompt file at `absolute`; `path` names it in messages (repo-relative, say). With `root`
+ * (the repository root), a symbolic link among the directories below it is refused too. What the
+ * caller already knows of the file (`given`) is taken for what it says: its `lstat` for the file's
+ * kind, its bytes (once the file has passed the same checks) for its content.
+ */
+export function readPromptFileSync(absolute: string, path: string = absolute, root?: string, known?: DirectoryKinds, given?: KnownFile): PromptFileRead {
   try {
     const linked = root === undefined ? undefined : linkedDirectorySync(root, absolute, known);
     if (linked) return linked;
-    const refused = classify(path, lstatSync(absolute, { throwIfNoEntry: false }));
+    const refused = classify(path, given?.lstat ? given.lstat.stat : lstatSync(absolute, { throwIfNoEntry: false }));
     if (refused) return refused;
-    return { kind: 'text', ...decodePromptText(bytes ?? readFileSync(absolute)) };
+    return { kind: 'text', ...decodePromptText(given?.bytes ?? readFileSync(absolute)) };
   } catch (error) {
     return failure(path, error);
   }

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileReadNotes, RepoSnapshot } from '../core/check';
 import { normalisePromptText, positionOfByte } from '../core/promptText';
-import type { DirectoryKinds } from './promptFileRead';
+import type { DirectoryKinds, KnownFile } from './promptFileRead';
 import { readPromptFileSync } from './promptFileRead';
 
 /** Directories never walked: dependencies, VCS data, build output, our own cache. */
@@ -94,8 +94,8 @@ export function diskSnapshot(
   root: string,
   paths: readonly string[],
   overlay?: (path: string) => string | undefined,
-  /** The bytes of a file just read by the caller (the index cache, hashing it), taken instead of reading it again; see readPromptFileSync. */
-  justRead?: (path: string) => Uint8Array | undefined,
+  /** What the caller (the index cache) has just learnt of a file, taken instead of looking again; see readPromptFileSync. */
+  justRead?: (path: string) => KnownFile | undefined,
 ): RepoSnapshot {
   let turn: { reads: Map<string, { text?: string; notes?: FileReadNotes }>; dirs: DirectoryKinds } | undefined;
   const thisTurn = (): NonNullable<typeof turn> => {
@@ -116,15 +116,15 @@ export function diskSnapshot(
     let known: { text?: string; notes?: FileReadNotes };
     {
       const absolute = join(root, path);
-      const bytes = justRead?.(path);
-      const read = readPromptFileSync(absolute, path, root, dirs, bytes);
+      const given = justRead?.(path);
+      const read = readPromptFileSync(absolute, path, root, dirs, given);
       if (read.kind === 'refused') known = { notes: { refused: read.message } };
       else if (read.kind === 'missing') known = {};
       else {
         const notes: FileReadNotes = {};
         if (read.bom) notes.bom = true;
         if (read.crlf) notes.crlf = true;
-        if (read.invalidUtf8At !== undefined) notes.invalidUtf8At = positionOfByte(bytes ?? readFileSync(absolute), read.invalidUtf8At);
+        if (read.invalidUtf8At !== undefined) notes.invalidUtf8At = positionOfByte(given?.bytes ?? readFileSync(absolute), read.invalidUtf8At);
         known = { text: read.text, notes: Object.keys(notes).length > 0 ? notes : undefined };
       }
     }
