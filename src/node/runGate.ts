@@ -105,7 +105,9 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
       return { changes, findings: null, results: [], summary: summariseGate([], 0), historyWritten: [], controlPlane: null };
     }
 
-    const checked = await checkRepoOnDisk(repoRoot, { parser: await parser() });
+    // Without a parser of the caller's, check makes its own with the grammars this repository needs
+    // (and, for a small one, unoptimised ones: see checkRepoOnDisk) rather than all four.
+    const checked = await checkRepoOnDisk(repoRoot, options.parser ? { parser: options.parser } : {});
     const releaseFindings = await releasedVersionFindingsOnDisk({
       repoRoot,
       settings,
