@@ -45,7 +45,9 @@ export interface SourceParserOptions {
    * never optimising them. For a little source (a check of a small repository) optimising the
    * grammars' lexers costs more CPU than it saves, on threads that compete with the parse, and the
    * process waits for those compilations before it exits. Only the call that loads a grammar
-   * decides, and V8's flags are the process's own again once the parser is disposed.
+   * decides (the grammars are loaded once per process, so a long-lived process that checked a small
+   * repository first parses later ones unoptimised too: the same trees, a little slower), and V8's
+   * flags are the process's own again once the parser is disposed.
    */
   baselineOnly?: boolean;
 }
