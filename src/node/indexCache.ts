@@ -375,6 +375,11 @@ export class IndexCache implements IndexMemo {
     }
   }
 
+  /** Whether a path is a symbolic link, from the lstat held while a request is answered (see `holdStats`); undefined outside one. */
+  heldLink(path: string): boolean | undefined {
+    return this.held ? this.lstat(path)?.isSymbolicLink() === true : undefined;
+  }
+
   /** `holdStats` for synchronous work (an index shard's piece): each path is looked at once while `during` runs. */
   holdStatsSync<T>(during: () => T): T {
     if (this.held) return during();

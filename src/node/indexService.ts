@@ -154,7 +154,9 @@ export class IndexService {
     cache.resetStats();
     const { settings, problems, warnings } = readRepoSettings(root);
     const settingsProblems = [...problems, ...warnings];
-    const snapshot = diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p), (p) => cache.justRead(p));
+    const disk = diskSnapshot(root, listRepoFiles(root), (p) => overlay.get(p), (p) => cache.justRead(p));
+    // The layout is discovered twice while a request is answered (to plan the shards' work, then to build): each directory is looked at once.
+    const snapshot: RepoSnapshot = { ...disk, linked: (p) => cache.heldLink(p) ?? disk.linked?.(p) ?? false };
     if (previous) clearTimeout(previous.saveTimer);
     const repo: Repo = { overlay, cache };
     this.repos.set(root, repo);
