@@ -57,7 +57,7 @@ describe('index cache and index service', () => {
     await warm.dispose();
   });
 
-  it('checks prompt files from the bytes it read to hash them with the findings of `prompt-ci check`: a link, CRLF, a BOM, bytes not UTF-8', async () => {
+  it('checks prompt files from the bytes and lstats it took for the cache, with the findings of `prompt-ci check`: a link, a linked version directory, CRLF, a BOM, bytes not UTF-8', async () => {
     const v1 = join(root, 'prompts', 'support', 'v1');
     const v2 = join(root, 'prompts', 'support', 'v2');
     cpSync(v1, v2, { recursive: true });
@@ -66,6 +66,7 @@ describe('index cache and index service', () => {
     writeFileSync(join(v2, 'eval.jsonl'), Buffer.concat([readFileSync(join(v1, 'eval.jsonl')), Buffer.from([0xff, 0xfe, 0x0a])]));
     rmSync(join(v2, 'user.template.md'));
     symlinkSync(join(v1, 'user.template.md'), join(v2, 'user.template.md'));
+    symlinkSync(v1, join(root, 'prompts', 'support', 'v3'));
     const expected = (await checkRepoOnDisk(root)).findings;
     for (const code of ['file/crlf', 'file/bom', 'file/invalid-utf8', 'file/refused']) assert.ok(expected.some((f) => f.code === code), code);
     const cold = service();
