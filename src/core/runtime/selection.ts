@@ -1,3 +1,4 @@
+import * as cryptoModule from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { ControlSnapshot, PromptRollout, TenantPin } from './snapshot';
 import { FULL_SHARE, apportion } from './shares';
@@ -32,11 +33,19 @@ export interface Selection {
  * `int.from_bytes(hashlib.sha256(key.encode()).digest(), 'big') % 10000`).
  */
 export function rolloutBucket(name: string, tenantId: string, stickyKey: string): number {
-  const digest = createHash('sha256').update(`${name}:${tenantId}:${stickyKey}`, 'utf8').digest();
+  const key = `${name}:${tenantId}:${stickyKey}`;
+  const digest = oneShotSha256 ? oneShotSha256('sha256', key, 'buffer') : createHash('sha256').update(key, 'utf8').digest();
+  // Four bytes at a time: r < 10,000, so r * 2^32 + word stays below 2^53 and exact.
   let r = 0;
-  for (let i = 0; i < digest.length; i++) r = (r * 256 + digest[i]) % FULL_SHARE;
+  for (let i = 0; i < 32; i += 4) r = (r * 0x1_0000_0000 + digest.readUInt32BE(i)) % FULL_SHARE;
   return r;
 }
+
+/**
+ * `crypto.hash` (Node 20.12 and later): one call, no Hash object per render. Older Node 20 releases
+ * take the `createHash` path, with the same bytes.
+ */
+const oneShotSha256 = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
 
 /** One prompt's shares ready for the bucket scan: versions and their cumulative upper bounds. */
 interface Cumulative {
