@@ -8,6 +8,7 @@ import type { FileFinding } from '../core/finding';
 import type { LocatedCallSite } from '../core/crossCheck';
 import type { PromptVersion } from '../core/promptLayout';
 import type { KnownFile } from './promptFileRead';
+import { readFileNoFollowSync } from './promptFileRead';
 import type { IndexMemo } from './repoIndex';
 
 /**
@@ -441,7 +442,7 @@ export class IndexCache implements IndexMemo {
     if (known !== undefined) return known;
     let bytes: Buffer;
     try {
-      bytes = readFileSync(join(this.options.root, path));
+      bytes = readFileNoFollowSync(join(this.options.root, path));
     } catch (error) {
       return `unreadable:${(error as NodeJS.ErrnoException).code ?? ''}`;
     }

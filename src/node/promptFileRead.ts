@@ -1,6 +1,6 @@
-import { lstatSync, readFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { linkedDirectoryRefusal } from '../core/promptLayout';
 import type { DecodedPromptText } from '../core/promptText';
@@ -21,6 +21,33 @@ import { decodePromptText } from '../core/promptText';
  * directory `prompts/x/v2 -> /etc`, or `prompts -> ../elsewhere`, is refused as the link it is
  * (the root itself may be a link: that is where the user chose to keep the checkout).
  */
+
+/**
+ * Opened without following a link in its last component (`O_NOFOLLOW`): a file that the `lstat`
+ * found regular and that is swapped for a link before the read fails with ELOOP (refused as the
+ * link it now is) rather than being read through it. Where the flag doesn't exist (Windows) it is 0.
+ */
+const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+/** A prompt file's bytes, a link in its last component refused (ELOOP), not followed. */
+export function readFileNoFollowSync(absolute: string): Buffer {
+  const fd = openSync(absolute, NO_FOLLOW);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `readFileNoFollowSync`, without blocking. */
+async function readFileNoFollow(absolute: string): Promise<Buffer> {
+  const handle = await open(absolute, NO_FOLLOW);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
 
 /** What reading one prompt file found. */
 export type PromptFileRead =
@@ -115,7 +142,7 @@ export function readPromptFileSync(absolute: string, path: string = absolute, ro
     if (linked) return linked;
     const refused = classify(path, given?.lstat ? given.lstat.stat : lstatSync(absolute, { throwIfNoEntry: false }));
     if (refused) return refused;
-    return { kind: 'text', ...decodePromptText(given?.bytes ?? readFileSync(absolute)) };
+    return { kind: 'text', ...decodePromptText(given?.bytes ?? readFileNoFollowSync(absolute)) };
   } catch (error) {
     return failure(path, error);
   }
@@ -156,7 +183,7 @@ export async function readPromptFile(absolute: string, path: string = absolute, 
     });
     const refused = classify(path, stat);
     if (refused) return refused;
-    return { kind: 'text', ...decodePromptText(await readFile(absolute)) };
+    return { kind: 'text', ...decodePromptText(await readFileNoFollow(absolute)) };
   } catch (error) {
     return failure(path, error);
   }

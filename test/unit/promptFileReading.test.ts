@@ -1,12 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayError } from '../../src/core/replay';
 import { checkRepoOnDisk, readRepoSettings } from '../../src/node/checkRepo';
 import { runGit } from '../../src/node/git';
 import { readPromptAtCommit, readPromptVersionFromGit } from '../../src/node/promptAtCommit';
+import { readFileNoFollowSync, readPromptFile, readPromptFileSync } from '../../src/node/promptFileRead';
 import { PromptFilesError, readPromptVersionFromDisk } from '../../src/node/promptFiles';
 
 const V1 = 'prompts/classification/v1';
@@ -76,6 +77,19 @@ describe('reading prompt files: one reader, from the working tree and from git',
       assert.equal((error as ReplayError).code, 'file-refused-at-commit');
       return true;
     });
+  });
+
+  it('refuses a file swapped for a link after it was looked at, rather than reading through the link', async () => {
+    // What the index knows of a file (its lstat, taken earlier in the same request) said a regular
+    // file; by the read it is a link out of the repository. The read itself refuses to follow it.
+    const path = join(dir(), 'system.md');
+    const regular = { stat: lstatSync(path) };
+    linkSystem();
+    for (const read of [readPromptFileSync(path, `${V1}/system.md`, repo, undefined, { lstat: regular }), await readPromptFile(path, `${V1}/system.md`)]) {
+      assert.equal(read.kind, 'refused');
+      assert.match((read as { message: string }).message, /system\.md is a symbolic link/);
+    }
+    assert.throws(() => readFileNoFollowSync(path), (error: NodeJS.ErrnoException) => error.code === 'ELOOP');
   });
 
   it('names a prompt file that is a directory, or a symlink loop, in a sentence', async () => {
