@@ -51,7 +51,7 @@ export async function runCheckCommand(argv: string[], io: CliIo, env: Record<str
     // git's answers (the release base, what changed since) are asked once, while the repository is read and parsed.
     const release = findReleaseChanges(root, settings.settings, runGit);
     release.catch(() => undefined); // awaited below, where a rejection is reported
-    const { findings: repoFindings } = await checkRepoOnDisk(root, { settings, cacheDir: startupCacheDisabled(env) ? undefined : join(root, INDEX_CACHE_DIR) });
+    const { findings: repoFindings } = await checkRepoOnDisk(root, { settings, cacheDir: startupCacheDisabled(env) ? undefined : join(root, INDEX_CACHE_DIR), unoptimisedGrammarsWhenSmall: true });
     // The control plane's policies (a serving version deleted, pins on retiring models or expiring): checked, or said why not.
     const removed = await versionDirsRemovedSinceRelease(root, settings.settings, runGit, release);
     const controlPlane = await checkControlPlanePolicies({ repoRoot: root, settings: settings.settings, env, removed });

@@ -178,6 +178,7 @@ export async function runGateCommand(argv: string[], io: CliIo): Promise<number>
       env: io.env,
       signal: deadline.signal,
       onEvent,
+      unoptimisedGrammarsWhenSmall: true,
     });
   } catch (error) {
     endProgress();

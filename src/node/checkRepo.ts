@@ -45,6 +45,13 @@ export interface CheckRepoOptions {
    * read or written, the check runs without it and says nothing. Undefined: no cache.
    */
   cacheDir?: string;
+  /**
+   * For a process of its own (the CLI): with little source to parse, load the grammars on V8's
+   * baseline WebAssembly compiler only (see `baselineOnly` in createSourceParser), which changes
+   * V8's flags while the parser lives. Off by default: a service calling the Node API keeps its
+   * engine's flags as it set them.
+   */
+  unoptimisedGrammarsWhenSmall?: boolean;
 }
 
 /** What `checkRepoOnDisk` parsed: the grammars it loaded, and what the cache reused. */
@@ -63,7 +70,7 @@ export async function checkRepoOnDisk(
   const snapshot = diskSnapshot(root, listRepoFiles(root));
   const cache = options.cacheDir === undefined ? undefined : new IndexCache({ dir: options.cacheDir, root, tag: CHECK_CACHE_TAG });
   // Grammars load only for the languages of sources that will be parsed: often none, once the cache holds them.
-  const parser = options.parser ?? (await createSourceParser(parserFor(sourcesToParse(snapshot, settings, cache, BASELINE_ONLY_CHARS))));
+  const parser = options.parser ?? (await createSourceParser(parserFor(sourcesToParse(snapshot, settings, cache, BASELINE_ONLY_CHARS), options.unoptimisedGrammarsWhenSmall === true)));
   try {
     const index = new RepoIndex(root, snapshot, settings, parser, [...problems, ...warnings], cache);
     index.build();
@@ -87,8 +94,8 @@ export async function checkRepoOnDisk(
  */
 const BASELINE_ONLY_CHARS = 1024 * 1024;
 
-function parserFor(sources: SourcesToParse): SourceParserOptions {
-  return { languages: sources.languages, baselineOnly: sources.chars < BASELINE_ONLY_CHARS };
+function parserFor(sources: SourcesToParse, unoptimisedWhenSmall: boolean): SourceParserOptions {
+  return { languages: sources.languages, baselineOnly: unoptimisedWhenSmall && sources.chars < BASELINE_ONLY_CHARS };
 }
 
 /**

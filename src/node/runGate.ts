@@ -57,6 +57,8 @@ export interface RunGateOptions {
   git?: GitRunner;
   /** A parser to reuse (the extension's); else one is made when needed and disposed at the end. */
   parser?: SourceParser;
+  /** Passed on to the repository check: see `CheckRepoOptions.unoptimisedGrammarsWhenSmall` (the CLI's). */
+  unoptimisedGrammarsWhenSmall?: boolean;
   /** Append passing runs to `.prompt-ci/history.jsonl` (the reference of `prompt-ci drift`). Default true. */
   recordHistory?: boolean;
   onEvent?: (event: GateEvent) => void;
@@ -107,7 +109,7 @@ export async function runGate(options: RunGateOptions): Promise<GateRun> {
 
     // Without a parser of the caller's, check makes its own with the grammars this repository needs
     // (and, for a small one, unoptimised ones: see checkRepoOnDisk) rather than all four.
-    const checked = await checkRepoOnDisk(repoRoot, options.parser ? { parser: options.parser } : {});
+    const checked = await checkRepoOnDisk(repoRoot, options.parser ? { parser: options.parser } : { unoptimisedGrammarsWhenSmall: options.unoptimisedGrammarsWhenSmall });
     const releaseFindings = await releasedVersionFindingsOnDisk({
       repoRoot,
       settings,

@@ -68,6 +68,31 @@ describe("check's grammars and its cache of parsed files", () => {
     assert.deepStrictEqual(ts, { languages: ['typescript'], chars: readFileSync(join(root, TS), 'utf8').length }, 'a source naming no render function is not parsed');
   });
 
+  it("changes V8's flags only when its caller asks (the CLI): a service calling the Node API keeps its engine's flags", async () => {
+    // Samples V8's flags (through the tag that hashes them) between the check's asynchronous steps;
+    // the cache folder is written with real I/O before the parser is disposed, so there is a gap to see.
+    const flagsSeenDuring = async (options: Parameters<typeof checkRepoOnDisk>[1]): Promise<Set<number>> => {
+      const seen = new Set<number>();
+      let sampling = true;
+      const sample = (): void => {
+        seen.add(cachedDataVersionTag());
+        if (sampling) setImmediate(sample);
+      };
+      sample();
+      try {
+        await checkRepoOnDisk(root, options);
+      } finally {
+        sampling = false;
+      }
+      rmSync(cacheDir, { recursive: true, force: true });
+      return seen;
+    };
+    assert.deepStrictEqual([...(await flagsSeenDuring({ cacheDir }))], [NODE_FLAGS_TAG]);
+    const cli = await flagsSeenDuring({ cacheDir, unoptimisedGrammarsWhenSmall: true });
+    assert.ok(cli.size > 1, 'the CLI\'s small check runs the grammars on the baseline compiler');
+    assert.strictEqual(cachedDataVersionTag(), NODE_FLAGS_TAG);
+  });
+
   it('a parser on the baseline compiler finds the same call sites, and leaves V8\'s flags as they were once disposed', async () => {
     const text = readFileSync(join(root, TS), 'utf8');
     const functions = readRepoSettings(root).settings.callSites.functions;
