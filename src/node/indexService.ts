@@ -9,7 +9,8 @@ import { discoverPrompts, versionDirOf } from '../core/promptLayout';
 import { readRepoSettings } from './checkRepo';
 import type { CacheStats, RecordedBuild } from './indexCache';
 import { IndexCache } from './indexCache';
-import { MIN_SHARDED_WORK, runShardTask, runSharded, shardPieces, shardThreads } from './indexShards';
+import type { CpuReading } from './indexShards';
+import { MIN_SHARDED_WORK, cpuReading, runShardTask, runSharded, shardPieces, shardThreads } from './indexShards';
 import { RepoIndex, sourceMatcher } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
@@ -145,6 +146,8 @@ export class IndexService {
 
   private async index(request: Extract<IndexRequest, { kind: 'index' }>): Promise<IndexResponse> {
     const started = performance.now();
+    // What the processors do while this request is read decides, for a cold build, how many threads it is split across.
+    const cpuAtStart = this.options.threads === undefined ? cpuReading() : undefined;
     const { root } = request;
     const previous = this.repos.get(root);
     const overlay = new Map(request.open);
@@ -180,7 +183,7 @@ export class IndexService {
       // With a last build in the cache (a reopened workspace), whether it still holds is asked first.
       let fingerprint = cache.hasRecordedBuild ? fingerprintNow() : undefined;
       const reused = fingerprint === undefined ? undefined : cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sources.length);
-      const split = reused ? { threads: 1, shardedPieces: 0 } : await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache);
+      const split = reused ? { threads: 1, shardedPieces: 0 } : await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache, cpuAtStart);
       const build = async (): Promise<RepoIndex> => {
         const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
         index.build();
@@ -223,9 +226,10 @@ export class IndexService {
     sources: [string, SourceLanguage][],
     open: ReadonlyMap<string, string>,
     cache: IndexCache,
+    cpuAtStart: CpuReading | undefined,
   ): Promise<{ threads: number; shardedPieces: number }> {
     const { shardFile } = this.options;
-    const threads = this.options.threads ?? shardThreads();
+    const threads = this.options.threads ?? shardThreads(cpuAtStart);
     const alone = { threads: 1, shardedPieces: 0 };
     if (!shardFile || threads < 2) return alone;
     const layout = discoverPrompts(snapshot.paths, { linked: (p) => snapshot.linked?.(p) ?? false });

@@ -1,4 +1,4 @@
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SourceLanguage } from '../core/callSites';
 import { checkPromptVersion } from '../core/check';
@@ -37,16 +37,56 @@ const PIECE = 40;
 /** At most this many threads parse at once, the index's own included. */
 const MAX_THREADS = 4;
 
+/** The processors' time so far, in milliseconds: all cores' (from `os.cpus()`) and this process's own (all its threads). */
+export interface CpuReading {
+  busy: number;
+  idle: number;
+  own: number;
+}
+
+export function cpuReading(): CpuReading {
+  let busy = 0;
+  let idle = 0;
+  for (const { times } of cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    idle += times.idle;
+  }
+  const { user, system } = process.cpuUsage();
+  return { busy, idle, own: (user + system) / 1000 };
+}
+
+/** Below this much processor time (all cores') between two readings, they say too little (the counters move in 10 ms steps) and the load average decides. */
+const MIN_READ_MS = 60;
+
+/** A core counts as free when the rest of the machine left at least this share of it. */
+const FREE_CORE = 0.7;
+
 /**
- * The threads a cold build is split across here: its own, and one more for each core left idle by
- * the rest of the machine (by the load average), at most `MAX_THREADS`. On a machine whose cores are
- * all busy, a split build was measured to take about twice the processor time and twice as long
- * (each thread parses and compiles its own copy of the code it runs), so there it isn't split.
+ * The threads a cold build is split across: its own, and one more for each core the rest of the
+ * machine left free between `since` (taken as the request came in) and `now` (as the build
+ * splits), at most `MAX_THREADS`. The index's own thread was working meanwhile, and this process's
+ * other threads (the grammars' compilation, the collector) are its own passing work, so the rest
+ * of the machine is what the cores did beyond this process. When the readings span too little
+ * time, the 1-minute load average decides instead (it lags: a machine gone quiet a minute ago
+ * still reads busy). On a machine whose cores are all busy, a split build was measured to take
+ * about twice the processor time and twice as long (each thread parses and compiles its own copy
+ * of the code it runs), so there it isn't split.
  */
-export function shardThreads(): number {
-  const cores = availableParallelism();
-  const idle = Math.floor(cores - loadavg()[0]);
-  return Math.max(1, Math.min(MAX_THREADS, cores, idle + 1));
+export function threadsFor(cores: number, since: CpuReading | undefined, now: CpuReading, loadAverage: number): number {
+  let free: number;
+  const busy = since ? now.busy - since.busy : 0;
+  const idle = since ? now.idle - since.idle : 0;
+  if (since && busy >= 0 && idle >= 0 && busy + idle >= MIN_READ_MS) {
+    const span = (busy + idle) / cores;
+    const others = Math.max(0, busy - (now.own - since.own)) / span;
+    free = Math.floor(cores - 1 - others + (1 - FREE_CORE));
+  } else free = Math.floor(cores - loadAverage);
+  return Math.max(1, Math.min(MAX_THREADS, cores, free + 1));
+}
+
+/** `threadsFor` this machine now, `since` a reading taken as the build started. */
+export function shardThreads(since?: CpuReading): number {
+  return threadsFor(availableParallelism(), since, cpuReading(), loadavg()[0]);
 }
 
 /**

@@ -7,7 +7,7 @@ import { deserialize } from 'node:v8';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
 import type { IndexResponse, IndexServiceOptions } from '../../src/node/indexService';
 import { IndexService } from '../../src/node/indexService';
-import { MIN_SHARDED_WORK } from '../../src/node/indexShards';
+import { MIN_SHARDED_WORK, threadsFor } from '../../src/node/indexShards';
 
 // The fixture workspace of the VS Code tests, grown past the size at which a cold build is split.
 const FIXTURE = join(__dirname, '..', 'fixtures', 'workspace');
@@ -132,5 +132,47 @@ describe('index shards: a cold build split across threads', function () {
     assert.strictEqual(split.stats.shardedPieces, 0);
     assert.deepStrictEqual(split.state.groups, alone.state.groups);
     assert.deepStrictEqual(split.state.callSites, alone.state.callSites);
+  });
+});
+
+describe('index shards: how many threads a cold build is split across', () => {
+  // Readings as `cpuReading()` makes them: all cores' busy and idle time, and this process's own, in ms.
+  const at = (busy: number, idle: number, own: number) => ({ busy, idle, own });
+  const start = at(50_000, 80_000, 1_000);
+
+  it('adds a thread on two cores when, beyond this process, the machine was quiet, whatever the load average says', () => {
+    // 80 ms: this process busy on one core (and briefly on the other), the rest idle.
+    assert.strictEqual(threadsFor(2, start, at(50_100, 80_060, 1_095), 1.4), 2);
+    assert.strictEqual(threadsFor(2, start, at(50_080, 80_080, 1_080), 3.5), 2);
+  });
+
+  it("doesn't split when another program keeps the other core busy, whatever the load average says", () => {
+    // 80 ms, both cores busy: 80 ms of it this process's.
+    assert.strictEqual(threadsFor(2, start, at(50_160, 80_000, 1_080), 0.1), 1);
+    // Three programs on two cores: the others took more than a third of one.
+    assert.strictEqual(threadsFor(2, start, at(50_160, 80_000, 1_100), 0.1), 1);
+  });
+
+  it("counts this process's other threads (compiling, collecting) as its own work, not the machine's", () => {
+    // Both cores busy for 80 ms, all of it this process's.
+    assert.strictEqual(threadsFor(2, start, at(50_160, 80_000, 1_160), 2), 2);
+  });
+
+  it('adds one thread per free core, at most four in all and never more than the cores', () => {
+    // Eight cores over 100 ms: this process on one, the others on two, five free.
+    assert.strictEqual(threadsFor(8, start, at(50_300, 80_500, 1_100), 0), 4);
+    // Four cores: others on two and a half, half a core free besides this process's.
+    assert.strictEqual(threadsFor(4, start, at(50_350, 80_050, 1_100), 0), 1);
+    assert.strictEqual(threadsFor(1, start, at(50_100, 80_000, 1_100), 0), 1);
+  });
+
+  it('asks the load average when the readings span too little time or none', () => {
+    const soon = at(50_020, 80_020, 1_020);
+    assert.strictEqual(threadsFor(2, start, soon, 0.2), 2);
+    assert.strictEqual(threadsFor(2, start, soon, 1.4), 1);
+    assert.strictEqual(threadsFor(2, undefined, soon, 0.2), 2);
+    assert.strictEqual(threadsFor(2, undefined, soon, 1.4), 1);
+    // Counters that went backwards say nothing either.
+    assert.strictEqual(threadsFor(2, start, at(40_000, 90_000, 1_100), 1.4), 1);
   });
 });
