@@ -34,18 +34,33 @@ export interface Selection {
  */
 export function rolloutBucket(name: string, tenantId: string, stickyKey: string): number {
   const key = `${name}:${tenantId}:${stickyKey}`;
-  const digest = oneShotSha256 ? oneShotSha256('sha256', key, 'buffer') : createHash('sha256').update(key, 'utf8').digest();
-  // Four bytes at a time: r < 10,000, so r * 2^32 + word stays below 2^53 and exact.
+  return bucketOfHex(oneShotSha256 !== undefined ? oneShotSha256('sha256', key, 'hex') : createHash('sha256').update(key, 'utf8').digest('hex'));
+}
+
+/**
+ * A hex SHA-256 digest as a big-endian integer mod 10,000, eight hex digits (four bytes) at a time:
+ * r < 10,000, so r * 2^32 + word stays below 2^53 and exact. The digest is asked for as hex rather
+ * than as a Buffer: a Buffer per render is an off-heap allocation that the garbage collector must
+ * also free, and cost more than the hash.
+ */
+function bucketOfHex(hex: string): number {
   let r = 0;
-  for (let i = 0; i < 32; i += 4) r = (r * 0x1_0000_0000 + digest.readUInt32BE(i)) % FULL_SHARE;
+  for (let i = 0; i < 64; i += 8) {
+    let word = 0;
+    for (let k = i; k < i + 8; k++) {
+      const c = hex.charCodeAt(k);
+      word = word * 16 + (c < 58 ? c - 48 : c - 87);
+    }
+    r = (r * 0x1_0000_0000 + word) % FULL_SHARE;
+  }
   return r;
 }
 
 /**
  * `crypto.hash` (Node 20.12 and later): one call, no Hash object per render. Older Node 20 releases
- * take the `createHash` path, with the same bytes.
+ * take the `createHash` path, with the same buckets.
  */
-const oneShotSha256 = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+const oneShotSha256 = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** One prompt's shares ready for the bucket scan: versions and their cumulative upper bounds. */
 interface Cumulative {
