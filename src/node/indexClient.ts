@@ -5,8 +5,8 @@ import type { CheckedVersion } from '../core/check';
 import { contractOf } from '../core/check';
 import type { LocatedCallSite, VersionContract } from '../core/crossCheck';
 import type { FileFinding } from '../core/finding';
-import type { BuildStats, IndexDelta, IndexRequest, IndexResponse, IndexServiceOptions, IndexState } from './indexService';
-import { IndexService } from './indexService';
+import type { BuildStats, IndexDelta, IndexRequest, IndexResponse, IndexServiceOptions, IndexState, PostedIndexResponse } from './indexService';
+import { IndexService, receivedResponse } from './indexService';
 import type { RepoIndexView } from './repoIndex';
 
 /**
@@ -218,12 +218,12 @@ export class IndexClient {
   private startWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.options.workerFile as string, { workerData: this.serviceOptions(), execArgv: [] });
-    worker.on('message', (message: IndexResponse | { kind: 'log'; message: string } | { kind: 'disposed' }) => {
+    worker.on('message', (message: PostedIndexResponse | { kind: 'log'; message: string } | { kind: 'disposed' }) => {
       if (message.kind === 'log') this.options.log.warn(message.message);
       else if (message.kind !== 'disposed') {
         const pending = this.pending.get(message.id);
         this.pending.delete(message.id);
-        pending?.resolve(message);
+        pending?.resolve(receivedResponse(message));
       }
     });
     const stopped = (why: string): void => {

@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { IndexRequest, IndexServiceOptions } from './indexService';
-import { IndexService } from './indexService';
+import { IndexService, postedResponse } from './indexService';
 import type { ShardTask } from './indexShards';
 import { runShardTask } from './indexShards';
 import { createSourceParser } from './treeSitter';
@@ -44,7 +44,7 @@ if ((workerData as { role?: string } | undefined)?.role === 'shard') {
       void service.dispose().finally(() => port.postMessage({ kind: 'disposed' }));
       return;
     }
-    void service.handle(message).then((response) => port.postMessage(response, response.kind === 'indexed' ? [response.state.versionBytes] : []));
+    void service.handle(message).then((response) => port.postMessage(postedResponse(response), response.kind === 'indexed' ? [response.state.versionBytes] : []));
   });
 }
 

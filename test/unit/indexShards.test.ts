@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
 import type { IndexResponse, IndexServiceOptions } from '../../src/node/indexService';
+import { IndexClient } from '../../src/node/indexClient';
 import { IndexService } from '../../src/node/indexService';
 import { MIN_SHARDED_WORK, threadsFor } from '../../src/node/indexShards';
 
@@ -108,6 +109,54 @@ describe('index shards: a cold build split across threads', function () {
     const disk = await index({ shardFile: workerFile, threads: 2 });
     assert.ok(disk.stats.shardedPieces > 0);
     assert.deepStrictEqual(disk.state.groups.flatMap(([, f]) => f), (await checkRepoOnDisk(root)).findings);
+  });
+
+  it("hands the calling thread, through the worker, exactly the call sites the index built", async () => {
+    // Call sites of every shape: versions read, unreadable and too large, dynamic arguments, bare loads, insertions with and without an indent, text beyond ASCII.
+    writeFileSync(
+      join(root, 'src', 'gen', 'odd.py'),
+      [
+        '# caf\u00e9 \ud83d\ude00',
+        'a = render_prompt("gen-1/v2", name=x, topic="\ud83d\ude00")',
+        'b = render_prompt("gen-2", version=v, **extra)',
+        'c = render_prompt("gen-3/v99999999999999999999", name=1)',
+        't = load_prompt("gen-4")',
+        'd = render_prompt(',
+        '    "gen-5",',
+        '    name=n,  # a comment',
+        ')',
+        'e = render_prompt("caf\u00e9 \ud83d\ude00", *args)',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(root, 'src', 'gen', 'odd.ts'),
+      [
+        'const a = renderPrompt(`gen-6`, { version: 1, ...rest });',
+        'const b = renderPrompt("gen-7", vars);',
+        'const c = renderPrompt("gen-8", {',
+        '  name,',
+        '  [key]: 1,',
+        '});',
+        'const d = renderPrompt("gen-9", {});',
+        'const e = renderPrompt("gen-10");',
+        '',
+      ].join('\n'),
+    );
+    const alone = await index({});
+    const sites = alone.state.callSites.flatMap(([, s]) => s);
+    const present = (key: string) => sites.some((s) => key in s);
+    assert.ok(['version', 'versionRange', 'unknownVersion', 'versionTooLarge', 'dynamic', 'insertion'].every(present), 'call sites of every shape');
+    assert.ok(sites.some((s) => s.insertion?.indent !== undefined) && sites.some((s) => /\u00e9/.test(s.promptName)) && sites.some((s) => !s.passesVariables));
+    const client = new IndexClient({ workerFile, cacheDir: join(temp, 'storage'), cacheTag: 't', log: { info: () => undefined, warn: (m) => logs.push(m), error: (m) => logs.push(m) } });
+    try {
+      const { mirror, builtBy } = await client.index(root, open);
+      assert.strictEqual(builtBy, 'worker');
+      assert.deepStrictEqual(mirror.callSites(), sites);
+      assert.deepStrictEqual(mirror.allFindings(), alone.state.groups.flatMap(([, f]) => f));
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('caches what the shards made: the next index splits nothing and reuses it all', async () => {
