@@ -111,6 +111,12 @@ export async function releasedTextsOf(repoRoot: string, base: ReleaseBase, dir: 
  * no such ref exists (then there is nothing released to protect, and check says nothing about it).
  */
 export async function findReleaseBase(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<ReleaseBase | undefined> {
+  const at = await findBaseCommit(repoRoot, settings, git);
+  return at && withMergeBase(repoRoot, at, git);
+}
+
+/** The first baseline ref (configured, else origin/main, else main) that names a commit; undefined outside git or when none does. */
+async function findBaseCommit(repoRoot: string, settings: RepoSettings, git: GitRunner): Promise<Omit<ReleaseBase, 'mergeBase'> | undefined> {
   const refs = settings.baselineRef !== undefined ? [settings.baselineRef] : DEFAULT_BASELINE_REFS;
   // The top level and the candidate refs are independent questions, asked at once: the top level
   // with the first ref (one git process), each other ref in one more.
@@ -120,16 +126,20 @@ export async function findReleaseBase(repoRoot: string, settings: RepoSettings, 
   const commits = [first.commit, ...others.map((answer) => answer.commit)];
   for (let i = 0; i < refs.length; i++) {
     const commit = commits[i];
-    if (!commit) continue;
-    try {
-      const mergeBase = (await git(['merge-base', commit, 'HEAD'], { cwd: repoRoot })).toString('utf8').trim();
-      return { baseRef: refs[i], baseCommit: commit, mergeBase };
-    } catch (error) {
-      if (isGitAnswer(error)) return undefined;
-      throw error;
-    }
+    if (commit) return { baseRef: refs[i], baseCommit: commit };
   }
   return undefined;
+}
+
+/** `at` with its merge-base with HEAD; undefined when git finds none (no common history, an unborn HEAD). */
+async function withMergeBase(repoRoot: string, at: Omit<ReleaseBase, 'mergeBase'>, git: GitRunner): Promise<ReleaseBase | undefined> {
+  try {
+    const mergeBase = (await git(['merge-base', at.baseCommit, 'HEAD'], { cwd: repoRoot })).toString('utf8').trim();
+    return { ...at, mergeBase };
+  } catch (error) {
+    if (isGitAnswer(error)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -144,7 +154,8 @@ async function settleAll<T>(promises: Promise<T>[]): Promise<{ value: T }[]> {
 
 /** What the released-version checks of `check` compare: the base, and the version directories changed since its merge-base. */
 export interface ReleaseChanges {
-  base: ReleaseBase;
+  /** The base; absent when nothing changed (its merge-base is then not asked for: there is nothing to compare with it). */
+  base?: ReleaseBase;
   /** Version directories with a file that differs between the merge-base and the working tree. */
   changed: string[];
 }
@@ -155,13 +166,25 @@ export interface ReleaseChanges {
  * outside git or without a base ref. Throws GitUnavailableError when git can't work here.
  */
 export async function findReleaseChanges(repoRoot: string, settings: RepoSettings, git: GitRunner = runGit): Promise<ReleaseChanges | undefined> {
-  const base = await findReleaseBase(repoRoot, settings, git);
-  return base && { base, changed: await versionDirsChangedSince(repoRoot, base.mergeBase, git) };
+  const at = await findBaseCommit(repoRoot, settings, git);
+  if (!at) return undefined;
+  // Git >= 2.30 diffs the working tree against the merge-base itself: one process, not two, and
+  // when nothing changed (the common case) the merge-base is never needed. Any refusal (an older
+  // git, several merge-bases, none) is left to the two questions asked separately, as before.
+  let changed: string[] | undefined;
+  try {
+    changed = await versionDirsChangedSince(repoRoot, ['--merge-base', at.baseCommit], git);
+  } catch (error) {
+    if (!isGitAnswer(error)) throw error;
+  }
+  if (changed?.length === 0) return { changed };
+  const base = await withMergeBase(repoRoot, at, git);
+  return base && { base, changed: changed ?? (await versionDirsChangedSince(repoRoot, [base.mergeBase], git)) };
 }
 
-/** The version directories with a file that differs between `rev` and the working tree (committed or not). */
-export async function versionDirsChangedSince(repoRoot: string, rev: string, git: GitRunner = runGit): Promise<string[]> {
-  const out = await git(['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-color', '--relative', '-z', rev, '--', 'prompts'], { cwd: repoRoot });
+/** The version directories with a file that differs between `rev` and the working tree (committed or not); `rev` may be `['--merge-base', commit]`. */
+export async function versionDirsChangedSince(repoRoot: string, rev: readonly string[], git: GitRunner = runGit): Promise<string[]> {
+  const out = await git(['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-color', '--relative', '-z', ...rev, '--', 'prompts'], { cwd: repoRoot });
   const dirs = new Set<string>();
   for (const path of splitNul(out.toString('utf8'))) {
     const dir = versionDirOf(path);
@@ -189,7 +212,7 @@ export async function checkReleasedVersions(
     if (!(error instanceof GitUnavailableError)) throw error;
     return [{ file: 'prompts', code: 'git/unavailable', severity: 'warning', range: START_OF_FILE, message: `released versions were not checked: ${error.message}` }];
   }
-  if (!found) return [];
+  if (!found?.base) return [];
   const { base, changed: dirs } = found;
   return dirs.length === 0 ? [] : releasedVersionFindingsOnDisk({ repoRoot, settings, base, dirs, git });
 }
