@@ -1,19 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaselineError, resolveBaseline } from '../../src/node/baseline';
 import { fetchCommandFor } from '../../src/node/git';
 import { parseLsTree } from '../../src/core/gitOutput';
+import { git } from '../support/git';
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: cwd },
-  }).trim();
-}
 
 function writePrompt(root: string, dir: string, tag: string, extra: Record<string, string> = {}): void {
   const abs = join(root, dir);

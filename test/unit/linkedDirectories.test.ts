@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,17 +11,11 @@ import type { DirectoryKinds } from '../../src/node/promptFileRead';
 import { readPromptFileSync } from '../../src/node/promptFileRead';
 import { PromptFilesError, readPromptVersionFromDisk } from '../../src/node/promptFiles';
 import { readPromptTree } from '../../src/node/runtime/promptSource';
+import { git } from '../support/git';
 
 const SECRET = 'root:x:0:0:secret-of-the-machine';
 const LINK = /is a symbolic link; Prompt CI reads prompt files only through real directories/;
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: cwd },
-  });
-}
 
 /**
  * A directory on the way to the prompt files that is a symbolic link: `prompts/x/v2 -> /elsewhere`,

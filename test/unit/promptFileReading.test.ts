@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,17 +8,11 @@ import { runGit } from '../../src/node/git';
 import { readPromptAtCommit, readPromptVersionFromGit } from '../../src/node/promptAtCommit';
 import { readFileNoFollowSync, readPromptFile, readPromptFileSync } from '../../src/node/promptFileRead';
 import { PromptFilesError, readPromptVersionFromDisk } from '../../src/node/promptFiles';
+import { git } from '../support/git';
 
 const V1 = 'prompts/classification/v1';
 const SECRET = 'root:x:0:0:secret-of-the-machine';
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: cwd },
-  });
-}
 
 describe('reading prompt files: one reader, from the working tree and from git', function () {
   this.timeout(60_000);

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,14 +6,8 @@ import { parseRepoSettings } from '../../src/core/repoSettings';
 import { GitError, runGit } from '../../src/node/git';
 import type { GitRunner } from '../../src/node/git';
 import { checkReleasedVersions, findReleaseChanges } from '../../src/node/releasedVersions';
+import { git } from '../support/git';
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: cwd },
-  }).trim();
-}
 
 function writePrompt(root: string, dir: string, system: string): void {
   const abs = join(root, dir);
