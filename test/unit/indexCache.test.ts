@@ -1,5 +1,6 @@
 import * as assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,15 @@ describe('index cache and index service', () => {
     assert.ok(second.stats.cache.unread > 0);
     assert.strictEqual(sortedFindings(second.state.groups), sortedFindings(first.state.groups));
     await warm.dispose();
+  });
+
+  it("names the cache file by the SHA-1 of the repository's path as UTF-8, so a cache written by any Node 20 release is found again", async () => {
+    const named = join(root, '..', 'répo ✓ 𝄞');
+    cpSync(root, named, { recursive: true });
+    const cold = service();
+    indexed(await cold.handle({ kind: 'index', id: 1, root: named, open: [] }));
+    await cold.dispose();
+    assert.deepStrictEqual(readdirSync(cacheDir), [`index-${createHash('sha1').update(named, 'utf8').digest('hex').slice(0, 16)}.bin`]);
   });
 
   it('checks prompt files from the bytes and lstats it took for the cache, with the findings of `prompt-ci check`: a link, a linked version directory, CRLF, a BOM, bytes not UTF-8', async () => {
