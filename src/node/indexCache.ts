@@ -443,7 +443,7 @@ export class IndexCache implements IndexMemo {
     if (known !== undefined) return known;
     let bytes: Buffer;
     try {
-      bytes = readFileNoFollowSync(join(this.options.root, path));
+      bytes = readFileNoFollowSync(join(this.options.root, path), this.held?.get(path)?.size);
     } catch (error) {
       return `unreadable:${(error as NodeJS.ErrnoException).code ?? ''}`;
     }

@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -29,13 +29,37 @@ import { decodePromptText } from '../core/promptText';
  */
 const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
-/** A prompt file's bytes, a link in its last component refused (ELOOP), not followed. */
-export function readFileNoFollowSync(absolute: string): Buffer {
+/**
+ * A prompt file's bytes, a link in its last component refused (ELOOP), not followed. `sizeHint`,
+ * the size an `lstat` of the path just gave, spares the `fstat` of the opened file: a file of that
+ * size is taken as read once that many bytes came (as `readFileSync` takes the size `fstat` gave);
+ * one that grew or shrank since is read to its end, in a buffer grown as needed.
+ */
+export function readFileNoFollowSync(absolute: string, sizeHint?: number): Buffer {
   const fd = openSync(absolute, NO_FOLLOW);
   try {
-    return readFileSync(fd);
+    return sizeHint === undefined || sizeHint > MAX_HINTED_BYTES ? readFileSync(fd) : readToEnd(fd, sizeHint);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Above this a file is read as `readFileSync` reads it (its own size check and error for a file too large). */
+const MAX_HINTED_BYTES = 2 ** 26;
+
+function readToEnd(fd: number, sizeHint: number): Buffer {
+  // One byte more than the hint, so that a file grown since shows it in the first read.
+  let buffer = Buffer.allocUnsafe(sizeHint + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger);
+      buffer = bigger;
+    }
+    const read = readSync(fd, buffer, length, buffer.length - length, null);
+    length += read;
+    if (read === 0 || length === sizeHint) return buffer.subarray(0, length);
   }
 }
 
@@ -140,9 +164,10 @@ export function readPromptFileSync(absolute: string, path: string = absolute, ro
   try {
     const linked = root === undefined ? undefined : linkedDirectorySync(root, absolute, known);
     if (linked) return linked;
-    const refused = classify(path, given?.lstat ? given.lstat.stat : lstatSync(absolute, { throwIfNoEntry: false }));
+    const stat = given?.lstat ? given.lstat.stat : lstatSync(absolute, { throwIfNoEntry: false });
+    const refused = classify(path, stat);
     if (refused) return refused;
-    return { kind: 'text', ...decodePromptText(given?.bytes ?? readFileNoFollowSync(absolute)) };
+    return { kind: 'text', ...decodePromptText(given?.bytes ?? readFileNoFollowSync(absolute, stat?.size)) };
   } catch (error) {
     return failure(path, error);
   }

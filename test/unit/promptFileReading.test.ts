@@ -85,6 +85,22 @@ describe('reading prompt files: one reader, from the working tree and from git',
     assert.throws(() => readFileNoFollowSync(path), (error: NodeJS.ErrnoException) => error.code === 'ELOOP');
   });
 
+  it('reads a whole file whatever size the lstat taken before said: shorter, exact, longer, nothing; a file grown or shrunk since', () => {
+    const path = join(dir(), 'system.md');
+    const bytes = Buffer.concat([Buffer.from('é\r\n\u{1D11E}'), Buffer.alloc(70_000, 0x61), Buffer.from([0xff, 0x00])]);
+    writeFileSync(path, bytes);
+    for (const hint of [0, 1, 3, 4096, bytes.length - 1, bytes.length, bytes.length + 1, 1_000_000]) {
+      assert.deepStrictEqual(readFileNoFollowSync(path, hint), bytes, `hint ${hint}`);
+    }
+    const stale = { stat: lstatSync(path) };
+    writeFileSync(path, Buffer.concat([bytes, bytes]));
+    assert.deepStrictEqual(readPromptFileSync(path, `${V1}/system.md`, repo, undefined, { lstat: stale }), readPromptFileSync(path, `${V1}/system.md`, repo));
+    writeFileSync(path, 'short');
+    assert.strictEqual((readPromptFileSync(path, `${V1}/system.md`, repo, undefined, { lstat: stale }) as { text: string }).text, 'short');
+    writeFileSync(path, '');
+    assert.deepStrictEqual(readFileNoFollowSync(path, 0), Buffer.alloc(0));
+  });
+
   it('names a prompt file that is a directory, or a symlink loop, in a sentence', async () => {
     rmSync(join(dir(), 'user.template.md'));
     mkdirSync(join(dir(), 'user.template.md'));
