@@ -44,6 +44,7 @@ export interface CpuReading {
   own: number;
 }
 
+/** The processors' time so far, read now (see `CpuReading`). */
 export function cpuReading(): CpuReading {
   let busy = 0;
   let idle = 0;
