@@ -179,6 +179,12 @@ describe('runtime core: render', () => {
     assert.throws(() => renderPrompt(context, 'q', { tenantId: 't', requestId: 'r', variables: {} }), (e: Error) => e instanceof PromptRequestError && /no prompt "q" in the bundle; it has p/.test(e.message));
     assert.throws(() => renderPrompt(context, 'p', { tenantId: 'x'.repeat(10_240), requestId: 'r', variables: { q: '' } }), /tenantId is 10240 characters long; the limit is 256/);
     assert.throws(() => renderPrompt(context, 'p', { tenantId: 'a\uDC00', requestId: 'r', variables: { q: '' } }), /tenantId is not well-formed Unicode/);
+    // A lone surrogate anywhere in any key is refused; a pair (one character outside the BMP) is not.
+    for (const lone of ['\uD800', 'x\uD83Dy', 'tail\uD83D', '\uDE00head', '\uDE00\uD83D']) {
+      assert.throws(() => renderPrompt(context, 'p', { tenantId: 't', requestId: 'r', stickyKey: lone, variables: { q: '' } }), /stickyKey is not well-formed Unicode/, JSON.stringify(lone));
+      assert.throws(() => renderPrompt(context, 'p', { tenantId: 't', requestId: lone, variables: { q: '' } }), /requestId is not well-formed Unicode/, JSON.stringify(lone));
+    }
+    assert.equal(renderPrompt(context, 'p', { tenantId: 'caf\u00e9-\uD83D\uDE00', requestId: '\uD83D\uDE00', variables: { q: '' } }).rendered.tenantId, 'caf\u00e9-\uD83D\uDE00');
     assert.throws(() => renderPrompt(context, 'p', { tenantId: '', requestId: 'r', variables: { q: '' } }), /tenantId is required/);
     assert.throws(() => renderPrompt(context, 'p', { tenantId: 't', requestId: 'r', variables: null as never }), /variables must be an object/);
     const noSystem = compilePrompt(bundleVersion('Q', 'python', null));
