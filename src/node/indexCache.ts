@@ -1,4 +1,3 @@
-import * as cryptoModule from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -7,6 +6,7 @@ import { deserialize, serialize } from 'node:v8';
 import type { CheckedVersion, RepoSnapshot } from '../core/check';
 import type { FileFinding } from '../core/finding';
 import type { LocatedCallSite } from '../core/crossCheck';
+import { hexDigest } from '../core/hexDigest';
 import type { PromptVersion } from '../core/promptLayout';
 import type { KnownFile } from './promptFileRead';
 import { readFileNoFollowSync } from './promptFileRead';
@@ -532,13 +532,6 @@ export class IndexCache implements IndexMemo {
   }
 }
 
-/**
- * `crypto.hash` (Node 20.12 and later): one call, no Hash object per file (about 15 000 on a
- * cold index of a large repository). Older Node 20 releases take the `createHash` path, with the
- * same digests, so a cache written by either is read by the other.
- */
-const oneShotHash = (cryptoModule as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
-
 function hashOf(content: string | Uint8Array): string {
-  return oneShotHash ? oneShotHash('sha1', content, 'hex') : createHash('sha1').update(content).digest('hex');
+  return hexDigest('sha1', content);
 }

@@ -1,5 +1,4 @@
-import * as cryptoModule from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../hexDigest';
 import type { ControlSnapshot, PromptRollout, TenantPin } from './snapshot';
 import { FULL_SHARE, apportion } from './shares';
 
@@ -34,14 +33,12 @@ export interface Selection {
  */
 export function rolloutBucket(name: string, tenantId: string, stickyKey: string): number {
   const key = `${name}:${tenantId}:${stickyKey}`;
-  return bucketOfHex(oneShotSha256 !== undefined ? oneShotSha256('sha256', key, 'hex') : createHash('sha256').update(key, 'utf8').digest('hex'));
+  return bucketOfHex(hexDigest('sha256', key));
 }
 
 /**
  * A hex SHA-256 digest as a big-endian integer mod 10,000, eight hex digits (four bytes) at a time:
- * r < 10,000, so r * 2^32 + word stays below 2^53 and exact. The digest is asked for as hex rather
- * than as a Buffer: a Buffer per render is an off-heap allocation that the garbage collector must
- * also free, and cost more than the hash.
+ * r < 10,000, so r * 2^32 + word stays below 2^53 and exact (hex: see `hexDigest`).
  */
 function bucketOfHex(hex: string): number {
   let r = 0;
@@ -55,12 +52,6 @@ function bucketOfHex(hex: string): number {
   }
   return r;
 }
-
-/**
- * `crypto.hash` (Node 20.12 and later): one call, no Hash object per render. Older Node 20 releases
- * take the `createHash` path, with the same buckets.
- */
-const oneShotSha256 = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** One prompt's shares ready for the bucket scan: versions and their cumulative upper bounds. */
 interface Cumulative {
