@@ -94,6 +94,8 @@ export function shardThreads(since?: CpuReading): number {
  * Does one shard's work into `cache` (the index's own, when its thread does a piece), or into a new
  * cache whose entries it returns (in a shard thread). `parser` is needed when there are sources.
  */
+export function runShardTask(task: ShardTask, parser: SourceParser | undefined): CacheEntries;
+export function runShardTask(task: ShardTask, parser: SourceParser | undefined, into: IndexCache): undefined;
 export function runShardTask(task: ShardTask, parser: SourceParser | undefined, into?: IndexCache): CacheEntries | undefined {
   const open = new Map(task.open);
   const cache = into ?? new IndexCache({ root: task.root, tag: '', overlay: (p) => open.get(p) });
@@ -131,101 +133,130 @@ export function shardPieces(base: Omit<ShardTask, 'sources' | 'versions' | 'open
   return pieces;
 }
 
-interface ShardThread {
-  worker: Worker;
-  busy: boolean;
+/** What the calling thread posts to a shard thread: all the pieces, and where each piece's claim is kept (see `runSharded`). */
+export interface ShardAssignment {
+  pieces: ShardTask[];
+  /** One 32-bit cell per piece: 0 while no thread has claimed it, else the claiming thread's `owner`. */
+  claims: SharedArrayBuffer;
+  owner: number;
+}
+
+/** What a shard thread posts back: one `done` per piece it did, or one `failed` (after which it claims nothing more). */
+export type ShardMessage = { kind: 'done'; piece: number; entries: CacheEntries } | { kind: 'failed'; piece: number; message: string };
+
+/** The calling thread's owner number in the claims; shard threads are 2, 3 and so on. */
+const CALLING_THREAD = 1;
+
+/**
+ * Claims the next piece nobody else has, walking from the front (`step` 1) or the back (`step` -1)
+ * from `from`: one nobody has claimed (a compare-and-swap from 0, so each piece goes to exactly one
+ * thread), or one set aside for `owner` as it started. Returns its index, or -1 when there is none.
+ */
+export function claimPiece(claims: Int32Array, owner: number, from: number, step: 1 | -1): number {
+  for (let i = from; i >= 0 && i < claims.length; i += step) {
+    const was = Atomics.compareExchange(claims, i, 0, owner);
+    if (was === 0 || was === owner) return i;
+  }
+  return -1;
+}
+
+/**
+ * A shard thread's loop: claims pieces from the back of `assignment` (the source files, whose
+ * grammars it loads as it starts), does each with `run` and posts what it made, until every piece
+ * is claimed; after a piece that fails it posts why and claims no more.
+ */
+export async function runShardAssignment(assignment: ShardAssignment, run: (task: ShardTask) => Promise<CacheEntries>, post: (message: ShardMessage) => void): Promise<void> {
+  const claims = new Int32Array(assignment.claims);
+  for (let at = claims.length - 1; ; ) {
+    const piece = claimPiece(claims, assignment.owner, at, -1);
+    if (piece < 0) return;
+    at = piece - 1;
+    try {
+      post({ kind: 'done', piece, entries: await run(assignment.pieces[piece]) });
+    } catch (error) {
+      post({ kind: 'failed', piece, message: (error as Error).message || String(error) });
+      return;
+    }
+  }
 }
 
 /**
  * Runs pieces of work on shard threads (the index worker's bundle started as a shard) and on the
- * calling thread at once: each shard thread is given a piece as it starts, and every thread takes
- * the next piece when it is done with one. Resolves to
- * the shard threads' entries (the calling thread's own go straight where `local` puts them). A
- * shard thread that fails gives its piece back to the calling thread, which does it itself.
+ * calling thread at once. Each shard thread is posted all the pieces once, and every thread claims
+ * its next piece itself in an array they share (`claimPiece`): the calling thread from the front
+ * (the prompt versions, which need no grammars), the shard threads from the back (the source
+ * files). So no thread waits for another to be handed work: a shard thread done with a piece takes
+ * the next at once, even while the calling thread is busy with one of its own. Resolves to the shard
+ * threads' entries (the calling thread's own go straight where `local` puts them). The pieces of a
+ * shard thread that fails or stops, claimed and not done, are done by the calling thread.
  */
 export async function runSharded(
   pieces: ShardTask[],
   options: { workerFile: string; wasmDir?: string; threads: number; local: (task: ShardTask) => Promise<void>; log?: (message: string) => void },
 ): Promise<CacheEntries[]> {
-  const queue = [...pieces];
+  const claims = new Int32Array(new SharedArrayBuffer(4 * pieces.length));
   const results: CacheEntries[] = [];
-  const threads: ShardThread[] = [];
+  /** Pieces done, by any thread. */
+  const done = new Set<number>();
+  /** Pieces a lost shard thread had claimed and not done: the calling thread's now. */
+  const orphans: number[] = [];
+  const workers = new Map<number, Worker>();
   let settle: (() => void) | undefined;
-  let running = 0;
   const wake = (): void => settle?.();
-  const retire = (thread: ShardThread): void => {
-    const at = threads.indexOf(thread);
-    if (at < 0) return;
-    threads.splice(at, 1);
-    thread.worker.removeAllListeners('exit');
-    void thread.worker.terminate();
+  const retire = (owner: number, why: string | undefined): void => {
+    const worker = workers.get(owner);
+    if (!worker) return;
+    workers.delete(owner);
+    worker.removeAllListeners('exit');
+    void worker.terminate();
+    const left = orphans.length;
+    for (let i = 0; i < claims.length; i++) if (Atomics.load(claims, i) === owner && !done.has(i)) orphans.push(i);
+    // A shard thread ends by itself once every piece is claimed: only one that left work undone is told of.
+    if (why && orphans.length > left) options.log?.(`an index shard ${why}; the index's own thread does its part`);
+    wake();
   };
 
-  // The shard threads take pieces from the end of the queue (the source files, which they load the
-  // grammars for as they start), the calling thread from its front (the prompt versions): so each
-  // thread mostly runs, and compiles, the code of one kind of work.
-  const dispatch = (thread: ShardThread): ShardTask | undefined => {
-    const task = queue.pop();
-    if (!task) return undefined;
-    thread.busy = true;
-    running += 1;
-    thread.worker.postMessage(task);
-    return task;
-  };
-  for (let i = 1; i < options.threads; i++) {
+  for (let owner = CALLING_THREAD + 1; owner <= options.threads; owner++) {
     const worker = new Worker(options.workerFile, { workerData: { role: 'shard', wasmDir: options.wasmDir }, execArgv: [] });
-    const thread: ShardThread = { worker, busy: false };
-    let current: ShardTask | undefined;
-    worker.on('message', (message: { kind: 'ready' } | { kind: 'done'; entries: CacheEntries } | { kind: 'failed'; message: string }) => {
-      if (message.kind === 'ready') return;
-      running -= 1;
-      thread.busy = false;
+    workers.set(owner, worker);
+    worker.on('message', (message: ShardMessage) => {
+      // (What a retired thread had posted before it was stopped is left to the calling thread, which does those pieces itself.)
+      if (!workers.has(owner)) return;
       if (message.kind === 'failed') {
-        // Not given more: its piece goes back to the queue for the calling thread.
-        options.log?.(`an index shard could not do its part (${message.message}); the index's own thread does it`);
-        if (current) queue.unshift(current);
-        current = undefined;
-        retire(thread);
-        wake();
+        retire(owner, `could not do its part (${message.message})`);
         return;
       }
+      if (message.kind !== 'done' || done.has(message.piece)) return;
+      done.add(message.piece);
       results.push(message.entries);
-      current = dispatch(thread);
       wake();
     });
-    const lost = (why: string): void => {
-      if (!threads.includes(thread)) return;
-      threads.splice(threads.indexOf(thread), 1);
-      if (thread.busy && current) {
-        running -= 1;
-        thread.busy = false;
-        queue.unshift(current);
-        current = undefined;
-        options.log?.(`an index shard stopped (${why}); the index's own thread does its part`);
-      }
-      wake();
-    };
-    worker.on('error', (error) => lost(error.message || String(error)));
-    worker.on('exit', (code) => lost(`it exited with code ${code}`));
-    threads.push(thread);
-    // Its first piece is its own from the start (done once it has loaded); it asks for more as it goes.
-    current = dispatch(thread);
+    worker.on('error', (error) => retire(owner, `stopped (${error.message || String(error)})`));
+    worker.on('exit', (code) => retire(owner, `stopped (it exited with code ${code})`));
+    // Its first piece is set aside for it from the start (so a shard thread started does a part, however quick the others are).
+    const first = pieces.length - owner + CALLING_THREAD;
+    if (first >= 0) Atomics.store(claims, first, owner);
+    const assignment: ShardAssignment = { pieces, claims: claims.buffer as SharedArrayBuffer, owner };
+    worker.postMessage(assignment);
   }
   try {
-    // The calling thread takes pieces too, and between pieces lets the shard threads' answers in.
-    for (;;) {
-      const task = queue.shift();
-      if (task) {
-        await options.local(task);
+    // The calling thread claims pieces too, and between pieces lets the shard threads' answers in.
+    for (let at = 0; ; ) {
+      const claimed = claimPiece(claims, CALLING_THREAD, at, 1);
+      const piece = claimed >= 0 ? claimed : orphans.shift();
+      if (piece !== undefined) {
+        if (claimed >= 0) at = claimed + 1;
+        await options.local(pieces[piece]);
+        done.add(piece);
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
-      if (running === 0) break;
+      if (done.size === pieces.length) break;
       await new Promise<void>((resolve) => (settle = resolve));
       settle = undefined;
     }
   } finally {
-    for (const thread of [...threads]) retire(thread);
+    for (const owner of [...workers.keys()]) retire(owner, undefined);
   }
   return results;
 }

@@ -6,8 +6,8 @@ import { readdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { IndexRequest, IndexServiceOptions } from './indexService';
 import { IndexService, postedResponse } from './indexService';
-import type { ShardTask } from './indexShards';
-import { runShardTask } from './indexShards';
+import type { ShardAssignment } from './indexShards';
+import { runShardAssignment, runShardTask } from './indexShards';
 import { createSourceParser } from './treeSitter';
 import type { SourceParser } from './treeSitter';
 
@@ -16,21 +16,16 @@ if (!port) throw new Error('indexWorker.js runs as a worker thread of the extens
 
 if ((workerData as { role?: string } | undefined)?.role === 'shard') {
   const { wasmDir } = workerData as { wasmDir?: string };
-  // The grammars load while the first pieces (prompt versions, which need none) are done.
+  // The grammars load as the thread starts: its first pieces are source files.
   let parser: Promise<SourceParser> | undefined = createSourceParser({ wasmDir });
   parser.catch(() => (parser = undefined));
-  let queue: Promise<unknown> = Promise.resolve();
-  port.on('message', (task: ShardTask) => {
-    queue = queue.then(async () => {
-      try {
-        const entries = runShardTask(task, task.sources.length > 0 ? await (parser ??= createSourceParser({ wasmDir })) : undefined);
-        port.postMessage({ kind: 'done', entries });
-      } catch (error) {
-        port.postMessage({ kind: 'failed', message: (error as Error).message || String(error) });
-      }
-    });
+  port.once('message', (assignment: ShardAssignment) => {
+    void runShardAssignment(
+      assignment,
+      async (task) => runShardTask(task, task.sources.length > 0 ? await (parser ??= createSourceParser({ wasmDir })) : undefined),
+      (message) => port.postMessage(message),
+    );
   });
-  port.postMessage({ kind: 'ready' });
 } else {
   const options = workerData as Omit<IndexServiceOptions, 'log'>;
   // This bundle is also the shards' (a cold build is split across threads).

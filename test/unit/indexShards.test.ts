@@ -4,11 +4,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { checkRepoOnDisk } from '../../src/node/checkRepo';
 import type { IndexResponse, IndexServiceOptions } from '../../src/node/indexService';
 import { IndexClient } from '../../src/node/indexClient';
 import { IndexService } from '../../src/node/indexService';
-import { MIN_SHARDED_WORK, threadsFor } from '../../src/node/indexShards';
+import { MIN_SHARDED_WORK, claimPiece, threadsFor } from '../../src/node/indexShards';
 
 // The fixture workspace of the VS Code tests, grown past the size at which a cold build is split.
 const FIXTURE = join(__dirname, '..', 'fixtures', 'workspace');
@@ -223,5 +224,58 @@ describe('index shards: how many threads a cold build is split across', () => {
     assert.strictEqual(threadsFor(2, undefined, soon, 1.4), 1);
     // Counters that went backwards say nothing either.
     assert.strictEqual(threadsFor(2, start, at(40_000, 90_000, 1_100), 1.4), 1);
+  });
+});
+
+describe('index shards: how threads claim their pieces', () => {
+  it('claims from either end, skips what others hold, takes what was set aside for it, and says when none is left', () => {
+    const claims = new Int32Array(new SharedArrayBuffer(4 * 5));
+    claims[4] = 3; // set aside for thread 3
+    claims[1] = 2; // thread 2's
+    assert.strictEqual(claimPiece(claims, 1, 0, 1), 0);
+    assert.strictEqual(claimPiece(claims, 1, 1, 1), 2, "thread 2's piece is skipped");
+    assert.strictEqual(claimPiece(claims, 2, 4, -1), 3, "thread 3's piece is skipped");
+    assert.strictEqual(claimPiece(claims, 3, 4, -1), 4, 'its own, set aside');
+    assert.deepStrictEqual([...claims], [1, 2, 1, 2, 3]);
+    assert.strictEqual(claimPiece(claims, 1, 3, 1), -1);
+    assert.strictEqual(claimPiece(claims, 4, 2, -1), -1);
+  });
+
+  it('gives each piece to exactly one of several threads claiming at once', async () => {
+    const pieces = 20_000;
+    const claims = new Int32Array(new SharedArrayBuffer(4 * pieces));
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    // Three threads claim from the back while this one claims from the front, each counting its own.
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const claimPiece = ${claimPiece.toString()};
+      const claims = new Int32Array(workerData.claims);
+      const go = new Int32Array(workerData.go);
+      Atomics.wait(go, 0, 0);
+      let mine = 0;
+      for (let at = claims.length - 1; ; ) {
+        const piece = claimPiece(claims, workerData.owner, at, -1);
+        if (piece < 0) break;
+        mine += 1;
+        at = piece - 1;
+      }
+      parentPort.postMessage(mine);`;
+    const counts = [2, 3, 4].map((owner) => {
+      const worker = new Worker(source, { eval: true, workerData: { claims: claims.buffer, go: go.buffer, owner } });
+      return new Promise<number>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    Atomics.store(go, 0, 1);
+    Atomics.notify(go, 0);
+    let own = 0;
+    for (let at = 0; ; ) {
+      const piece = claimPiece(claims, 1, at, 1);
+      if (piece < 0) break;
+      own += 1;
+      at = piece + 1;
+    }
+    const theirs = await Promise.all(counts);
+    assert.strictEqual(own + theirs.reduce((a, b) => a + b, 0), pieces, `${own} + ${theirs.join(' + ')}`);
+    for (const owner of [1, 2, 3, 4]) assert.strictEqual(claims.filter((c) => c === owner).length, owner === 1 ? own : theirs[owner - 2]);
   });
 });
