@@ -317,8 +317,10 @@ export class IndexService {
     if (!shardFile || this.ahead.length > 0 || (this.options.threads ?? availableParallelism()) < 2) return;
     const worker = startShardThread(shardFile, this.options.wasmDir);
     this.ahead.push(worker);
-    // One that stops before a build takes it is not taken.
+    // One that stops before a build takes it is not taken; one that fails (its exit follows) is let go
+    // without a word here: a build that splits starts its own, and says so if that one fails too.
     worker.once('exit', () => (this.ahead = this.ahead.filter((w) => w !== worker)));
+    worker.on('error', () => undefined);
   }
 
   /** The shard threads started ahead, handed over (to a build, or to be stopped). */

@@ -174,7 +174,7 @@ describe('index shards: a cold build split across threads', function () {
     assert.deepStrictEqual(warm.state.groups, expected.state.groups);
   });
 
-  it('takes a shard thread started ahead of the build, and does without one that stopped before it', async () => {
+  it('takes a shard thread started ahead of the build, and does without one that stopped or failed before it', async () => {
     const alone = await index({});
     const withAhead = async (shardFile: string, settle: number): Promise<Indexed> => {
       const s = service({ shardFile, threads: 2 });
@@ -196,6 +196,12 @@ describe('index shards: a cold build split across threads', function () {
     const stopped = await withAhead(broken, 200);
     assert.strictEqual(stopped.stats.shardedPieces, 0);
     assert.deepStrictEqual(stopped.state.groups, alone.state.groups);
+    // One that fails as it starts (an uncaught error in the thread) takes the index worker down with it no more.
+    const throwing = join(temp, 'throwing-shard.js');
+    writeFileSync(throwing, "throw new Error('no grammar here');\n");
+    const failed = await withAhead(throwing, 200);
+    assert.strictEqual(failed.stats.shardedPieces, 0);
+    assert.deepStrictEqual(failed.state.groups, alone.state.groups);
   });
 
   it("does a shard thread's part itself when the thread fails, with the same findings", async () => {
