@@ -1,6 +1,4 @@
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Worker } from 'node:worker_threads';
 import type { CheckedVersion } from '../core/check';
 import type { LocatedCallSite } from '../core/crossCheck';
 import type { FileFinding } from '../core/finding';
@@ -12,7 +10,7 @@ import { readRepoSettings } from './checkRepo';
 import type { CacheStats, RecordedBuild } from './indexCache';
 import { IndexCache } from './indexCache';
 import type { CpuReading } from './indexShards';
-import { MIN_SHARDED_WORK, cpuReading, runShardTask, runSharded, shardPieces, shardThreads, startShardThread } from './indexShards';
+import { MIN_SHARDED_WORK, cpuReading, runShardTask, runSharded, shardPieces, shardThreads } from './indexShards';
 import { RepoIndex, sourceMatcher } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
@@ -115,8 +113,6 @@ const SAVE_AFTER_EDITS_MS = 2_000;
 /** Indexes repositories on request; the same code runs in the index worker and, as a fallback, in-process. */
 export class IndexService {
   private parser: Promise<SourceParser> | undefined;
-  /** Shard threads started before a build asked for them (see `startShardAhead`). */
-  private ahead: Worker[] = [];
   private readonly repos = new Map<string, Repo>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Work that follows an answer, before the next request (building the index behind a published cached build). */
@@ -145,7 +141,6 @@ export class IndexService {
       repo.cache.save();
     }
     this.repos.clear();
-    for (const worker of this.takeAhead()) void worker.terminate();
     (await this.parser?.catch(() => undefined))?.dispose();
   }
 
@@ -208,7 +203,6 @@ export class IndexService {
       // With a last build in the cache (a reopened workspace), whether it still holds is asked first.
       let fingerprint = cache.hasRecordedBuild ? fingerprintNow() : undefined;
       const reused = fingerprint === undefined ? undefined : cache.reusedBuild(fingerprint, (p) => snapshot.exists(p), sources.length);
-      if (reused) for (const worker of this.takeAhead()) void worker.terminate();
       const split = reused ? { threads: 1, shardedPieces: 0 } : await this.shard(root, snapshot, settings.callSites.functions, sources, overlay, cache, cpuAtStart);
       const build = async (): Promise<RepoIndex> => {
         const index = new RepoIndex(root, snapshot, settings, await this.sourceParser(), settingsProblems, cache);
@@ -256,21 +250,16 @@ export class IndexService {
   ): Promise<{ threads: number; shardedPieces: number }> {
     const { shardFile } = this.options;
     const threads = this.options.threads ?? shardThreads(cpuAtStart);
-    const started = this.takeAhead();
-    const alone = (): { threads: number; shardedPieces: number } => {
-      for (const worker of started) void worker.terminate();
-      return { threads: 1, shardedPieces: 0 };
-    };
-    if (!shardFile || threads < 2) return alone();
+    const alone = { threads: 1, shardedPieces: 0 };
+    if (!shardFile || threads < 2) return alone;
     const layout = discoverPrompts(snapshot.paths, { linked: (p) => snapshot.linked?.(p) ?? false });
     const pending = cache.pending(sources, functions, layout.versions, snapshot.today, (p) => snapshot.exists(p));
-    if (pending.sources.length + pending.versions.length < MIN_SHARDED_WORK) return alone();
+    if (pending.sources.length + pending.versions.length < MIN_SHARDED_WORK) return alone;
     const pieces = shardPieces({ root, today: snapshot.today, functions }, open, pending.sources as [string, SourceLanguage][], pending.versions);
     const results = await runSharded(pieces, {
       workerFile: shardFile,
       wasmDir: this.options.wasmDir,
       threads,
-      started: started.slice(0, threads - 1),
       local: async (task) => void runShardTask(task, task.sources.length > 0 ? await this.sourceParser() : undefined, cache),
       log: this.options.log,
     });
@@ -305,29 +294,6 @@ export class IndexService {
   /** Loads the grammars now, before the first request needs them (the worker does this as it starts). */
   preload(): void {
     this.sourceParser().catch(() => undefined);
-  }
-
-  /**
-   * Starts a shard thread now, for a cold build to come (the worker does this as it starts when
-   * there is no cache): it loads while the editor looks for the workspace's repositories, and the
-   * build that splits takes it; one that doesn't stops it.
-   */
-  startShardAhead(): void {
-    const { shardFile } = this.options;
-    if (!shardFile || this.ahead.length > 0 || (this.options.threads ?? availableParallelism()) < 2) return;
-    const worker = startShardThread(shardFile, this.options.wasmDir);
-    this.ahead.push(worker);
-    // One that stops before a build takes it is not taken; one that fails (its exit follows) is let go
-    // without a word here: a build that splits starts its own, and says so if that one fails too.
-    worker.once('exit', () => (this.ahead = this.ahead.filter((w) => w !== worker)));
-    worker.on('error', () => undefined);
-  }
-
-  /** The shard threads started ahead, handed over (to a build, or to be stopped). */
-  private takeAhead(): Worker[] {
-    const taken = this.ahead;
-    this.ahead = [];
-    return taken;
   }
 
   private sourceParser(): Promise<SourceParser> {

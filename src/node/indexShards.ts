@@ -181,14 +181,6 @@ export async function runShardAssignment(assignment: ShardAssignment, run: (task
 }
 
 /**
- * Starts a shard thread: the index worker's bundle `workerFile` as a shard, which loads its grammars
- * and then waits for its part of a build (see `runSharded`).
- */
-export function startShardThread(workerFile: string, wasmDir: string | undefined): Worker {
-  return new Worker(workerFile, { workerData: { role: 'shard', wasmDir }, execArgv: [] });
-}
-
-/**
  * Runs pieces of work on shard threads (the index worker's bundle started as a shard) and on the
  * calling thread at once. Each shard thread is posted all the pieces once, and every thread claims
  * its next piece itself in an array they share (`claimPiece`): the calling thread from the front
@@ -200,15 +192,7 @@ export function startShardThread(workerFile: string, wasmDir: string | undefined
  */
 export async function runSharded(
   pieces: ShardTask[],
-  options: {
-    workerFile: string;
-    wasmDir?: string;
-    threads: number;
-    /** Shard threads started ahead by `startShardThread` (used first, and stopped when done like the others). */
-    started?: Worker[];
-    local: (task: ShardTask) => Promise<void>;
-    log?: (message: string) => void;
-  },
+  options: { workerFile: string; wasmDir?: string; threads: number; local: (task: ShardTask) => Promise<void>; log?: (message: string) => void },
 ): Promise<CacheEntries[]> {
   const claims = new Int32Array(new SharedArrayBuffer(4 * pieces.length));
   const results: CacheEntries[] = [];
@@ -232,9 +216,8 @@ export async function runSharded(
     wake();
   };
 
-  const started = [...(options.started ?? [])];
   for (let owner = CALLING_THREAD + 1; owner <= options.threads; owner++) {
-    const worker = started.shift() ?? startShardThread(options.workerFile, options.wasmDir);
+    const worker = new Worker(options.workerFile, { workerData: { role: 'shard', wasmDir: options.wasmDir }, execArgv: [] });
     workers.set(owner, worker);
     worker.on('message', (message: ShardMessage) => {
       // (What a retired thread had posted before it was stopped is left to the calling thread, which does those pieces itself.)
@@ -274,7 +257,6 @@ export async function runSharded(
     }
   } finally {
     for (const owner of [...workers.keys()]) retire(owner, undefined);
-    for (const worker of started) void worker.terminate();
   }
   return results;
 }

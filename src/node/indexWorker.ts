@@ -30,13 +30,10 @@ if ((workerData as { role?: string } | undefined)?.role === 'shard') {
   const options = workerData as Omit<IndexServiceOptions, 'log'>;
   // This bundle is also the shards' (a cold build is split across threads).
   const service = new IndexService({ ...options, shardFile: __filename, log: (message) => port.postMessage({ kind: 'log', message }) });
-  // The grammars load, and a shard thread for the cold build starts, while the editor is still
-  // looking for the workspace's repositories, unless a cache is there: a reopened workspace needs
-  // neither to publish its findings, and they would only compete for the processor.
-  if (!hasIndexCache(options.cacheDir)) {
-    service.preload();
-    service.startShardAhead();
-  }
+  // The grammars load while the editor is still looking for the workspace's repositories, unless a
+  // cache is there: a reopened workspace needs none to publish its findings, and they would only
+  // compete for the processor (they load when a build needs them).
+  if (!hasIndexCache(options.cacheDir)) service.preload();
   port.on('message', (message: IndexRequest | { kind: 'dispose' }) => {
     if (message.kind === 'dispose') {
       void service.dispose().finally(() => port.postMessage({ kind: 'disposed' }));

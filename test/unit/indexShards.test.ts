@@ -174,36 +174,6 @@ describe('index shards: a cold build split across threads', function () {
     assert.deepStrictEqual(warm.state.groups, expected.state.groups);
   });
 
-  it('takes a shard thread started ahead of the build, and does without one that stopped or failed before it', async () => {
-    const alone = await index({});
-    const withAhead = async (shardFile: string, settle: number): Promise<Indexed> => {
-      const s = service({ shardFile, threads: 2 });
-      s.startShardAhead();
-      s.startShardAhead(); // (one is enough: a second call starts none)
-      await new Promise((resolve) => setTimeout(resolve, settle));
-      try {
-        return indexed(await s.handle({ kind: 'index', id: 1, root, open }));
-      } finally {
-        await s.dispose();
-      }
-    };
-    const ahead = await withAhead(workerFile, 0);
-    assert.ok(ahead.stats.shardedPieces > 0, JSON.stringify(ahead.stats));
-    assert.deepStrictEqual(ahead.state.groups, alone.state.groups);
-    assert.deepStrictEqual(ahead.state.callSites, alone.state.callSites);
-    const broken = join(temp, 'broken-shard.js');
-    writeFileSync(broken, 'setTimeout(() => process.exit(3), 5);\n');
-    const stopped = await withAhead(broken, 200);
-    assert.strictEqual(stopped.stats.shardedPieces, 0);
-    assert.deepStrictEqual(stopped.state.groups, alone.state.groups);
-    // One that fails as it starts (an uncaught error in the thread) takes the index worker down with it no more.
-    const throwing = join(temp, 'throwing-shard.js');
-    writeFileSync(throwing, "throw new Error('no grammar here');\n");
-    const failed = await withAhead(throwing, 200);
-    assert.strictEqual(failed.stats.shardedPieces, 0);
-    assert.deepStrictEqual(failed.state.groups, alone.state.groups);
-  });
-
   it("does a shard thread's part itself when the thread fails, with the same findings", async () => {
     const broken = join(temp, 'broken-shard.js');
     writeFileSync(broken, "require('node:worker_threads').parentPort.postMessage({ kind: 'ready' });\nsetTimeout(() => process.exit(3), 5);\n");
