@@ -63,6 +63,13 @@ const MIN_READ_MS = 60;
 const FREE_CORE = 0.7;
 
 /**
+ * The step the cores' counters move in (`os.cpus()`: ticks of 10 ms), while this process's own time
+ * is exact: so each core's busy time between two readings may read up to one step more than was
+ * spent, and that much of what this process didn't spend is not counted as another program's.
+ */
+const TICK_MS = 10;
+
+/**
  * The threads a cold build is split across: its own, and one more for each core the rest of the
  * machine left free between `since` (taken as the request came in) and `now` (as the build
  * splits), at most `MAX_THREADS`. The index's own thread was working meanwhile, and this process's
@@ -79,7 +86,7 @@ export function threadsFor(cores: number, since: CpuReading | undefined, now: Cp
   const idle = since ? now.idle - since.idle : 0;
   if (since && busy >= 0 && idle >= 0 && busy + idle >= MIN_READ_MS) {
     const span = (busy + idle) / cores;
-    const others = Math.max(0, busy - (now.own - since.own)) / span;
+    const others = Math.max(0, busy - (now.own - since.own) - TICK_MS * cores) / span;
     free = Math.floor(cores - 1 - others + (1 - FREE_CORE));
   } else free = Math.floor(cores - loadAverage);
   return Math.max(1, Math.min(MAX_THREADS, cores, free + 1));

@@ -196,6 +196,13 @@ describe('index shards: how many threads a cold build is split across', () => {
     assert.strictEqual(threadsFor(2, start, at(50_080, 80_080, 1_080), 3.5), 2);
   });
 
+  it("doesn't take the counters' 10 ms steps for another program", () => {
+    // 40 ms, both cores busy, all of it this process's: the cores' counters read 28 ms more than it spent (a step on each core, and a little).
+    assert.strictEqual(threadsFor(2, start, at(50_080, 80_000, 1_052), 0.1), 2);
+    // Past the steps, another program counts: 40 ms of it on a 40 ms span is a core.
+    assert.strictEqual(threadsFor(2, start, at(50_080, 80_000, 1_020), 0.1), 1);
+  });
+
   it("doesn't split when another program keeps the other core busy, whatever the load average says", () => {
     // 80 ms, both cores busy: 80 ms of it this process's.
     assert.strictEqual(threadsFor(2, start, at(50_160, 80_000, 1_080), 0.1), 1);
@@ -211,8 +218,8 @@ describe('index shards: how many threads a cold build is split across', () => {
   it('adds one thread per free core, at most four in all and never more than the cores', () => {
     // Eight cores over 100 ms: this process on one, the others on two, five free.
     assert.strictEqual(threadsFor(8, start, at(50_300, 80_500, 1_100), 0), 4);
-    // Four cores: others on two and a half, half a core free besides this process's.
-    assert.strictEqual(threadsFor(4, start, at(50_350, 80_050, 1_100), 0), 1);
+    // Four cores: others on two and a half (beyond the counters' steps), half a core free besides this process's.
+    assert.strictEqual(threadsFor(4, start, at(50_390, 80_010, 1_100), 0), 1);
     assert.strictEqual(threadsFor(1, start, at(50_100, 80_000, 1_100), 0), 1);
   });
 
