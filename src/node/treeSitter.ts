@@ -6,6 +6,7 @@ import type * as TreeSitter from 'web-tree-sitter';
 import type { Tree } from 'web-tree-sitter';
 import { extractCallSites, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
 import type { CallSite, SourceLanguage } from '../core/callSites';
+import { callSiteRegions } from '../core/sourceRegions';
 
 /**
  * The `.wasm` files the parser needs: the runtime and one grammar per language, each the file its
@@ -160,13 +161,36 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
     return tree;
   };
 
+  /**
+   * The tree `extractCallSites` needs: of the statements that hold a render function's name only
+   * (`callSiteRegions`), or of the whole file when the scan can't be sure of them or the statements
+   * alone don't parse cleanly (a file with errors is read as it always was). A call site lies
+   * inside its statement, so it is read the same from either tree.
+   */
+  const parseForCallSites = (text: string, language: SourceLanguage, functions: readonly string[]): Tree => {
+    const regions = callSiteRegions(text, language, functions);
+    if (!regions || regions.length === 0) return parse(text, language);
+    const parser = parsers.get(language);
+    if (!parser) throw new Error(`No parser for ${language}`);
+    const includedRanges = regions.map((r) => ({
+      startIndex: r.start,
+      endIndex: r.end,
+      startPosition: { row: r.startLine, column: 0 },
+      endPosition: { row: r.endLine, column: r.endColumn },
+    }));
+    const tree = parser.parse(text, null, { includedRanges });
+    if (tree && !tree.rootNode.hasError) return tree;
+    tree?.delete();
+    return parse(text, language);
+  };
+
   return {
     parse,
     languages: wanted,
     languageForPath: sourceLanguageForPath,
     callSitesOf(text, language, functions) {
       if (!mayContainCallSites(text, functions)) return [];
-      const tree = parse(text, language);
+      const tree = parseForCallSites(text, language, functions);
       try {
         return extractCallSites(tree.rootNode, text, language, functions);
       } finally {
