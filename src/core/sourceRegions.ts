@@ -128,13 +128,13 @@ export function pythonStatementStarts(text: string): number[] | undefined {
   const n = text.length;
   let i = 0;
   while (i < n) {
-    // At a line's start.
-    if (depth === 0 && !continued && i > 0) {
+    // At a line's start (the text's own start is the first statement's).
+    if (depth === 0 && !continued) {
       const c = text.charCodeAt(i);
       const code = c !== 32 && c !== 9 && c !== 12 && c !== NEWLINE && c !== CR && c !== 35; // not indented, blank or a comment
       if (code) {
         const word = isIdentifierStart(c) ? wordAt(text, i) : '';
-        if (!PYTHON_CONTINUATIONS.has(word) && !decorated) starts.push(i);
+        if (i > 0 && !PYTHON_CONTINUATIONS.has(word) && !decorated) starts.push(i);
         decorated = c === 64; // `@`: the next statement line is what it decorates
       }
     }

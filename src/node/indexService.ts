@@ -10,7 +10,7 @@ import { readRepoSettings } from './checkRepo';
 import type { CacheStats, RecordedBuild } from './indexCache';
 import { IndexCache } from './indexCache';
 import type { CpuReading } from './indexShards';
-import { MIN_SHARDED_WORK, cpuReading, runShardTask, runSharded, shardPieces, shardThreads } from './indexShards';
+import { AUTO_SHARDED_WORK, MIN_SHARDED_WORK, cpuReading, runShardTask, runSharded, shardPieces, shardThreads } from './indexShards';
 import { RepoIndex, sourceMatcher } from './repoIndex';
 import { diskSnapshot, listRepoFiles } from './repoFiles';
 import { createSourceParser } from './treeSitter';
@@ -94,7 +94,7 @@ export interface IndexServiceOptions {
   cacheTag: string;
   /** The index worker's bundle, started again as index shards to split a cold build across threads; absent, one thread does it all. */
   shardFile?: string;
-  /** How many threads a cold build is split across (the index's own included); default `shardThreads()`, asked at each build. */
+  /** How many threads a cold build is split across (the index's own included); default `shardThreads()`, asked at each build of `AUTO_SHARDED_WORK` or more. */
   threads?: number;
   log?: (message: string) => void;
 }
@@ -249,12 +249,15 @@ export class IndexService {
     cpuAtStart: CpuReading | undefined,
   ): Promise<{ threads: number; shardedPieces: number }> {
     const { shardFile } = this.options;
-    const threads = this.options.threads ?? shardThreads(cpuAtStart);
     const alone = { threads: 1, shardedPieces: 0 };
-    if (!shardFile || threads < 2) return alone;
+    // Each file is one source or part of one version: a listing shorter than the work worth splitting holds less than that.
+    const minimum = this.options.threads === undefined ? AUTO_SHARDED_WORK : MIN_SHARDED_WORK;
+    if (!shardFile || snapshot.paths.length < minimum) return alone;
+    const threads = this.options.threads ?? shardThreads(cpuAtStart);
+    if (threads < 2) return alone;
     const layout = discoverPrompts(snapshot.paths, { linked: (p) => snapshot.linked?.(p) ?? false });
     const pending = cache.pending(sources, functions, layout.versions, snapshot.today, (p) => snapshot.exists(p));
-    if (pending.sources.length + pending.versions.length < MIN_SHARDED_WORK) return alone;
+    if (pending.sources.length + pending.versions.length < minimum) return alone;
     const pieces = shardPieces({ root, today: snapshot.today, functions }, open, pending.sources as [string, SourceLanguage][], pending.versions);
     const results = await runSharded(pieces, {
       workerFile: shardFile,
