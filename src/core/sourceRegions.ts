@@ -245,7 +245,7 @@ const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of',
 /**
  * Where TypeScript's and JavaScript's top-level statements may start: offsets of lines that begin,
  * in column 0, with a name or `@`, outside any bracket, string, comment, template literal or
- * regular expression. (A line split off from a statement that goes on above it parses as a
+ * regular expression, after a line that doesn't end in an operator (`exports.`, `=`, `new`). (A line split off from a statement that goes on above it parses as a
  * statement of its own, or with an error, which has the whole file parsed: the calls inside it
  * read the same either way.) `undefined` when the file can't be read that far for certain.
  */
@@ -254,8 +254,12 @@ export function scriptStatementStarts(text: string): number[] | undefined {
   /** Open brackets, and `${` of template literals (as '$'), innermost last. */
   const stack: string[] = [];
   const n = text.length;
-  /** The last significant character's kind before a `/`: 'value' (divides), 'operator' (a regex follows), 'close' (`)`, `}`, `++`, `--`: either). */
-  let before: 'value' | 'operator' | 'close' = 'operator';
+  /**
+   * What the last token was: 'value' (a `/` after it divides), 'operator' (a regex follows; and the
+   * statement goes on: `exports.` at a line's end, `new`, `=`), 'close' (`)`, `}`, `++`, `--`: a
+   * `/` after it is either), 'end' (`;` or the text's start: a regex follows).
+   */
+  let before: 'value' | 'operator' | 'close' | 'end' = 'end';
   let lineStart = true;
   let i = 0;
   if (text.startsWith('#!')) {
@@ -266,7 +270,7 @@ export function scriptStatementStarts(text: string): number[] | undefined {
     const c = text.charCodeAt(i);
     if (lineStart) {
       lineStart = false;
-      if (i > 0 && stack.length === 0 && (isIdentifierStart(c) || c === 64)) starts.push(i);
+      if (i > 0 && stack.length === 0 && before !== 'operator' && (isIdentifierStart(c) || c === 64)) starts.push(i);
     }
     if (c === NEWLINE) {
       lineStart = true;
@@ -300,7 +304,7 @@ export function scriptStatementStarts(text: string): number[] | undefined {
         i = eol === -1 ? n : eol;
         continue;
       }
-      if (before === 'operator') {
+      if (before === 'operator' || before === 'end') {
         const end = regexEnd(text, i);
         if (end === undefined) return undefined;
         i = end;
@@ -374,8 +378,8 @@ export function scriptStatementStarts(text: string): number[] | undefined {
       continue;
     }
     // Any other punctuation or operator.
+    before = c === 59 ? 'end' : 'operator';
     i++;
-    before = 'operator';
   }
   if (stack.length > 0) return undefined;
   return starts;

@@ -164,8 +164,9 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
   /**
    * The tree `extractCallSites` needs: of the statements that hold a render function's name only
    * (`callSiteRegions`), or of the whole file when the scan can't be sure of them or the statements
-   * alone don't parse cleanly (a file with errors is read as it always was). A call site lies
-   * inside its statement, so it is read the same from either tree.
+   * alone don't parse cleanly. A call site lies inside its statement, so it is read the same from
+   * either tree; except that a syntax error in another statement (which the whole file's parse may
+   * recover from by taking in the lines around it) no longer hides a call that parses on its own.
    */
   const parseForCallSites = (text: string, language: SourceLanguage, functions: readonly string[]): Tree => {
     const regions = callSiteRegions(text, language, functions);

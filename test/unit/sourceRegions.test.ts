@@ -154,6 +154,11 @@ describe('source regions: TypeScript and JavaScript statements', () => {
     }
   });
 
+  it('keeps a line with the statement above it when that line ends in an operator', () => {
+    const text = ['exports.', "renderPrompt('p', { a }) = void 0;", 'const x = new', "renderPrompt('q', { b });", 'next();', ''].join('\n');
+    assert.deepEqual(startLines(text, scriptStatementStarts(text)), [1, 5]);
+  });
+
   it('lets a line-end division after `)` pass when nothing opens on the rest of its line', () => {
     const text = 'const mean = (a + b) / 2;\nconst next = 1;\n';
     assert.deepEqual(startLines(text, scriptStatementStarts(text)), [1, 2]);
