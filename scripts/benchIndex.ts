@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     const findings = cold.mirror.allFindings().length;
     console.log('Editor index');
     console.log(`  repository: ${templates.length} prompt versions, ${SOURCE_FILES} source files (${callers.length} render a prompt), ${cold.mirror.callSites().length} call sites, ${findings} findings; load average ${load.toFixed(1)} at the start`);
-    console.log(`  cold index in the worker, to the findings on the calling thread: ${ms(coldMs)} ${target(coldMs, 1500)}, ${ms(coldCpuMs)} of CPU in all threads; the worker's build ${ms(cold.stats.ms)}, ${cold.stats.cache.misses} files and versions parsed, split across ${cold.stats.threads} threads (${cold.stats.shardedPieces} pieces done by the shard threads)`);
+    console.log(`  cold index in the worker, to the findings on the calling thread: ${ms(coldMs)} ${target(coldMs, 1500)}, ${ms(coldCpuMs)} of CPU in all threads; the worker's build ${ms(cold.stats.ms)}, ${cold.stats.cache.misses} files and versions parsed, ${cold.stats.threads === 1 ? 'on one thread' : `split across ${cold.stats.threads} threads (${cold.stats.shardedPieces} pieces done by the shard threads)`}`);
     console.log(`  longest stall of the calling thread meanwhile: ${ms(stallMs)} (target 50 ms: ratio ${(stallMs / 50).toFixed(2)})`);
     console.log(
       `  reopened workspace (new worker, cache on disk) to the findings: ${ms(warmMs)} ${target(warmMs, 300)}, ${ms(warmCpuMs)} of CPU in all threads; the worker's build ${ms(warm.stats.ms)}, ` +
