@@ -115,7 +115,10 @@ describe('Move This Edit into a New Version', function () {
     const document = await vscode.workspace.openTextDocument(system);
     await vscode.window.showTextDocument(document, { preview: false });
     const unsaved = 'You summarise support tickets in three short bullet points.\n';
-    // The previous test's restore may still be reloading the document: an edit of a stale version is ignored, so try again.
+    // The previous test put the released text back on disk. Until the editor has reloaded it, a
+    // reload can land on top of the edit below and merge the two texts ("ohree shert bulletns").
+    await waitFor(() => document.getText() === RELEASED && !document.isDirty, { timeoutMs: 30_000, description: 'the editor to show the released text again' });
+    // An edit of a version that is still being replaced is ignored: try again.
     let applied = false;
     for (let attempt = 0; attempt < 20 && !applied; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250));
