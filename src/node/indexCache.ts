@@ -36,7 +36,7 @@ export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const FORMAT = 2;
 
 /** Part of the index cache's tag (the extension's and check's): changes when what the index computes from a file changes. */
-export const INDEX_CACHE_TAG = 'index-1';
+export const INDEX_CACHE_TAG = 'index-2';
 
 export interface FileRecord {
   size: number;
