@@ -62,8 +62,18 @@ export interface SourceParser {
   parse(text: string, language: SourceLanguage): Tree;
   /** The language of a file by its extension (`.py`, `.ts/.mts/.cts`, `.tsx`, `.js/.mjs/.cjs/.jsx`). */
   languageForPath(filePath: string): SourceLanguage | undefined;
-  /** Parses `text`, extracts its call sites and frees the tree; skips the parse when no function name occurs in it. */
+  /**
+   * Parses `text`, extracts its call sites and frees the tree; skips the parse when no function
+   * name occurs in it. Only the top-level statements holding a name are parsed where that is
+   * certain to read the same calls (see `callSiteRegions`).
+   */
   callSitesOf(text: string, language: SourceLanguage, functions: readonly string[]): CallSite[];
+  /**
+   * The tree `callSitesOf` reads its call sites from (which may hold only the statements around
+   * them), with those call sites: for a reader that needs the nodes around a call as well, and the
+   * same calls. The caller must `tree.delete()` it.
+   */
+  callSiteTree(text: string, language: SourceLanguage, functions: readonly string[]): { tree: Tree; sites: CallSite[] };
   /** The languages this parser has grammars for. */
   readonly languages: readonly SourceLanguage[];
   /** Frees the parsers; the loaded grammars stay for the next `createSourceParser`. */
@@ -196,6 +206,15 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
         return extractCallSites(tree.rootNode, text, language, functions);
       } finally {
         tree.delete();
+      }
+    },
+    callSiteTree(text, language, functions) {
+      const tree = parseForCallSites(text, language, functions);
+      try {
+        return { tree, sites: extractCallSites(tree.rootNode, text, language, functions) };
+      } catch (error) {
+        tree.delete();
+        throw error;
       }
     },
     dispose() {

@@ -3,7 +3,7 @@ import type { Node } from 'web-tree-sitter';
 import * as vscode from 'vscode';
 import type { CheckedVersion } from '../core/check';
 import { contractOf } from '../core/check';
-import { extractCallSites, isCallSiteSource, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
+import { isCallSiteSource, mayContainCallSites, sourceLanguageForPath } from '../core/callSites';
 import type { CallSite } from '../core/callSites';
 import type { LocatedCallSite, VersionContract } from '../core/crossCheck';
 import type { LinkTo } from '../core/editorHelp';
@@ -169,10 +169,10 @@ export class PromptLookup extends Disposable {
     const text = document.getText();
     if (!isCallSiteSource(where.rel, callSites) || !mayContainCallSites(text, callSites.functions)) return undefined;
     const parser = await this.sourceParser();
-    const tree = parser.parse(text, language);
+    // The tree the diagnostics' call sites come from, so a completion sees the same calls.
+    const { tree, sites } = parser.callSiteTree(text, language, callSites.functions);
     try {
-      const sites = extractCallSites(tree.rootNode, text, language, callSites.functions).map((s) => ({ ...s, file: where.rel }));
-      return read(tree.rootNode, text, sites, where);
+      return read(tree.rootNode, text, sites.map((s) => ({ ...s, file: where.rel })), where);
     } finally {
       tree.delete();
     }

@@ -222,6 +222,20 @@ describe('editor help', () => {
       assert.equal(names('load_prompt("support").format(|)', 'python')?.style, 'python-kwarg');
     });
 
+    it('reads the same context from the tree of the call-site statements alone (the diagnostics\' tree) as from the whole file', () => {
+      const marked = 'import os\n\ndef a():\n    return 1\n\ndef b(x):\n    return render_prompt("support", customer_name=x, |)\n\ndef c():\n    return 3\n';
+      const { text, offset } = cursor(marked);
+      const { tree, sites } = parser.callSiteTree(text, 'python', DEFAULT_RENDER_FUNCTIONS);
+      try {
+        assert.ok(tree.rootNode.startIndex > 0, 'only the statements around the call were parsed');
+        const whole = completionAt(marked, 'python');
+        assert.equal(whole?.style, 'python-kwarg');
+        assert.deepEqual(variableCompletionContext(tree.rootNode, text, offset, sites), whole);
+      } finally {
+        tree.delete();
+      }
+    });
+
     it('offers nothing in value positions, before the name, or in other calls', () => {
       assert.equal(names('render_prompt("support", customer_name=x|)', 'python'), undefined);
       assert.equal(names('render_prompt(|"support")', 'python'), undefined);
