@@ -262,6 +262,20 @@ export function scriptStatementStarts(text: string): number[] | undefined {
   let before: 'value' | 'operator' | 'close' | 'end' = 'end';
   let lineStart = true;
   let i = 0;
+  /** Steps over a template literal's text from `from`: to past its closing backtick, or into its next `${` field. False when it never ends. */
+  const templateText = (from: number): boolean => {
+    const end = templateTextEnd(text, from);
+    if (end === undefined) return false;
+    if (text.charCodeAt(end) === 96) {
+      i = end + 1;
+      before = 'value';
+    } else {
+      stack.push('$');
+      i = end + 2;
+      before = 'operator';
+    }
+    return true;
+  };
   if (text.startsWith('#!')) {
     const eol = text.indexOf('\n');
     i = eol === -1 ? n : eol;
@@ -323,17 +337,7 @@ export function scriptStatementStarts(text: string): number[] | undefined {
       continue;
     }
     if (c === 96) {
-      // A template literal: its text, up to the closing backtick or a `${`.
-      const end = templateTextEnd(text, i + 1);
-      if (end === undefined) return undefined;
-      if (text.charCodeAt(end) === 96) {
-        i = end + 1;
-        before = 'value';
-      } else {
-        stack.push('$');
-        i = end + 2;
-        before = 'operator';
-      }
+      if (!templateText(i + 1)) return undefined;
       continue;
     }
     if (c === 40 || c === 91 || c === 123) {
@@ -346,18 +350,8 @@ export function scriptStatementStarts(text: string): number[] | undefined {
       const open = stack.pop();
       if (open === undefined) return undefined;
       if (open === '$') {
-        if (c !== 125) return undefined;
         // Back in the template's text.
-        const end = templateTextEnd(text, i + 1);
-        if (end === undefined) return undefined;
-        if (text.charCodeAt(end) === 96) {
-          i = end + 1;
-          before = 'value';
-        } else {
-          stack.push('$');
-          i = end + 2;
-          before = 'operator';
-        }
+        if (c !== 125 || !templateText(i + 1)) return undefined;
         continue;
       }
       if ((c === 41 && open !== '(') || (c === 93 && open !== '[') || (c === 125 && open !== '{')) return undefined;
