@@ -73,20 +73,17 @@ function statementAt(starts: number[], at: number): number {
 
 /** Lines of offsets asked for in increasing order, counted once through the text. */
 class LineCounter {
-  private at = 0;
   private line = 0;
-  /** The offset where the line of the last `lineOf` starts. */
+  /** The offset where the line of the last `lineOf` starts (the newlines before it are counted). */
   lineStart = 0;
 
   constructor(private readonly text: string) {}
 
   lineOf(offset: number): number {
-    for (let i = this.text.indexOf('\n', this.at); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) {
+    for (let i = this.text.indexOf('\n', this.lineStart); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) {
       this.line += 1;
       this.lineStart = i + 1;
-      this.at = i + 1;
     }
-    this.at = Math.max(this.at, this.lineStart);
     return this.line;
   }
 }

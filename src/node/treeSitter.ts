@@ -195,28 +195,27 @@ export async function createSourceParser(options: SourceParserOptions = {}): Pro
     return parse(text, language);
   };
 
+  const callSiteTree = (text: string, language: SourceLanguage, functions: readonly string[]): { tree: Tree; sites: CallSite[] } => {
+    const tree = parseForCallSites(text, language, functions);
+    try {
+      return { tree, sites: extractCallSites(tree.rootNode, text, language, functions) };
+    } catch (error) {
+      tree.delete();
+      throw error;
+    }
+  };
+
   return {
     parse,
     languages: wanted,
     languageForPath: sourceLanguageForPath,
     callSitesOf(text, language, functions) {
       if (!mayContainCallSites(text, functions)) return [];
-      const tree = parseForCallSites(text, language, functions);
-      try {
-        return extractCallSites(tree.rootNode, text, language, functions);
-      } finally {
-        tree.delete();
-      }
+      const { tree, sites } = callSiteTree(text, language, functions);
+      tree.delete();
+      return sites;
     },
-    callSiteTree(text, language, functions) {
-      const tree = parseForCallSites(text, language, functions);
-      try {
-        return { tree, sites: extractCallSites(tree.rootNode, text, language, functions) };
-      } catch (error) {
-        tree.delete();
-        throw error;
-      }
-    },
+    callSiteTree,
     dispose() {
       for (const p of parsers.values()) p.delete();
       parsers.clear();
